@@ -1,0 +1,361 @@
+"""Shared helpers for Keel's boot tests.
+
+Every test that boots something in an emulator uses this module:
+
+  build_iso()   a hybrid BIOS+UEFI GRUB ISO that loads a multiboot2 kernel
+                (Keel or a test guest) with its modules
+  Machine       one emulator run whose serial console is driven by pexpect
+  Suite         a TAP reporter (ok / not ok / skip lines, exit status)
+  TestFailure   raised by Machine when the expected output does not come
+
+Run tests with Debian's /usr/bin/python3: python3-pexpect lives there.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pexpect
+
+REPO_ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.environ.get("OUT", "out")
+OVMF_IMAGE = "/usr/share/ovmf/OVMF.fd"
+# Lines of serial output quoted in a TestFailure message.
+FAILURE_CONTEXT_LINES = 60
+# Printed by the Dom0 test initramfs (dom0-rootfs/initramfs/init) just
+# before its root shell, whose prompt comes from dom0-rootfs/initramfs/profile.
+DOM0_BANNER = "Keel Dom0 ready"
+DOM0_PROMPT = r"dom0:[^\r\n]*# "
+
+
+class TestFailure(Exception):
+    """A boot test did not see what it expected."""
+
+
+def out_path(*parts):
+    """Path of a build output under $(OUT), relative to the repository."""
+    base = OUT if os.path.isabs(OUT) else os.path.join(REPO_ROOT, OUT)
+    return os.path.join(base, *parts)
+
+
+# --------------------------------------------------------------------------
+# ISO images
+# --------------------------------------------------------------------------
+
+GRUB_SERIAL_PREAMBLE = """\
+serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
+terminal_input serial console
+terminal_output serial console
+"""
+
+
+def _check_cmdline(text):
+    # grub.cfg is a script: a newline would end the command and let the
+    # rest of the string run as GRUB commands.
+    if "\n" in text or "\r" in text:
+        raise ValueError("command line contains a newline: %r" % text)
+    return text
+
+
+def make_grub_iso(iso_path, files, grub_cfg):
+    """Write a hybrid BIOS+UEFI ISO.
+
+    files: dict mapping a path inside the ISO (e.g. "boot/keel.elf") to a
+    host file; grub_cfg: the text of /boot/grub/grub.cfg. The ISO is built
+    in a private temporary directory and renamed into place, so several
+    tests can build ISOs at the same time.
+    """
+    iso_path = os.path.abspath(iso_path)
+    iso_dir = os.path.dirname(iso_path)
+    os.makedirs(iso_dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".iso-", dir=iso_dir)
+    try:
+        root = os.path.join(work, "root")
+        os.makedirs(os.path.join(root, "boot", "grub"))
+        for dest, src in files.items():
+            target = os.path.join(root, dest)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            # Hard links avoid copying a large kernel; fall back to a copy
+            # across file systems.
+            try:
+                os.link(src, target)
+            except OSError:
+                shutil.copyfile(src, target)
+        with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
+            f.write(grub_cfg)
+        tmp_iso = os.path.join(work, "image.iso")
+        env = dict(os.environ, TMPDIR=work)
+        proc = subprocess.run(["grub-mkrescue", "-o", tmp_iso, root],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError("grub-mkrescue failed:\n" +
+                               proc.stdout.decode(errors="replace"))
+        os.replace(tmp_iso, iso_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def build_iso(iso_path, keel_elf, modules, keel_cmdline="", timeout_menu=0):
+    """Build a GRUB ISO with one entry booting keel_elf via multiboot2.
+
+    modules: list of (file_path, cmdline_string) loaded with module2 in this
+    order; the first is the Dom0 kernel. Inside the ISO each module is
+    /boot/<basename>. GRUB hands the module exactly the text that follows
+    its path as the module's command line.
+    """
+    files = {"boot/keel.elf": keel_elf}
+    lines = [GRUB_SERIAL_PREAMBLE,
+             "set timeout=%d\n" % timeout_menu,
+             "set default=0\n",
+             "menuentry \"Keel\" {\n",
+             "\tmultiboot2 /boot/keel.elf %s\n" % _check_cmdline(keel_cmdline)]
+    for index, (path, cmdline) in enumerate(modules):
+        name = os.path.basename(path)
+        if "boot/" + name in files:
+            name = "%d-%s" % (index, name)
+        files["boot/" + name] = path
+        lines.append("\tmodule2 /boot/%s %s\n" % (name, _check_cmdline(cmdline)))
+    lines.append("\tboot\n}\n")
+    make_grub_iso(iso_path, files, "".join(lines))
+
+
+# --------------------------------------------------------------------------
+# Disk images
+# --------------------------------------------------------------------------
+
+def make_pattern_disk(path, size=1024 * 1024, seed="keel"):
+    """Create a raw disk image of `size` bytes of reproducible, non-trivial
+    content (a SHA-256 chain of `seed`) and return that content's SHA-256 in
+    hex, so a guest can prove it read the right bytes."""
+    block = hashlib.sha256(seed.encode()).digest()
+    data = bytearray()
+    while len(data) < size:
+        data += block
+        block = hashlib.sha256(block).digest()
+    data = bytes(data[:size])
+    with open(path, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Emulator runs
+# --------------------------------------------------------------------------
+
+class _SerialLog:
+    """pexpect logfile_read sink: keeps the text and mirrors it to a file."""
+
+    def __init__(self, path):
+        self.chunks = []
+        self.file = open(path, "w", encoding="utf-8", errors="replace")
+
+    def write(self, text):
+        self.chunks.append(text)
+        self.file.write(text)
+
+    def flush(self):
+        self.file.flush()
+
+    def close(self):
+        self.file.close()
+
+    def text(self):
+        return "".join(self.chunks)
+
+
+class Machine:
+    """One emulator run whose serial console is the pexpect child.
+
+    The backend is chosen by `backend`; each backend is a `_launch_<name>`
+    method returning (pexpect child, command line). Only "qemu" exists here.
+    """
+
+    def __init__(self, name, iso=None, cpu="max", smp=1, mem="1G",
+                 uefi=False, extra_args=(), timeout=120,
+                 logdir=None, backend="qemu"):
+        self.name = name
+        self.iso = iso
+        self.cpu = cpu
+        self.smp = smp
+        self.mem = mem
+        self.uefi = uefi
+        self.extra_args = list(extra_args)
+        self.timeout = timeout
+        self.logdir = logdir if logdir is not None else out_path("test-logs")
+        self.backend = backend
+        self.log_path = os.path.join(self.logdir, name + ".log")
+        self.child = None
+        self.command = None
+        self.last_status = None
+        self._log = None
+        self._run_serial = 0
+        if not hasattr(self, "_launch_" + backend):
+            raise ValueError("unknown emulator backend %r" % backend)
+
+    # -- life cycle -----------------------------------------------------
+
+    def qemu_argv(self):
+        argv = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35",
+                "-cpu", self.cpu, "-smp", str(self.smp), "-m", str(self.mem),
+                "-nographic", "-no-reboot", "-monitor", "none",
+                # A raw stdio chardev without the mux: QEMU's Ctrl-A escape
+                # would otherwise swallow the Ctrl-A bytes Keel uses to
+                # switch its console between domains.
+                "-chardev", "stdio,id=s0,mux=off,signal=off",
+                "-serial", "chardev:s0"]
+        if self.uefi:
+            argv += ["-bios", OVMF_IMAGE]
+        if self.iso:
+            argv += ["-cdrom", self.iso]
+        return argv + self.extra_args
+
+    def _launch_qemu(self):
+        argv = self.qemu_argv()
+        child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8",
+                              codec_errors="replace", timeout=self.timeout,
+                              maxread=65536, dimensions=(50, 200))
+        return child, argv
+
+    def start(self):
+        os.makedirs(self.logdir, exist_ok=True)
+        self._log = _SerialLog(self.log_path)
+        self.child, self.command = getattr(self, "_launch_" + self.backend)()
+        self.child.logfile_read = self._log
+        self.started_at = time.monotonic()
+        return self
+
+    def stop(self):
+        if self.child is not None:
+            if self.child.isalive():
+                self.child.terminate(force=True)
+            self.child.close(force=True)
+        if self._log is not None:
+            self._log.flush()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # -- console --------------------------------------------------------
+
+    def log_text(self):
+        if self._log is None:
+            return ""
+        self._log.flush()
+        return self._log.text()
+
+    def tail(self, lines=FAILURE_CONTEXT_LINES):
+        return "\n".join(self.log_text().replace("\r", "").split("\n")[-lines:])
+
+    def _failure(self, what):
+        elapsed = time.monotonic() - self.started_at
+        return TestFailure("%s: %s after %.1f s; last serial lines (%s):\n%s"
+                           % (self.name, what, elapsed, self.log_path,
+                              self.tail()))
+
+    def expect(self, pattern, timeout=None):
+        """Wait for a regular expression (str or list of str) on the serial
+        console and return the match object."""
+        if timeout is None:
+            timeout = self.timeout
+        try:
+            self.child.expect(pattern, timeout=timeout)
+        except pexpect.TIMEOUT:
+            raise self._failure("timed out waiting for %r" % (pattern,))
+        except pexpect.EOF:
+            raise self._failure("emulator exited (status %s) while waiting "
+                                "for %r" % (self.child.exitstatus, pattern))
+        finally:
+            self._log.flush()
+        return self.child.match
+
+    def send(self, s):
+        self.child.send(s)
+
+    def sendline(self, s=""):
+        # A bare CR is what a terminal sends for Enter; the guest's tty
+        # turns it into a newline.
+        self.child.send(s + "\r")
+
+    def wait_for_shell(self, timeout=None):
+        """Wait for the Dom0 initramfs banner and its first shell prompt."""
+        self.expect(re.escape(DOM0_BANNER), timeout)
+        self.expect(DOM0_PROMPT, timeout)
+
+    def run(self, shell_cmd, timeout=30, check=False):
+        """Run shell_cmd at a root shell prompt and return its output with
+        CR removed and the trailing newline stripped. The exit status is in
+        self.last_status; check=True raises TestFailure if it is not 0."""
+        if "\n" in shell_cmd:
+            raise ValueError("run() takes one command line: %r" % shell_cmd)
+        self._run_serial += 1
+        tag = "%x%d" % (os.getpid(), self._run_serial)
+        # One line, so nothing is typed ahead while the command runs (the
+        # tty would echo it into the output). The markers are split by
+        # quotes, so the echo of the command line never matches them.
+        self.sendline("echo '@@KEEL-BEGIN-''%s@@'; %s; echo \"@@KEEL-END-\"\"%s:$?@@\""
+                      % (tag, shell_cmd, tag))
+        self.expect(re.escape("@@KEEL-BEGIN-%s@@" % tag) + r"\r*\n", timeout)
+        self.expect(re.escape("@@KEEL-END-%s:" % tag) + r"(\d+)@@", timeout)
+        self.last_status = int(self.child.match.group(1))
+        output = self.child.before.replace("\r", "")
+        if check and self.last_status != 0:
+            raise self._failure("command %r exited with status %d:\n%s"
+                                % (shell_cmd, self.last_status, output))
+        return output.rstrip("\n")
+
+
+# --------------------------------------------------------------------------
+# TAP reporting
+# --------------------------------------------------------------------------
+
+class Suite:
+    """Prints TAP (version 12 style) results and exits with their verdict."""
+
+    def __init__(self, name=None):
+        self.name = name
+        self.count = 0
+        self.failed = 0
+        if name:
+            print("# %s" % name, flush=True)
+
+    def _result(self, ok, name, directive=""):
+        self.count += 1
+        line = "%sok %d - %s" % ("" if ok else "not ", self.count, name)
+        if directive:
+            line += " # " + directive
+        print(line, flush=True)
+
+    def ok(self, name):
+        self._result(True, name)
+
+    def fail(self, name, why):
+        self.failed += 1
+        self._result(False, name)
+        for text in str(why).rstrip("\n").split("\n"):
+            print("  # " + text, flush=True)
+
+    def skip(self, name, why):
+        self._result(True, name, "SKIP " + str(why))
+
+    def check(self, name, condition, why=""):
+        """ok(name) if condition holds, else fail(name, why)."""
+        if condition:
+            self.ok(name)
+        else:
+            self.fail(name, why or "condition not met")
+        return condition
+
+    def finish(self):
+        print("1..%d" % self.count, flush=True)
+        sys.exit(1 if self.failed else 0)
