@@ -1,0 +1,36 @@
+#!/bin/bash
+# Assemble a hybrid BIOS+UEFI GRUB ISO.
+#
+# Usage: scripts/mkiso.sh OUTPUT.iso GRUB_CFG ISO_PATH=HOST_FILE...
+#   e.g. scripts/mkiso.sh out/keel.iso image/grub.cfg \
+#            boot/keel.elf=out/keel.elf boot/vmlinuz=build/kernel/vmlinuz
+# GRUB_CFG becomes /boot/grub/grub.cfg. The ISO is staged in a private
+# directory next to OUTPUT and renamed into place when complete.
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+	echo "usage: $0 OUTPUT.iso GRUB_CFG ISO_PATH=HOST_FILE..." >&2
+	exit 2
+fi
+output=$1
+grub_cfg=$2
+shift 2
+
+mkdir -p "$(dirname "$output")"
+stage=$(mktemp -d "$(dirname "$output")/.iso-XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/root/boot/grub"
+cp "$grub_cfg" "$stage/root/boot/grub/grub.cfg"
+for mapping in "$@"; do
+	dest=${mapping%%=*}
+	src=${mapping#*=}
+	mkdir -p "$(dirname "$stage/root/$dest")"
+	# A hard link saves copying the kernel; copy across file systems.
+	ln "$src" "$stage/root/$dest" 2>/dev/null || cp "$src" "$stage/root/$dest"
+done
+if ! TMPDIR=$stage grub-mkrescue -o "$stage/image.iso" "$stage/root" \
+	>"$stage/log" 2>&1; then
+	cat "$stage/log" >&2
+	exit 1
+fi
+mv "$stage/image.iso" "$output"

@@ -1,0 +1,38 @@
+#!/bin/bash
+# Boot a Keel ISO in QEMU with its serial console on this terminal.
+#
+# Usage: scripts/run-qemu.sh [--uefi] [ISO] [extra QEMU options...]
+#   ISO defaults to out/keel.iso. With a usable /dev/kvm the machine runs
+#   under KVM with the host CPU (nested virtualization must be enabled on
+#   the host); otherwise QEMU emulates an AMD CPU with SVM (TCG, -cpu max).
+#
+# The console escape is Ctrl-] (not QEMU's usual Ctrl-A, which Keel's own
+# console uses to switch between domains): Ctrl-] x quits, Ctrl-] c toggles
+# the QEMU monitor.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+firmware=()
+if [ "${1:-}" = "--uefi" ]; then
+	firmware=(-bios /usr/share/ovmf/OVMF.fd)
+	shift
+fi
+iso=$repo/${OUT:-out}/keel.iso
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+	iso=$1
+	shift
+fi
+if [ ! -f "$iso" ]; then
+	echo "run-qemu: $iso not found (make iso)" >&2
+	exit 1
+fi
+
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	accel=(-accel kvm -cpu host)
+else
+	accel=(-accel tcg -cpu max)
+fi
+
+exec qemu-system-x86_64 "${accel[@]}" -machine q35 -m 2G -smp 2 \
+	"${firmware[@]}" -cdrom "$iso" -nic user,model=virtio-net-pci \
+	-nographic -serial mon:stdio -echr 0x1d -no-reboot "$@"
