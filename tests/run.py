@@ -1,0 +1,239 @@
+#!/usr/bin/python3
+"""Run every Keel test suite and aggregate their TAP results.
+
+Suites, in this order:
+  build           (with --build) `make -k all iso unit`: one result
+  unit/test_*     each host unit test binary in $(OUT)/unit, run with
+                  CMOCKA_MESSAGE_OUTPUT=TAP
+  guests          tests/guests/run.py, if it exists (freestanding test guests)
+  system/test_*   each tests/system/test_*.py
+
+Every suite prints TAP on stdout; its output is shown as it runs. A suite
+fails as a whole (one extra failed result) if it times out, exits non-zero
+without reporting a failure, or reports fewer results than its plan. A
+Python suite can set its own time limit with a line `# suite-timeout: SECONDS`.
+
+The last line printed is `N passed, N failed` (`, N skipped` when some were
+skipped). The exit status is 1 if anything failed.
+
+  tests/run.py [--build] [--only PATTERN]... [--list]
+PATTERN is a regular expression searched in suite names such as
+`unit/test_vlapic`, `guests`, `system/test_rescue`.
+"""
+
+import argparse
+import glob
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.environ.get("OUT", "out")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
+    else sys.executable
+
+DEFAULT_TIMEOUTS = {"build": 1800, "unit": 300, "guests": 3600,
+                    "system": 1200}
+
+TAP_RESULT = re.compile(r"^(not )?ok\b(.*)$")
+TAP_PLAN = re.compile(r"^1\.\.(\d+)")
+TAP_DIRECTIVE = re.compile(r"#\s*(SKIP|TODO)\b", re.IGNORECASE)
+
+
+class Suite:
+    def __init__(self, name, argv, timeout, env=None):
+        self.name = name
+        self.argv = argv
+        self.timeout = timeout
+        self.env = env
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+        self.failures = []
+
+    def summary(self):
+        text = "%d passed, %d failed" % (self.passed, self.failed)
+        if self.skipped:
+            text += ", %d skipped" % self.skipped
+        return text
+
+
+def out_dir():
+    return OUT if os.path.isabs(OUT) else os.path.join(REPO, OUT)
+
+
+def declared_timeout(path, default):
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"#\s*suite-timeout:\s*(\d+)", line)
+            if m:
+                return int(m.group(1))
+    return default
+
+
+def discover():
+    suites = []
+    for binary in sorted(glob.glob(os.path.join(out_dir(), "unit", "test_*"))):
+        if os.path.isfile(binary) and os.access(binary, os.X_OK):
+            env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+            suites.append(Suite("unit/" + os.path.basename(binary), [binary],
+                                DEFAULT_TIMEOUTS["unit"], env))
+    guests = os.path.join(REPO, "tests", "guests", "run.py")
+    if os.path.exists(guests):
+        suites.append(Suite("guests", [PYTHON, guests],
+                            declared_timeout(guests,
+                                             DEFAULT_TIMEOUTS["guests"])))
+    for script in sorted(glob.glob(os.path.join(REPO, "tests", "system",
+                                                "test_*.py"))):
+        name = "system/" + os.path.basename(script)[:-3]
+        suites.append(Suite(name, [PYTHON, script],
+                            declared_timeout(script,
+                                             DEFAULT_TIMEOUTS["system"])))
+    return suites
+
+
+def run_process(suite, on_line):
+    """Run the suite, calling on_line for each output line; return
+    (exit status or None on timeout)."""
+    proc = subprocess.Popen(suite.argv, cwd=REPO, env=suite.env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + suite.timeout
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    pending = b""
+    timed_out = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        if not selector.select(timeout=min(remaining, 5)):
+            continue
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            on_line(line.decode(errors="replace").rstrip("\r"))
+    if pending:
+        on_line(pending.decode(errors="replace").rstrip("\r"))
+    if timed_out:
+        # The suite's own children (emulators) share its session.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    status = proc.wait()
+    proc.stdout.close()
+    return None if timed_out else status
+
+
+def run_suite(suite, tally):
+    print("# ---- %s" % suite.name, flush=True)
+    counts = {"results": 0, "failed": 0, "planned": 0}
+
+    def on_line(line):
+        print(line, flush=True)
+        result = TAP_RESULT.match(line)
+        if result:
+            counts["results"] += 1
+            directive = TAP_DIRECTIVE.search(result.group(2))
+            if directive:
+                tally.skipped += 1
+            elif result.group(1):
+                counts["failed"] += 1
+                tally.failed += 1
+                tally.failures.append("%s:%s" % (suite.name,
+                                                 result.group(2)))
+            else:
+                tally.passed += 1
+            return
+        plan = TAP_PLAN.match(line)
+        if plan:
+            counts["planned"] += int(plan.group(1))
+
+    started = time.monotonic()
+    try:
+        status = run_process(suite, on_line)
+    except OSError as e:
+        status = "cannot start: %s" % e
+    elapsed = time.monotonic() - started
+
+    problem = None
+    if status is None:
+        problem = "timed out after %d s" % suite.timeout
+    elif isinstance(status, str):
+        problem = status
+    elif status != 0 and counts["failed"] == 0:
+        problem = "exited with status %d without a failed result" % status
+    elif counts["planned"] and counts["results"] < counts["planned"]:
+        problem = "reported %d of %d planned results" % (counts["results"],
+                                                         counts["planned"])
+    if problem:
+        tally.failed += 1
+        tally.failures.append("%s: %s" % (suite.name, problem))
+        print("not ok - %s %s" % (suite.name, problem), flush=True)
+    print("# ---- %s: done in %.0f s" % (suite.name, elapsed), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Run Keel's test suites and aggregate TAP.")
+    ap.add_argument("--build", action="store_true",
+                    help="first build everything (make -k all iso unit) "
+                    "and count the build as one result")
+    ap.add_argument("--only", action="append", default=[],
+                    metavar="PATTERN",
+                    help="run only suites whose name matches (repeatable)")
+    ap.add_argument("--list", action="store_true",
+                    help="list the suites and exit")
+    args = ap.parse_args()
+
+    tally = Tally()
+    if args.build and not args.list:
+        build = Suite("build", ["make", "-k", "all", "iso", "unit"],
+                      DEFAULT_TIMEOUTS["build"])
+        print("# ---- build", flush=True)
+        status = run_process(build, lambda line: print(line, flush=True))
+        if status == 0:
+            tally.passed += 1
+            print("ok - build", flush=True)
+        else:
+            tally.failed += 1
+            tally.failures.append("build: make -k all iso unit: %s" % (
+                "timed out" if status is None else "status %d" % status))
+            print("not ok - build", flush=True)
+
+    # Discovered after the build, so freshly built unit tests are included.
+    suites = discover()
+    if args.only:
+        patterns = [re.compile(p) for p in args.only]
+        suites = [s for s in suites
+                  if any(p.search(s.name) for p in patterns)]
+    if args.list:
+        for s in suites:
+            print(s.name)
+        return 0
+    for suite in suites:
+        run_suite(suite, tally)
+
+    if tally.failures:
+        print("# failures:")
+        for f in tally.failures:
+            print("#   " + f)
+    print(tally.summary(), flush=True)
+    return 1 if tally.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
