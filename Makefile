@@ -1,0 +1,25 @@
+# Keel top-level build. Each part of the tree contributes one make fragment;
+# this file only wires them together.
+#
+#   make          hypervisor (out/keel.elf) and the freestanding test guests
+#   make iso      out/keel.iso: GRUB + Keel + Debian kernel + Dom0 initramfs
+#   make run      boot out/keel.iso in QEMU on this terminal
+#   make test     unit, functional (test guests) and system tests
+
+OUT ?= out
+export OUT
+
+.PHONY: all clean deps
+all: keel guests
+
+deps:
+	@scripts/deps.sh
+
+include hypervisor/hypervisor.mk
+-include tests/guests/guests.mk
+-include tests/unit/unit.mk
+-include image/image.mk
+-include tests/tests.mk
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The AMD SVM backend of struct hvm_ops (AMD APM vol. 2, ch. 15).
+ *
+ * Works with what QEMU TCG emulates (NPT + VGIF; no next-RIP save, decode
+ * assists, flush-by-ASID or clean bits) and uses those features when the
+ * hardware has them: without NRIPS the exit handlers decode instruction
+ * lengths themselves; without flush-by-ASID every p2m change flushes the
+ * whole TLB on the next VMRUN.
+ */
+#include <keel/cpu.h>
+#include <keel/domain.h>
+#include <keel/errno.h>
+#include <keel/hvm.h>
+#include <keel/io.h>
+#include <keel/mm.h>
+#include <keel/percpu.h>
+#include <keel/x86.h>
+#include "svm.h"
+
+#define IOPM_ORDER 2  /* 12 KiB used, 16 KiB allocated */
+#define MSRPM_ORDER 1 /* 8 KiB */
+
+struct svm_cpu {
+	uint64_t hsave_pa;
+	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for host hidden state */
+};
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	uint64_t iopm_pa, msrpm_pa;
+	bool flush_tlb; /* p2m changed since last VMRUN */
+};
+
+static uint32_t svm_features;
+static uint32_t next_asid = 1;
+static struct svm_cpu svm_cpus[MAX_CPUS];
+
+static uint64_t alloc_zeroed(unsigned order)
+{
+	uint64_t pa = frames_alloc(order);
+
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
+	return pa;
+}
+
+static int svm_cpu_enable(void)
+{
+	struct svm_cpu *c = &svm_cpus[this_cpu()->cpu];
+
+	c->hsave_pa = alloc_zeroed(0);
+	c->host_vmcb_pa = alloc_zeroed(0);
+	if (!c->hsave_pa || !c->host_vmcb_pa)
+		return -ENOMEM;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);
+	this_cpu()->arch = c;
+	return 0;
+}
+
+static struct svm_vcpu *to_svm(struct vcpu *v)
+{
+	return v->arch;
+}
+
+/* MSR permission map: 2 bits per MSR (read, write) in three 2 KiB ranges. */
+static void msrpm_set(uint8_t *pm, uint32_t msr, bool rd, bool wr)
+{
+	uint32_t base;
+
+	if (msr <= 0x1FFF)
+		base = 0;
+	else if (msr >= 0xC0000000 && msr <= 0xC0001FFF)
+		base = 0x800 * 8, msr -= 0xC0000000;
+	else if (msr >= 0xC0010000 && msr <= 0xC0011FFF)
+		base = 0x1000 * 8, msr -= 0xC0010000;
+	else
+		return; /* outside the map: always intercepted */
+	uint32_t bit = base + msr * 2;
+
+	pm[bit / 8] = (pm[bit / 8] & ~(3u << (bit % 8))) |
+		      ((rd ? 1u : 0) << (bit % 8)) |
+		      ((wr ? 2u : 0) << (bit % 8));
+}
+
+/*
+ * MSRs whose state lives in the VMCB or is harmless to share go straight
+ * through; everything else exits to the common MSR policy (hvm/msr.c).
+ */
+static const uint32_t passthrough_msrs[] = {
+	0xC0000100, /* FS_BASE */
+	0xC0000101, /* GS_BASE */
+	0xC0000102, /* KERNEL_GS_BASE */
+	0xC0000081, /* STAR */
+	0xC0000082, /* LSTAR */
+	0xC0000083, /* CSTAR */
+	0xC0000084, /* SFMASK */
+	0x174,	    /* SYSENTER_CS */
+	0x175,	    /* SYSENTER_ESP */
+	0x176,	    /* SYSENTER_EIP */
+	0xC0000103, /* TSC_AUX */
+};
+
+/* Dom0 drives the hardware; only the ports Keel emulates are trapped. */
+static void iopm_setup(uint8_t *iopm, bool privileged)
+{
+	memset(iopm, 0xFF, PAGE_SIZE * 3);
+	if (!privileged)
+		return;
+	memset(iopm, 0, PAGE_SIZE * 3);
+	for (unsigned port = 0x3F8; port <= 0x3FF; port++)
+		iopm[port / 8] |= 1u << (port % 8);
+}
+
+static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr,
+		    uint32_t limit, uint64_t base)
+{
+	*s = (struct vmcb_seg){ sel, attr, limit, base };
+}
+
+static int svm_vcpu_create(struct vcpu *v)
+{
+	struct svm_vcpu *s = xzalloc(sizeof(*s));
+	struct vmcb *vmcb;
+	uint8_t *msrpm;
+
+	if (!s)
+		return -ENOMEM;
+	s->vmcb_pa = alloc_zeroed(0);
+	s->iopm_pa = alloc_zeroed(IOPM_ORDER);
+	s->msrpm_pa = alloc_zeroed(MSRPM_ORDER);
+	if (!s->vmcb_pa || !s->iopm_pa || !s->msrpm_pa)
+		return -ENOMEM;
+	v->arch = s;
+	s->vmcb = vmcb = phys_to_virt(s->vmcb_pa);
+
+	iopm_setup(phys_to_virt(s->iopm_pa), v->dom->privileged);
+	msrpm = phys_to_virt(s->msrpm_pa);
+	memset(msrpm, 0xFF, PAGE_SIZE << MSRPM_ORDER);
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msrpm_set(msrpm, passthrough_msrs[i], false, false);
+
+	vmcb->intercept_exc = 1u << 18; /* #MC: Keel owns machine checks */
+	vmcb->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI |
+				INTERCEPT_INIT | INTERCEPT_CPUID |
+				INTERCEPT_INVD | INTERCEPT_HLT |
+				INTERCEPT_INVLPGA | INTERCEPT_IOIO |
+				INTERCEPT_MSR | INTERCEPT_TASK_SWITCH |
+				INTERCEPT_SHUTDOWN;
+	/* VMRUN must be intercepted (APM §15.5.1); the rest hides SVM. */
+	vmcb->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
+				INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+				INTERCEPT_STGI | INTERCEPT_CLGI |
+				INTERCEPT_SKINIT | INTERCEPT_ICEBP |
+				INTERCEPT_MONITOR | INTERCEPT_MWAIT |
+				INTERCEPT_XSETBV;
+	vmcb->iopm_base_pa = s->iopm_pa;
+	vmcb->msrpm_base_pa = s->msrpm_pa;
+	vmcb->asid = next_asid;
+	next_asid = next_asid + 1 < boot_cpu.svm_nasid ? next_asid + 1 : 1;
+	vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	vmcb->vintr = V_INTR_MASKING;
+	vmcb->np_control = NP_ENABLE;
+	vmcb->n_cr3 = v->dom->p2m_root;
+	vmcb->g_pat = 0x0007040600070406ULL; /* architectural reset value */
+
+	/* Architectural reset state (APM vol. 2 §14.1.3); builders override. */
+	seg_set(&vmcb->cs, 0xF000, 0x9B, 0xFFFF, 0xFFFF0000);
+	seg_set(&vmcb->ds, 0, 0x93, 0xFFFF, 0);
+	vmcb->es = vmcb->ss = vmcb->fs = vmcb->gs = vmcb->ds;
+	seg_set(&vmcb->gdtr, 0, 0, 0xFFFF, 0);
+	vmcb->idtr = vmcb->gdtr;
+	seg_set(&vmcb->ldtr, 0, 0x82, 0xFFFF, 0);
+	seg_set(&vmcb->tr, 0, 0x8B, 0xFFFF, 0);
+	vmcb->cr0 = X86_CR0_ET | X86_CR0_NE | X86_CR0_CD | X86_CR0_NW;
+	vmcb->efer = EFER_SVME;
+	vmcb->rflags = 2;
+	vmcb->rip = 0xFFF0;
+	vmcb->dr6 = 0xFFFF0FF0;
+	vmcb->dr7 = 0x400;
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *s = to_svm(v);
+
+	if (!s)
+		return;
+	if (s->vmcb_pa)
+		frames_free(s->vmcb_pa, 0);
+	if (s->iopm_pa)
+		frames_free(s->iopm_pa, IOPM_ORDER);
+	if (s->msrpm_pa)
+		frames_free(s->msrpm_pa, MSRPM_ORDER);
+	xfree(s);
+	v->arch = NULL;
+}
+
+static void exit_io(struct vmcb *vmcb, struct vm_exit *e)
+{
+	uint64_t info = vmcb->exitinfo1;
+
+	e->reason = EXIT_IO;
+	e->io.port = info >> IOIO_PORT_SHIFT;
+	e->io.in = info & IOIO_TYPE_IN;
+	e->io.string = info & IOIO_STR;
+	e->io.rep = info & IOIO_REP;
+	e->io.size = (info >> IOIO_SZ_SHIFT) & 1 ? 1 : (info >> IOIO_SZ_SHIFT) & 2 ? 2 : 4;
+	/* IOIO exits always report the next RIP in EXITINFO2. */
+	e->insn_len = vmcb->exitinfo2 - vmcb->rip;
+}
+
+static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+	uint64_t code = vmcb->exitcode;
+
+	memset(e, 0, sizeof(*e));
+	e->raw = code;
+	if ((svm_features & SVM_FEAT_NRIPS) && vmcb->next_rip > vmcb->rip)
+		e->insn_len = vmcb->next_rip - vmcb->rip;
+	switch (code) {
+	case SVM_EXIT_INTR:
+		e->reason = EXIT_EXTINT;
+		break;
+	case SVM_EXIT_NMI:
+		e->reason = EXIT_NMI;
+		break;
+	case SVM_EXIT_SMI:
+		e->reason = EXIT_EXTINT; /* resumes the guest; SMM runs */
+		break;
+	case SVM_EXIT_VINTR:
+		e->reason = EXIT_INTR_WINDOW;
+		break;
+	case SVM_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = vmcb->exitinfo1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		break;
+	case SVM_EXIT_IOIO:
+		exit_io(vmcb, e);
+		break;
+	case SVM_EXIT_NPF:
+		e->reason = EXIT_NPF;
+		e->npf.gpa = vmcb->exitinfo2;
+		e->npf.present = vmcb->exitinfo1 & NPF_PRESENT;
+		e->npf.write = vmcb->exitinfo1 & NPF_WRITE;
+		e->npf.fetch = vmcb->exitinfo1 & NPF_FETCH;
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_HYPERCALL;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_INIT:
+		e->reason = EXIT_INIT;
+		break;
+	case SVM_EXIT_XSETBV:
+		e->reason = EXIT_XSETBV;
+		break;
+	case SVM_EXIT_PAUSE:
+		e->reason = EXIT_PAUSE;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_ICEBP:
+		e->reason = EXIT_VIRT_INSN;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = EXIT_INVALID;
+		break;
+	default:
+		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+			e->reason = EXIT_EXCEPTION;
+			e->exc.vector = code - SVM_EXIT_EXCP_BASE;
+			e->exc.error = vmcb->exitinfo1;
+			e->exc.cr2 = vmcb->exitinfo2;
+		} else {
+			e->reason = EXIT_UNKNOWN;
+		}
+	}
+}
+
+static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct svm_vcpu *s = to_svm(v);
+	struct vmcb *vmcb = s->vmcb;
+	struct svm_cpu *c = this_cpu()->arch;
+
+	vmcb->rax = v->gpr[GPR_RAX];
+	vmcb->rsp = v->gpr[GPR_RSP];
+	if (s->flush_tlb || !(svm_features & SVM_FEAT_FLUSH_BY_ASID))
+		vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	s->flush_tlb = false;
+	vmcb->tsc_offset = v->tsc_offset;
+
+	svm_vmrun(s->vmcb_pa, v->gpr, c->host_vmcb_pa);
+
+	vmcb->tlb_control = TLB_CONTROL_NONE;
+	v->gpr[GPR_RAX] = vmcb->rax;
+	v->gpr[GPR_RSP] = vmcb->rsp;
+	svm_translate_exit(v, e);
+
+	/*
+	 * An event that was being delivered when the exit happened (e.g. an
+	 * NPF while pushing an interrupt frame) must be delivered again.
+	 */
+	if (vmcb->exitintinfo & EVENTINJ_VALID) {
+		vmcb->eventinj = vmcb->exitintinfo;
+		vmcb->exitintinfo = 0;
+	}
+}
+
+static void seg_get(struct segment *d, const struct vmcb_seg *s)
+{
+	*d = (struct segment){ s->sel, s->attr, s->limit, s->base };
+}
+
+static void seg_put(struct vmcb_seg *d, const struct segment *s)
+{
+	*d = (struct vmcb_seg){ s->sel, s->attr, s->limit, s->base };
+}
+
+static void svm_get_state(struct vcpu *v, struct guest_state *gs)
+{
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	gs->cr0 = vmcb->cr0;
+	gs->cr2 = vmcb->cr2;
+	gs->cr3 = vmcb->cr3;
+	gs->cr4 = vmcb->cr4;
+	gs->efer = vmcb->efer & ~EFER_SVME; /* the guest never sees SVME */
+	gs->rflags = vmcb->rflags;
+	gs->rip = vmcb->rip;
+	gs->pat = vmcb->g_pat;
+	seg_get(&gs->cs, &vmcb->cs);
+	seg_get(&gs->ss, &vmcb->ss);
+	seg_get(&gs->ds, &vmcb->ds);
+	seg_get(&gs->es, &vmcb->es);
+	seg_get(&gs->fs, &vmcb->fs);
+	seg_get(&gs->gs, &vmcb->gs);
+	seg_get(&gs->tr, &vmcb->tr);
+	seg_get(&gs->ldtr, &vmcb->ldtr);
+	gs->gdtr_base = vmcb->gdtr.base;
+	gs->gdtr_limit = vmcb->gdtr.limit;
+	gs->idtr_base = vmcb->idtr.base;
+	gs->idtr_limit = vmcb->idtr.limit;
+	gs->cpl = vmcb->cpl;
+}
+
+static void svm_set_state(struct vcpu *v, const struct guest_state *gs)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	vmcb->cr0 = gs->cr0;
+	vmcb->cr2 = gs->cr2;
+	vmcb->cr3 = gs->cr3;
+	vmcb->cr4 = gs->cr4;
+	vmcb->efer = gs->efer | EFER_SVME; /* VMRUN requires it (§15.5.1) */
+	vmcb->rflags = gs->rflags;
+	vmcb->rip = gs->rip;
+	vmcb->g_pat = gs->pat;
+	seg_put(&vmcb->cs, &gs->cs);
+	seg_put(&vmcb->ss, &gs->ss);
+	seg_put(&vmcb->ds, &gs->ds);
+	seg_put(&vmcb->es, &gs->es);
+	seg_put(&vmcb->fs, &gs->fs);
+	seg_put(&vmcb->gs, &gs->gs);
+	seg_put(&vmcb->tr, &gs->tr);
+	seg_put(&vmcb->ldtr, &gs->ldtr);
+	vmcb->gdtr.base = gs->gdtr_base;
+	vmcb->gdtr.limit = gs->gdtr_limit;
+	vmcb->idtr.base = gs->idtr_base;
+	vmcb->idtr.limit = gs->idtr_limit;
+	vmcb->cpl = gs->cpl;
+}
+
+static bool svm_inject_event(struct vcpu *v, enum event_type type,
+			     uint8_t vector, bool has_error, uint32_t error)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+	static const uint64_t types[] = {
+		[EVENT_EXTINT] = EVENTINJ_TYPE_INTR,
+		[EVENT_NMI] = EVENTINJ_TYPE_NMI,
+		[EVENT_EXCEPTION] = EVENTINJ_TYPE_EXC,
+		[EVENT_SOFTINT] = EVENTINJ_TYPE_SOFT,
+	};
+
+	if (vmcb->eventinj & EVENTINJ_VALID)
+		return false;
+	vmcb->eventinj = vector | types[type] | EVENTINJ_VALID |
+			 (has_error ? EVENTINJ_ERR_VALID | ((uint64_t)error << 32)
+				    : 0);
+	return true;
+}
+
+static bool svm_interruptible(struct vcpu *v)
+{
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	return (vmcb->rflags & X86_RFLAGS_IF) &&
+	       !(vmcb->interrupt_shadow & INT_SHADOW) &&
+	       !(vmcb->eventinj & EVENTINJ_VALID);
+}
+
+/*
+ * A virtual interrupt request (V_IRQ) with the VINTR intercept gives an
+ * exit exactly when the guest could take an interrupt (APM §15.21.4).
+ */
+static void svm_request_intr_window(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	if (on) {
+		vmcb->vintr |= V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
+		vmcb->intercept_misc1 |= INTERCEPT_VINTR;
+	} else {
+		vmcb->vintr &= ~(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT));
+		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
+	}
+}
+
+/* NPT entries use the host page-table format; guest accesses are user. */
+static uint64_t svm_p2m_entry(uint64_t hpa, unsigned perms, bool large,
+			      bool uncached)
+{
+	uint64_t e = (hpa & PTE_ADDR_MASK) | PTE_P | PTE_U | PTE_A | PTE_D;
+
+	if (perms & P2M_W)
+		e |= PTE_W;
+	if (!(perms & P2M_X) && boot_cpu.nx)
+		e |= PTE_NX;
+	if (large)
+		e |= PTE_PS;
+	if (uncached)
+		e |= PTE_PCD | PTE_PWT;
+	return e;
+}
+
+static bool svm_p2m_present(uint64_t entry)
+{
+	return entry & PTE_P;
+}
+
+static bool svm_p2m_is_large(uint64_t entry)
+{
+	return entry & PTE_PS;
+}
+
+static void svm_p2m_flush(struct domain *d)
+{
+	for (unsigned i = 0; i < d->nr_vcpus; i++)
+		if (d->vcpus[i] && d->vcpus[i]->arch)
+			to_svm(d->vcpus[i])->flush_tlb = true;
+}
+
+static const struct hvm_ops svm_ops = {
+	.name = "AMD SVM with nested paging",
+	.cpu_enable = svm_cpu_enable,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_run = svm_vcpu_run,
+	.get_state = svm_get_state,
+	.set_state = svm_set_state,
+	.inject_event = svm_inject_event,
+	.interruptible = svm_interruptible,
+	.request_intr_window = svm_request_intr_window,
+	.p2m_entry = svm_p2m_entry,
+	.p2m_present = svm_p2m_present,
+	.p2m_is_large = svm_p2m_is_large,
+	.p2m_flush = svm_p2m_flush,
+};
+
+const struct hvm_ops *svm_probe(void)
+{
+	uint32_t f = boot_cpu.svm_features;
+
+	if (!boot_cpu.svm) {
+		printk("AMD CPU without SVM (CPUID 8000_0001:ECX.SVM = 0): "
+		       "enable AMD-V in the firmware, or on a KVM host use "
+		       "'--cpu host-passthrough' with kvm_amd nested=1\n");
+		return NULL;
+	}
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		printk("SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
+		return NULL;
+	}
+	if (!(f & SVM_FEAT_NPT)) {
+		printk("SVM lacks nested paging (NPT): Keel needs it\n");
+		return NULL;
+	}
+	if (boot_cpu.svm_nasid < 2) {
+		printk("SVM reports %u ASIDs: Keel needs at least 2\n",
+		       boot_cpu.svm_nasid);
+		return NULL;
+	}
+	svm_features = f;
+	printk("SVM: %u ASIDs; npt%s%s%s%s%s\n", boot_cpu.svm_nasid,
+	       f & SVM_FEAT_NRIPS ? " nrips" : " (no nrips: decoding lengths)",
+	       f & SVM_FEAT_DECODE_ASSISTS ? " decode-assists" : "",
+	       f & SVM_FEAT_FLUSH_BY_ASID ? " flush-by-asid"
+					  : " (no flush-by-asid: full flushes)",
+	       f & SVM_FEAT_VMCB_CLEAN ? " vmcb-clean" : "",
+	       f & SVM_FEAT_VGIF ? " vgif" : "");
+	return &svm_ops;
+}

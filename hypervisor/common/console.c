@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Keel's log: every line goes to a ring buffer (read by the debug console
+ * and later by `kl dmesg`) and to the serial port, prefixed "(keel) " the
+ * way Xen prefixes "(XEN) ", so hypervisor and guest output can be told apart.
+ */
+#include <keel/console.h>
+#include <keel/spinlock.h>
+
+#define LOG_RING_SIZE (64 * 1024)
+
+static char log_ring[LOG_RING_SIZE];
+static uint64_t log_head; /* total bytes ever written */
+static spinlock_t log_lock = SPINLOCK_INIT;
+static bool at_line_start = true;
+static unsigned last_guest = ~0u; /* domain whose output is mid-line */
+
+static void emit(char c)
+{
+	log_ring[log_head++ % LOG_RING_SIZE] = c;
+	if (c == '\n')
+		uart_putc('\r');
+	uart_putc(c);
+}
+
+static void emit_str(const char *s)
+{
+	while (*s)
+		emit(*s++);
+}
+
+/* Guest output that was cut mid-line gets its line ended first. */
+static void finish_guest_line(void)
+{
+	if (last_guest != ~0u) {
+		emit('\n');
+		last_guest = ~0u;
+	}
+}
+
+void vprintk(const char *fmt, va_list ap)
+{
+	char buf[512];
+	uint64_t flags;
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
+	flags = spin_lock_irqsave(&log_lock);
+	finish_guest_line();
+	for (int i = 0; i < n; i++) {
+		if (at_line_start) {
+			emit_str("(keel) ");
+			at_line_start = false;
+		}
+		emit(buf[i]);
+		if (buf[i] == '\n')
+			at_line_start = true;
+	}
+	spin_unlock_irqrestore(&log_lock, flags);
+}
+
+void printk(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintk(fmt, ap);
+	va_end(ap);
+}
+
+void console_guest_putc(unsigned domid, char c)
+{
+	uint64_t flags = spin_lock_irqsave(&log_lock);
+
+	if (!at_line_start) {
+		emit('\n');
+		at_line_start = true;
+	}
+	if (last_guest != domid && last_guest != ~0u)
+		emit('\n');
+	last_guest = c == '\n' ? ~0u : domid;
+	emit(c);
+	spin_unlock_irqrestore(&log_lock, flags);
+}
+
+size_t console_ring_read(char *buf, size_t size)
+{
+	uint64_t flags = spin_lock_irqsave(&log_lock);
+	uint64_t avail = MIN(log_head, (uint64_t)LOG_RING_SIZE);
+	uint64_t n = MIN(avail, (uint64_t)size);
+	uint64_t start = log_head - n;
+
+	for (uint64_t i = 0; i < n; i++)
+		buf[i] = log_ring[(start + i) % LOG_RING_SIZE];
+	spin_unlock_irqrestore(&log_lock, flags);
+	return n;
+}

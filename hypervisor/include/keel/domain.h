@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Domains and their virtual CPUs. */
+#ifndef KEEL_DOMAIN_H
+#define KEEL_DOMAIN_H
+
+#include <keel/lib.h>
+#include <keel/hvm.h>
+#include <keel/spinlock.h>
+#include <keel/vlapic.h>
+#include <keel/vioapic.h>
+#include <keel/vuart.h>
+
+#define MAX_DOMAINS 64
+#define MAX_VCPUS 64
+#define DOMAIN_NAME_MAX 32
+#define DOM0_ID 0
+
+enum vcpu_state {
+	VCPU_DOWN,	/* waiting for INIT/SIPI */
+	VCPU_RUNNABLE,
+	VCPU_BLOCKED,	/* HLT with nothing pending */
+	VCPU_STOPPED,	/* its domain crashed, paused or died */
+};
+
+struct vcpu {
+	struct domain *dom; /* set at creation, immutable */
+	unsigned id;
+	enum vcpu_state state;
+	uint64_t gpr[NR_GPRS]; /* RAX and RSP mirror the vendor's copy */
+	void *arch;	       /* vendor state (VMCB, VMCS), owned by hvm */
+	struct vlapic vlapic;
+	uint8_t sipi_vector;
+	bool nmi_pending;
+	int pcpu; /* physical CPU it runs on */
+	uint64_t exits[EXIT_NR];
+	uint64_t runtime_ns;
+	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
+	uint64_t tsc_offset;
+	uint64_t efer_shadow; /* unused bits the guest wrote that we mask */
+};
+
+struct dom_mem_range {
+	uint64_t start, end; /* host-physical [start, end) */
+};
+
+#define DOM_MAX_RANGES 32
+
+enum domain_state { DOM_RUNNING, DOM_PAUSED, DOM_CRASHED, DOM_SHUTDOWN };
+
+struct domain {
+	unsigned id;
+	char name[DOMAIN_NAME_MAX];
+	bool privileged;
+	enum domain_state state;
+	spinlock_t lock;
+	unsigned nr_vcpus;
+	struct vcpu *vcpus[MAX_VCPUS];
+	uint64_t p2m_root; /* host-physical root of the NPT/EPT tree */
+	unsigned nr_ranges;
+	struct dom_mem_range ram[DOM_MAX_RANGES]; /* RAM the domain owns */
+	uint64_t ram_bytes;
+	struct vioapic vioapic;
+	struct vuart vuart;
+	uint64_t p2m_pages; /* page-table pages used */
+	char crash_reason[96];
+};
+
+extern struct domain *domains[MAX_DOMAINS];
+
+struct domain *domain_create(unsigned id, const char *name, bool privileged,
+			     unsigned nr_vcpus);
+/* Stops every vCPU of d with a log line and a register dump; Keel goes on. */
+void domain_crash(struct domain *d, const char *fmt, ...) __printf(2, 3);
+bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len);
+
+/* Guest memory access through the domain's p2m. */
+int guest_phys_read(struct domain *d, uint64_t gpa, void *buf, size_t len);
+int guest_phys_write(struct domain *d, uint64_t gpa, const void *buf,
+		     size_t len);
+
+#endif

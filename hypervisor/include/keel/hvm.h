@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vendor-neutral vCPU interface. arch/x86/svm and arch/x86/vmx each
+ * provide one `struct hvm_ops`; the rest of Keel only sees neutral exit
+ * reasons and this table. The vendor is chosen once, in hvm_init().
+ */
+#ifndef KEEL_HVM_H
+#define KEEL_HVM_H
+
+#include <keel/lib.h>
+
+struct vcpu;
+struct domain;
+
+enum exit_reason {
+	EXIT_NONE,
+	EXIT_EXTINT,	   /* a physical interrupt arrived */
+	EXIT_NMI,
+	EXIT_INTR_WINDOW,  /* the guest can take an interrupt now */
+	EXIT_CPUID,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_IO,
+	EXIT_NPF,	   /* nested/extended page fault */
+	EXIT_HLT,
+	EXIT_HYPERCALL,
+	EXIT_SHUTDOWN,	   /* triple fault */
+	EXIT_EXCEPTION,	   /* an intercepted guest exception */
+	EXIT_INIT,
+	EXIT_XSETBV,
+	EXIT_PAUSE,
+	EXIT_VIRT_INSN,	   /* SVM/VMX instructions: #UD for guests */
+	EXIT_INVALID,	   /* hardware refused the guest state */
+	EXIT_UNKNOWN,	   /* a vendor exit Keel does not handle */
+	EXIT_NR
+};
+
+extern const char *const exit_reason_names[EXIT_NR];
+
+struct vm_exit {
+	enum exit_reason reason;
+	uint64_t raw;	  /* the vendor's exit code, for logs */
+	uint8_t insn_len; /* 0 = not reported by hardware: decode it */
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;
+			bool in, string, rep;
+		} io;
+		struct {
+			uint64_t gpa;
+			bool write, fetch, present;
+		} npf;
+		struct {
+			uint8_t vector;
+			bool has_error;
+			uint32_t error;
+			uint64_t cr2;
+		} exc;
+	};
+};
+
+/* Register numbering is the hardware encoding order (ModRM.reg). */
+enum gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	NR_GPRS
+};
+
+struct segment {
+	uint16_t sel;
+	uint16_t attr; /* SVM-style packed attributes: type..G in 12 bits */
+	uint32_t limit;
+	uint64_t base;
+};
+
+#define SEG_ATTR_L (1u << 9)
+#define SEG_ATTR_DB (1u << 10)
+
+/* Guest control state Keel needs for decoding and page walks. */
+struct guest_state {
+	uint64_t cr0, cr2, cr3, cr4, efer, rflags, rip, pat;
+	struct segment cs, ss, ds, es, fs, gs, tr, ldtr;
+	uint64_t gdtr_base, idtr_base;
+	uint32_t gdtr_limit, idtr_limit;
+	uint8_t cpl;
+};
+
+enum event_type { EVENT_EXTINT, EVENT_NMI, EVENT_EXCEPTION, EVENT_SOFTINT };
+
+struct hvm_ops {
+	const char *name;
+	/* Enables virtualization on the calling physical CPU. */
+	int (*cpu_enable)(void);
+	int (*vcpu_create)(struct vcpu *v);
+	void (*vcpu_destroy)(struct vcpu *v);
+	/* Enters the guest and returns at its next exit. */
+	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+	void (*get_state)(struct vcpu *v, struct guest_state *s);
+	void (*set_state)(struct vcpu *v, const struct guest_state *s);
+	/* Queues an event for the next entry; false if one is already queued. */
+	bool (*inject_event)(struct vcpu *v, enum event_type type,
+			     uint8_t vector, bool has_error, uint32_t error);
+	/* Can an external interrupt be injected right now? */
+	bool (*interruptible)(struct vcpu *v);
+	/* Ask for EXIT_INTR_WINDOW as soon as interrupts can be taken. */
+	void (*request_intr_window)(struct vcpu *v, bool on);
+	/* p2m page-table entries in the vendor's format (NPT or EPT). */
+	uint64_t (*p2m_entry)(uint64_t hpa, unsigned perms, bool large,
+			      bool uncached);
+	bool (*p2m_present)(uint64_t entry);
+	bool (*p2m_is_large)(uint64_t entry);
+	void (*p2m_flush)(struct domain *d);
+};
+
+#define P2M_R 1u
+#define P2M_W 2u
+#define P2M_X 4u
+#define P2M_RWX (P2M_R | P2M_W | P2M_X)
+
+extern const struct hvm_ops *hvm;
+
+/* Probes the CPU, picks SVM or VMX, or explains why neither works. */
+int hvm_init(void);
+
+#endif
