@@ -25,6 +25,7 @@ import pexpect
 REPO_ROOT = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.environ.get("OUT", "out")
+BUILD = os.environ.get("BUILD", "build")
 OVMF_IMAGE = "/usr/share/ovmf/OVMF.fd"
 # Lines of serial output quoted in a TestFailure message.
 FAILURE_CONTEXT_LINES = 60
@@ -42,6 +43,19 @@ def out_path(*parts):
     """Path of a build output under $(OUT), relative to the repository."""
     base = OUT if os.path.isabs(OUT) else os.path.join(REPO_ROOT, OUT)
     return os.path.join(base, *parts)
+
+
+def build_path(*parts):
+    """Path of an intermediate build product under $(BUILD)."""
+    base = BUILD if os.path.isabs(BUILD) else os.path.join(REPO_ROOT, BUILD)
+    return os.path.join(base, *parts)
+
+
+def expected_kernel_release():
+    """`uname -r` of the Dom0 kernel in the image (scripts/fetch-kernel.sh
+    records it)."""
+    with open(build_path("kernel", "release")) as f:
+        return f.read().strip()
 
 
 # --------------------------------------------------------------------------
