@@ -33,6 +33,7 @@ FAILURE_CONTEXT_LINES = 60
 # before its root shell, whose prompt comes from dom0-rootfs/initramfs/profile.
 DOM0_BANNER = "Keel Dom0 ready"
 DOM0_PROMPT = r"dom0:[^\r\n]*# "
+ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
 class TestFailure(Exception):
@@ -269,7 +270,20 @@ class Machine:
         return self._log.text()
 
     def tail(self, lines=FAILURE_CONTEXT_LINES):
-        return "\n".join(self.log_text().replace("\r", "").split("\n")[-lines:])
+        """The last lines of the serial log without terminal control
+        sequences (GRUB's menu is drawn with them) or blank lines."""
+        text = ANSI_ESCAPE.sub("", self.log_text()).replace("\r", "")
+        kept = [line.rstrip() for line in text.split("\n") if line.strip()]
+        return "\n".join(kept[-lines:])
+
+    def _exit_description(self):
+        try:
+            self.child.wait()
+        except pexpect.ExceptionPexpect:
+            pass
+        if self.child.signalstatus is not None:
+            return "killed by signal %d" % self.child.signalstatus
+        return "status %s" % self.child.exitstatus
 
     def _failure(self, what):
         elapsed = time.monotonic() - self.started_at
@@ -287,8 +301,8 @@ class Machine:
         except pexpect.TIMEOUT:
             raise self._failure("timed out waiting for %r" % (pattern,))
         except pexpect.EOF:
-            raise self._failure("emulator exited (status %s) while waiting "
-                                "for %r" % (self.child.exitstatus, pattern))
+            raise self._failure("emulator exited (%s) while waiting for %r"
+                                % (self._exit_description(), pattern))
         finally:
             self._log.flush()
         return self.child.match

@@ -8,6 +8,9 @@ interrupts arrive: the same checks test_dom0_boot.py runs under Keel, so a
 failure there that passes here points at Keel.
 
 The entry is chosen through its GRUB hotkey ("r") while the menu waits.
+If out/keel.iso could not be built (Keel itself fails to build), the test
+still runs on an ISO with the same image/grub.cfg, kernel and initramfs but
+no keel.elf: GRUB reads an entry's files only when that entry boots.
 """
 # suite-timeout: 600
 
@@ -66,14 +69,29 @@ def boot_rescue(suite, iso, disk, disk_sha256, uefi):
                 suite.ok("%s: %s" % (variant, what))
 
 
+def make_rescue_iso(iso):
+    with open(os.path.join(keeltest.REPO_ROOT, "image", "grub.cfg")) as f:
+        grub_cfg = f.read()
+    keeltest.make_grub_iso(iso, {
+        "boot/vmlinuz": keeltest.build_path("kernel", "vmlinuz"),
+        "boot/initrd.img": keeltest.out_path("dom0-initramfs.cpio.gz"),
+    }, grub_cfg)
+
+
 def main():
     suite = keeltest.Suite("rescue boot of the ISO (Linux without Keel)")
-    iso = keeltest.out_path("keel.iso")
-    if not os.path.exists(iso):
-        suite.fail("ISO exists", "%s is missing (make iso)" % iso)
-        suite.finish()
+    os.makedirs(keeltest.out_path(), exist_ok=True)
     work = tempfile.mkdtemp(prefix="rescue-", dir=keeltest.out_path())
     try:
+        iso = keeltest.out_path("keel.iso")
+        if not os.path.exists(iso):
+            print("# %s is missing: using an ISO without keel.elf" % iso)
+            iso = os.path.join(work, "rescue.iso")
+            try:
+                make_rescue_iso(iso)
+            except (OSError, RuntimeError) as e:
+                suite.fail("rescue ISO can be assembled", e)
+                suite.finish()
         disk = os.path.join(work, "disk.img")
         disk_sha256 = keeltest.make_pattern_disk(disk, DISK_SIZE,
                                                  seed="rescue")
