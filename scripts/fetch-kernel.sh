@@ -11,7 +11,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$repo/build}
+build=$(realpath -m "${1:-$repo/build}")
 pinned=$(tr -d '[:space:]' < "$repo/image/kernel-version")
 dest=$build/kernel
 downloads=$build/kernel-deb
