@@ -5,6 +5,7 @@
 #   ISO defaults to out/keel.iso. With a usable /dev/kvm the machine runs
 #   under KVM with the host CPU (nested virtualization must be enabled on
 #   the host); otherwise QEMU emulates an AMD CPU with SVM (TCG, -cpu max).
+#   KEEL_ACCEL=kvm|tcg forces one.
 #
 # The console escape is Ctrl-] (not QEMU's usual Ctrl-A, which Keel's own
 # console uses to switch between domains): Ctrl-] x quits, Ctrl-] c toggles
@@ -27,11 +28,32 @@ if [ ! -f "$iso" ]; then
 	exit 1
 fi
 
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	accel=(-accel kvm -cpu host)
-else
-	accel=(-accel tcg -cpu max)
-fi
+# A /dev/kvm node is not proof that KVM works (some sandboxes expose one
+# that fails at the first vCPU register load): start a paused machine with
+# it and quit.
+kvm_works() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	echo quit | timeout 30 qemu-system-x86_64 -accel kvm -cpu host \
+		-machine q35 -m 64 -nodefaults -display none -S \
+		-monitor stdio >/dev/null 2>&1
+}
+
+case ${KEEL_ACCEL:-auto} in
+kvm) accel=(-accel kvm -cpu host) ;;
+tcg) accel=(-accel tcg -cpu max) ;;
+auto)
+	if kvm_works; then
+		accel=(-accel kvm -cpu host)
+	else
+		echo "run-qemu: KVM not usable here; emulating (TCG, -cpu max)" >&2
+		accel=(-accel tcg -cpu max)
+	fi
+	;;
+*)
+	echo "run-qemu: KEEL_ACCEL must be kvm, tcg or auto" >&2
+	exit 2
+	;;
+esac
 
 exec qemu-system-x86_64 "${accel[@]}" -machine q35 -m 2G -smp 2 \
 	"${firmware[@]}" -cdrom "$iso" -nic user,model=virtio-net-pci \
