@@ -3,6 +3,10 @@
 #
 #   tests/unit/test_<name>.c     the test program
 #   tests/unit/test_<name>.srcs  the hypervisor sources it links, one a line
+#   tests/unit/test_<name>.cflags  optional extra compiler flags for the whole
+#                                test (its .c, shim.c and its sources), e.g.
+#                                -Dvsnprintf=keel_vsnprintf to link hypervisor
+#                                code whose names collide with the host libc
 #   tests/unit/shim.c            printk/panic/phys_to_virt for the host, linked
 #                                into every test
 #
@@ -24,11 +28,14 @@ UNIT_HEADERS := $(shell find hypervisor/include tests/unit -name '*.h')
 # One link rule per test: its sources are read from test_<name>.srcs.
 define unit_test_rule
 UNIT_SRCS_$(1) := $$(strip $$(shell cat tests/unit/test_$(1).srcs 2>/dev/null))
+UNIT_EXTRA_CFLAGS_$(1) := $$(strip $$(shell cat tests/unit/test_$(1).cflags 2>/dev/null))
 $(OUT)/unit/test_$(1): tests/unit/test_$(1).c tests/unit/shim.c \
 		$$(UNIT_SRCS_$(1)) $$(wildcard tests/unit/test_$(1).srcs) \
+		$$(wildcard tests/unit/test_$(1).cflags) \
 		$(UNIT_HEADERS) tests/unit/unit.mk
 	@mkdir -p $$(dir $$@)
-	$$(UNIT_CC) $$(UNIT_CFLAGS) -o $$@ tests/unit/test_$(1).c \
+	$$(UNIT_CC) $$(UNIT_CFLAGS) $$(UNIT_EXTRA_CFLAGS_$(1)) -o $$@ \
+		tests/unit/test_$(1).c \
 		tests/unit/shim.c $$(UNIT_SRCS_$(1)) $$(UNIT_LDLIBS)
 endef
 $(foreach n,$(UNIT_NAMES),$(eval $(call unit_test_rule,$(n))))
