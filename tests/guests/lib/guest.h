@@ -77,6 +77,9 @@ bool cmdline_u64(const char *key, uint64_t *out);
 /* Interrupts and exceptions. */
 typedef void (*irq_handler_t)(uint8_t vector);
 void irq_set_handler(uint8_t vector, irq_handler_t handler);
+/* Masks both legacy 8259 PICs: firmware leaves IRQ0 (the PIT) routed to
+ * vector 8, which would look like a #DF once interrupts are enabled. */
+void legacy_pic_mask_all(void);
 /* Loads an IDT limit of 0 so any exception or interrupt triple-faults. */
 void idt_load_empty(void);
 

@@ -70,6 +70,16 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
+/* 8259A data ports: writing there sets the interrupt mask (OCW1). */
+#define PIC_MASTER_DATA 0x21
+#define PIC_SLAVE_DATA 0xa1
+
+void legacy_pic_mask_all(void)
+{
+	outb(PIC_MASTER_DATA, 0xff);
+	outb(PIC_SLAVE_DATA, 0xff);
+}
+
 void idt_load_empty(void)
 {
 	struct descriptor_table_register idtr = {0, 0};

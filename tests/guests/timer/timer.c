@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * timer: Keel's virtual LAPIC timer and paravirtual clock.
+ *
+ *   1. xAPIC one-shot timer through MMIO at 0xFEE00000 (exercises Keel's
+ *      MMIO decoder), before x2APIC is enabled;
+ *   2. x2APIC one-shot timer, counted at the CPUID 0x40000010 LAPIC
+ *      frequency: fires, and not before the programmed time (measured with
+ *      the TSC at the CPUID 0x40000010 TSC frequency);
+ *   3. TSC-deadline mode: fires after the deadline, within a bound;
+ *      writing 0 disarms it;
+ *   4. periodic mode: fires again and again at no less than the period;
+ *   5. kvmclock: the pvclock page converts TSC to ns consistently with
+ *      the advertised TSC frequency, and the wall clock is plausible.
+ *
+ * Without Keel (no CPUID 0x40000010) the frequencies can be given as
+ * tsc_khz= and lapic_khz= on the command line to exercise the guest on
+ * other platforms; the missing leaf still fails the test.
+ */
+#include "apic.h"
+#include "guest.h"
+#include "pvclock.h"
+
+const char test_name[] = "timer";
+
+#define TIMER_VECTOR 0xec
+#define SPURIOUS_VECTOR 0xff
+
+#define KEEL_CPUID_BASE 0x40000000
+#define KEEL_CPUID_TIMING 0x40000010
+
+#define ONESHOT_MS 10
+#define DEADLINE_MS 10
+#define PERIOD_MS 10
+#define PERIODIC_TICKS 5
+/* How late an interrupt may be. Guest TSC time keeps running while an
+ * emulator is slow to run the guest, so this is generous. */
+#define LATE_BOUND_MS 100
+/* How long to wait for an interrupt before declaring it lost. */
+#define LOST_BOUND_MS 2000
+#define KVMCLOCK_INTERVAL_MS 20
+/* 2020-01-01T00:00:00Z: a wall clock before this is not the real time. */
+#define PLAUSIBLE_EPOCH_SECONDS 1577836800u
+
+static uint32_t tsc_khz, lapic_khz;
+static volatile unsigned int timer_ticks;
+static volatile uint64_t tick_tsc[PERIODIC_TICKS];
+
+static struct pvclock_vcpu_time_info pvclock_page __attribute__((aligned(64)));
+static struct pvclock_wall_clock wall_clock __attribute__((aligned(16)));
+
+static void timer_interrupt(uint8_t vector)
+{
+	uint64_t now = rdtsc();
+
+	(void)vector;
+	if (timer_ticks < PERIODIC_TICKS)
+		tick_tsc[timer_ticks] = now;
+	timer_ticks = timer_ticks + 1;
+	apic_eoi();
+}
+
+static void spurious_interrupt(uint8_t vector)
+{
+	/* A spurious interrupt needs no EOI (SDM vol. 3A §11.9). */
+	(void)vector;
+}
+
+static uint64_t ms_to_tsc(uint64_t ms)
+{
+	return ms * tsc_khz;
+}
+
+static uint64_t tsc_to_us(uint64_t ticks)
+{
+	return ticks * 1000 / tsc_khz;
+}
+
+/* Opens interrupt windows until `ticks` timer interrupts have arrived or
+ * `timeout_ms` of TSC time has passed since `start`. */
+static bool wait_ticks(unsigned int ticks, uint64_t start, uint64_t timeout_ms)
+{
+	while (timer_ticks < ticks) {
+		if (rdtsc() - start > ms_to_tsc(timeout_ms))
+			return false;
+		irq_window();
+	}
+	return true;
+}
+
+static void tsc_delay_ms(uint64_t ms)
+{
+	uint64_t start = rdtsc();
+
+	while (rdtsc() - start < ms_to_tsc(ms))
+		cpu_relax();
+}
+
+static void timer_stop(void)
+{
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | TIMER_VECTOR);
+	apic_write(APIC_TIMER_INITIAL_COUNT, 0);
+}
+
+static bool read_timing_leaf(void)
+{
+	struct cpuid_regs base = cpuid(KEEL_CPUID_BASE);
+	bool keel = base.eax >= KEEL_CPUID_TIMING &&
+		    !memcmp(&base.ebx, "Keel", 4) &&
+		    !memcmp(&base.ecx, "Keel", 4) && !memcmp(&base.edx, "Keel", 4);
+
+	if (check(keel, "CPUID 0x40000000 is Keel's with leaf 0x40000010")) {
+		struct cpuid_regs timing = cpuid(KEEL_CPUID_TIMING);
+		tsc_khz = timing.eax;
+		lapic_khz = timing.ebx;
+	} else {
+		uint64_t value;
+		if (cmdline_u64("tsc_khz", &value))
+			tsc_khz = (uint32_t)value;
+		if (cmdline_u64("lapic_khz", &value))
+			lapic_khz = (uint32_t)value;
+	}
+	printf("timer: TSC %u kHz, LAPIC timer %u kHz\n", tsc_khz, lapic_khz);
+	/* Counts for up to 100 ms must fit the 32-bit initial count. */
+	return check(tsc_khz != 0 && lapic_khz != 0 && lapic_khz < 40000000,
+		     "TSC and LAPIC timer frequencies are known and usable");
+}
+
+/* Arms a one-shot timer for ONESHOT_MS and checks when it fires. */
+static bool oneshot_test(const char *mode)
+{
+	uint32_t count = lapic_khz * ONESHOT_MS;
+
+	timer_ticks = 0;
+	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIVIDE_BY_1);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_ONESHOT | TIMER_VECTOR);
+	uint64_t start = rdtsc();
+	apic_write(APIC_TIMER_INITIAL_COUNT, count);
+	uint32_t current = apic_read(APIC_TIMER_CURRENT_COUNT);
+	check(current > 0 && current <= count,
+	      "%s one-shot: current count 0x%x counts down from 0x%x", mode,
+	      current, count);
+
+	bool fired = wait_ticks(1, start, LOST_BOUND_MS);
+	if (!check(fired, "%s one-shot: interrupt arrived", mode)) {
+		timer_stop();
+		return false;
+	}
+	uint64_t elapsed = tick_tsc[0] - start;
+	uint64_t programmed = ms_to_tsc(ONESHOT_MS);
+	printf("timer: %s one-shot: programmed %lu us, fired after %lu us\n",
+	       mode, tsc_to_us(programmed), tsc_to_us(elapsed));
+	bool ok = check(elapsed >= programmed,
+			"%s one-shot: fired no earlier than programmed", mode);
+	ok &= check(elapsed <= programmed + ms_to_tsc(LATE_BOUND_MS),
+		    "%s one-shot: fired within %u ms of the programmed time",
+		    mode, LATE_BOUND_MS);
+
+	tsc_delay_ms(2 * ONESHOT_MS);
+	irq_window();
+	ok &= check(timer_ticks == 1, "%s one-shot: fired once (%u times)",
+		    mode, timer_ticks);
+	ok &= check(apic_read(APIC_TIMER_CURRENT_COUNT) == 0,
+		    "%s one-shot: current count is 0 after expiry", mode);
+	timer_stop();
+	return ok;
+}
+
+static void xapic_test(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+
+	printf("timer: IA32_APIC_BASE = 0x%lx\n", base);
+	if (!check((base & APIC_BASE_EN) && !(base & APIC_BASE_EXTD) &&
+			   (base & APIC_BASE_ADDR_MASK) == XAPIC_DEFAULT_BASE,
+		   "APIC starts enabled in xAPIC mode at 0x%llx",
+		   XAPIC_DEFAULT_BASE))
+		return;
+	apic_use_mode(APIC_MODE_XAPIC);
+	uint32_t initial_id = cpuid(1).ebx >> 24;
+	check(apic_id() == initial_id,
+	      "xAPIC ID %u matches CPUID.1:EBX[31:24] %u", apic_id(),
+	      initial_id);
+	apic_software_enable(SPURIOUS_VECTOR);
+	oneshot_test("xAPIC");
+}
+
+static bool x2apic_enable(void)
+{
+	if (!check(cpuid(1).ecx & (1u << 21), "CPUID shows x2APIC"))
+		return false;
+	uint32_t exinfo = apic_enable_x2apic();
+	if (!check(!exinfo_faulted(exinfo),
+		   "enabling x2APIC in IA32_APIC_BASE does not fault "
+		   "(vector %u)",
+		   exinfo_vector(exinfo)))
+		return false;
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+	check((base & (APIC_BASE_EN | APIC_BASE_EXTD)) ==
+		      (APIC_BASE_EN | APIC_BASE_EXTD),
+	      "IA32_APIC_BASE reads back EN and EXTD (0x%lx)", base);
+
+	uint32_t initial_id = cpuid(1).ebx >> 24;
+	uint32_t version = apic_read(APIC_VERSION);
+	printf("timer: x2APIC ID %u, version 0x%x\n", apic_id(), version);
+	check(apic_id() == initial_id,
+	      "x2APIC ID %u matches CPUID.1:EBX[31:24] %u", apic_id(),
+	      initial_id);
+	/* Integrated APICs report versions 0x10..0x15 (SDM §11.4.8). */
+	check((version & 0xff) >= 0x10 && (version & 0xff) <= 0x15,
+	      "x2APIC version register 0x%x is an integrated APIC's", version);
+	apic_software_enable(SPURIOUS_VECTOR);
+	return true;
+}
+
+static void tsc_deadline_test(void)
+{
+	if (!check(cpuid(1).ecx & (1u << 24), "CPUID shows TSC-deadline"))
+		return;
+
+	timer_ticks = 0;
+	apic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_TSC_DEADLINE | TIMER_VECTOR);
+	uint64_t deadline = rdtsc() + ms_to_tsc(DEADLINE_MS);
+	uint32_t exinfo = wrmsr_safe(MSR_IA32_TSC_DEADLINE, deadline);
+	if (!check(!exinfo_faulted(exinfo),
+		   "TSC-deadline: writing IA32_TSC_DEADLINE does not fault")) {
+		timer_stop();
+		return;
+	}
+	bool fired = wait_ticks(1, deadline, LOST_BOUND_MS);
+	if (check(fired, "TSC-deadline: interrupt arrived")) {
+		int64_t late = (int64_t)(tick_tsc[0] - deadline);
+		printf("timer: TSC-deadline: fired %ld us after the deadline\n",
+		       late * 1000 / (int64_t)tsc_khz);
+		check(late >= 0, "TSC-deadline: fired after the deadline");
+		check(late <= (int64_t)ms_to_tsc(LATE_BOUND_MS),
+		      "TSC-deadline: fired within %u ms of the deadline",
+		      LATE_BOUND_MS);
+	}
+
+	/* Writing 0 disarms the timer (SDM vol. 3A §11.5.4.1). */
+	timer_ticks = 0;
+	wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + ms_to_tsc(DEADLINE_MS));
+	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
+	uint64_t start = rdtsc();
+	wait_ticks(1, start, 3 * DEADLINE_MS);
+	check(timer_ticks == 0, "TSC-deadline: writing 0 disarms the timer");
+	timer_stop();
+}
+
+static void periodic_test(void)
+{
+	uint32_t count = lapic_khz * PERIOD_MS;
+
+	timer_ticks = 0;
+	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIVIDE_BY_1);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | TIMER_VECTOR);
+	uint64_t start = rdtsc();
+	apic_write(APIC_TIMER_INITIAL_COUNT, count);
+	/* HLT between ticks: each tick must wake the halted vCPU. */
+	while (timer_ticks < PERIODIC_TICKS &&
+	       rdtsc() - start < ms_to_tsc(LOST_BOUND_MS))
+		irq_wait();
+	timer_stop();
+
+	if (!check(timer_ticks >= PERIODIC_TICKS,
+		   "periodic: %u interrupts arrived (need %u)", timer_ticks,
+		   PERIODIC_TICKS))
+		return;
+	uint64_t elapsed = tick_tsc[PERIODIC_TICKS - 1] - start;
+	printf("timer: periodic: %u ticks of %u ms took %lu us\n",
+	       PERIODIC_TICKS, PERIOD_MS, tsc_to_us(elapsed));
+	check(elapsed >= PERIODIC_TICKS * ms_to_tsc(PERIOD_MS),
+	      "periodic: ticks are no closer than the period");
+}
+
+static void kvmclock_test(void)
+{
+	struct pvclock_snapshot first, second;
+	uint32_t exinfo = wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW,
+				     (uint64_t)&pvclock_page |
+					     KVM_SYSTEM_TIME_ENABLE);
+
+	if (!check(!exinfo_faulted(exinfo),
+		   "kvmclock: MSR_KVM_SYSTEM_TIME_NEW accepts the page")) {
+		return;
+	}
+	if (!check(pvclock_snapshot(&pvclock_page, &first) == 0,
+		   "kvmclock: the page has a stable even version"))
+		goto out;
+	printf("timer: kvmclock: version %u tsc_timestamp %lu system_time %lu "
+	       "mul 0x%x shift %d flags 0x%x\n",
+	       first.version, first.tsc_timestamp, first.system_time,
+	       first.tsc_to_system_mul, first.tsc_shift, first.flags);
+	if (!check(first.tsc_to_system_mul != 0,
+		   "kvmclock: the hypervisor filled in the page"))
+		goto out;
+
+	/* One second of TSC ticks must scale to one second, to 0.1 %. */
+	uint64_t one_second = pvclock_scale_delta(
+		(uint64_t)tsc_khz * 1000, first.tsc_to_system_mul,
+		first.tsc_shift);
+	check(one_second >= 999000000ull && one_second <= 1001000000ull,
+	      "kvmclock: mul/shift turn %u kHz of TSC into %lu ns per second",
+	      tsc_khz, one_second);
+
+	uint64_t tsc1 = rdtsc();
+	uint64_t ns1 = pvclock_ns_at(&first, tsc1);
+	tsc_delay_ms(KVMCLOCK_INTERVAL_MS);
+	if (!check(pvclock_snapshot(&pvclock_page, &second) == 0,
+		   "kvmclock: the page is still stable"))
+		goto out;
+	uint64_t tsc2 = rdtsc();
+	uint64_t ns2 = pvclock_ns_at(&second, tsc2);
+	uint64_t expected = (tsc2 - tsc1) * 1000000 / tsc_khz;
+	uint64_t tolerance = expected / 100 + 100000;
+	printf("timer: kvmclock: %lu ns passed while the TSC says %lu ns\n",
+	       ns2 - ns1, expected);
+	check(ns2 > ns1, "kvmclock: system time advances");
+	check(ns2 - ns1 + tolerance >= expected &&
+		      ns2 - ns1 <= expected + tolerance,
+	      "kvmclock: system time advances with the TSC (within 1%%)");
+
+	exinfo = wrmsr_safe(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)&wall_clock);
+	if (check(!exinfo_faulted(exinfo),
+		  "kvmclock: MSR_KVM_WALL_CLOCK_NEW accepts the structure")) {
+		printf("timer: kvmclock: wall clock version %u sec %u nsec %u\n",
+		       wall_clock.version, wall_clock.sec, wall_clock.nsec);
+		check(!(wall_clock.version & 1) &&
+			      wall_clock.sec >= PLAUSIBLE_EPOCH_SECONDS &&
+			      wall_clock.nsec < 1000000000u,
+		      "kvmclock: wall clock is a plausible time of day");
+	}
+out:
+	/* Stop the hypervisor writing into the guest. */
+	wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, 0);
+}
+
+void test_main(void)
+{
+	legacy_pic_mask_all();
+	irq_set_handler(TIMER_VECTOR, timer_interrupt);
+	irq_set_handler(SPURIOUS_VECTOR, spurious_interrupt);
+	if (!read_timing_leaf())
+		test_finish();
+
+	xapic_test();
+	if (x2apic_enable()) {
+		oneshot_test("x2APIC");
+		tsc_deadline_test();
+		periodic_test();
+	}
+	kvmclock_test();
+	test_finish();
+}
