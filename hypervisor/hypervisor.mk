@@ -16,14 +16,17 @@ HV_OBJS := $(patsubst hypervisor/%,$(OUT)/hv/%.o,$(HV_SRCS))
 keel: $(OUT)/keel.elf
 
 $(OUT)/keel.elf: $(HV_OBJS) hypervisor/arch/x86/boot/keel.ld
-	$(HV_LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+	@echo "  LD      $@"
+	@$(HV_LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
 
 $(OUT)/hv/%.c.o: hypervisor/%.c
 	@mkdir -p $(dir $@)
-	$(HV_CC) $(HV_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(HV_CC) $(HV_CFLAGS) -c $< -o $@
 
 $(OUT)/hv/%.S.o: hypervisor/%.S
 	@mkdir -p $(dir $@)
-	$(HV_CC) $(HV_ASFLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	@$(HV_CC) $(HV_ASFLAGS) -c $< -o $@
 
 -include $(HV_OBJS:.o=.d)

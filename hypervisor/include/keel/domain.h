@@ -60,6 +60,7 @@ struct domain {
 	struct dom_mem_range ram[DOM_MAX_RANGES]; /* RAM the domain owns */
 	uint64_t ram_bytes;
 	struct vioapic vioapic;
+	uint64_t vioapic_base; /* guest-physical page of the vIOAPIC */
 	struct vuart vuart;
 	uint64_t p2m_pages; /* page-table pages used */
 	char crash_reason[96];

@@ -59,6 +59,40 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+/*
+ * MSR access that may fault: the #GP is turned into -EFAULT through the
+ * exception table (traps.c) instead of a hypervisor panic.
+ */
+static inline int rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+	uint32_t lo, hi;
+	int err = 0;
+
+	__asm__ volatile("1: rdmsr\n2:\n"
+			 ".section .fixup, \"ax\"\n"
+			 "3: movl $-14, %2\n\txorl %0, %0\n\txorl %1, %1\n\tjmp 2b\n"
+			 ".previous\n"
+			 ".section .ex_table, \"a\"\n.quad 1b, 3b\n.previous"
+			 : "=a"(lo), "=d"(hi), "+r"(err)
+			 : "c"(msr));
+	*val = ((uint64_t)hi << 32) | lo;
+	return err;
+}
+
+static inline int wrmsr_safe(uint32_t msr, uint64_t v)
+{
+	int err = 0;
+
+	__asm__ volatile("1: wrmsr\n2:\n"
+			 ".section .fixup, \"ax\"\n"
+			 "3: movl $-14, %0\n\tjmp 2b\n"
+			 ".previous\n"
+			 ".section .ex_table, \"a\"\n.quad 1b, 3b\n.previous"
+			 : "+r"(err)
+			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+	return err;
+}
+
 static inline void cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid"

@@ -3,7 +3,10 @@
 #ifndef KEEL_IRQ_H
 #define KEEL_IRQ_H
 
+#include <keel/acpi.h>
 #include <keel/lib.h>
+
+struct domain;
 
 /* Vector map. Device GSIs get vectors GSI_VECTOR_BASE + gsi. */
 #define GSI_VECTOR_BASE 0x30
@@ -24,7 +27,12 @@ void lapic_send_init_sipi(uint32_t apic_id, uint8_t sipi_page);
 /* Arms this CPU's one-shot timer to fire at TSC value `deadline`. */
 void lapic_timer_arm(uint64_t deadline);
 void lapic_timer_calibrate(void);
+/* Kick and stop IPIs between physical CPUs. */
+void smp_init_ipis(void);
 const char *lapic_timer_mode(void);
+
+/* The firmware's interrupt topology, parsed once at boot. */
+extern struct acpi_madt_info madt_info;
 
 /* Physical IOAPICs. */
 void ioapic_init(void);
@@ -32,6 +40,14 @@ int ioapic_route(uint32_t gsi, uint8_t vector, bool level, bool active_low,
 		 uint32_t dest_apic);
 void ioapic_mask(uint32_t gsi, bool masked);
 uint32_t ioapic_nr_gsis(void);
+
+/*
+ * Physical GSIs are routed 1:1 to Dom0's virtual IOAPIC pins. Level lines
+ * stay masked from delivery until Dom0 EOIs the virtual interrupt.
+ */
+void gsi_route_to_dom0(struct domain *dom0, uint32_t skip_gsi);
+void gsi_guest_eoi(unsigned gsi);
+uint64_t gsi_interrupt_count(unsigned gsi);
 
 /* Time: TSC calibrated against the ACPI PM timer or the PIT. */
 void time_init(void);

@@ -24,7 +24,7 @@
 #define GiB(x) ((uint64_t)(x) << 30)
 
 #define PAGE_SHIFT 12
-#define PAGE_SIZE 4096ULL
+#define PAGE_SIZE ((uint64_t)4096)
 #define LARGE_PAGE_SIZE MiB(2)
 
 #define __packed __attribute__((packed))

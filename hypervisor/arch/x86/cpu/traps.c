@@ -98,6 +98,23 @@ void print_backtrace(uint64_t rbp)
 	}
 }
 
+struct extable_entry {
+	uint64_t insn, fixup;
+};
+extern const struct extable_entry __ex_table_start[], __ex_table_end[];
+
+static bool apply_fixup(struct cpu_regs *regs)
+{
+	for (const struct extable_entry *e = __ex_table_start;
+	     e < __ex_table_end; e++) {
+		if (e->insn == regs->rip) {
+			regs->rip = e->fixup;
+			return true;
+		}
+	}
+	return false;
+}
+
 void trap_dispatch(struct cpu_regs *regs)
 {
 	unsigned v = regs->vector;
@@ -117,6 +134,8 @@ void trap_dispatch(struct cpu_regs *regs)
 		handlers[v](regs);
 		return;
 	}
+	if (v == 13 && apply_fixup(regs))
+		return;
 	printk("*** Keel exception on cpu%u: %s (vector %u) error %lx\n",
 	       this_cpu()->cpu, exc_names[v], v, regs->error_code);
 	dump_regs(regs);

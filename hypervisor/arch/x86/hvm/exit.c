@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One handler for the neutral exit reasons of both vendors. Everything
+ * read from the guest here (registers, instruction bytes, addresses) is
+ * untrusted: a guest that gives Keel something it cannot handle is
+ * stopped, Keel is not.
+ */
+#include <keel/domain.h>
+#include <keel/errno.h>
+#include <keel/guest_mem.h>
+#include <keel/hvm_exit.h>
+#include <keel/hypercall.h>
+#include <keel/x86.h>
+
+#define EXC_UD 6
+#define EXC_GP 13
+
+void hvm_inject_gp(struct vcpu *v)
+{
+	hvm->inject_event(v, EVENT_EXCEPTION, EXC_GP, true, 0);
+}
+
+void hvm_inject_ud(struct vcpu *v)
+{
+	hvm->inject_event(v, EVENT_EXCEPTION, EXC_UD, false, 0);
+}
+
+/* Opcode bytes (after prefixes) of the instructions whose exits we skip. */
+static const struct {
+	enum exit_reason reason;
+	uint8_t len;
+	uint8_t op[3];
+} known_insns[] = {
+	{ EXIT_CPUID, 2, { 0x0F, 0xA2 } },
+	{ EXIT_MSR_READ, 2, { 0x0F, 0x32 } },
+	{ EXIT_MSR_WRITE, 2, { 0x0F, 0x30 } },
+	{ EXIT_HLT, 1, { 0xF4 } },
+	{ EXIT_HYPERCALL, 3, { 0x0F, 0x01, 0xD9 } }, /* VMMCALL */
+	{ EXIT_HYPERCALL, 3, { 0x0F, 0x01, 0xC1 } }, /* VMCALL */
+	{ EXIT_PAUSE, 1, { 0x90 } },
+};
+
+static bool is_prefix(uint8_t b, bool long_mode)
+{
+	switch (b) {
+	case 0x66: case 0x67: case 0xF2: case 0xF3: case 0xF0:
+	case 0x2E: case 0x36: case 0x3E: case 0x26: case 0x64: case 0x65:
+		return true;
+	}
+	return long_mode && (b & 0xF0) == 0x40;
+}
+
+/*
+ * Without next-RIP (QEMU TCG, older AMD) the length comes from the bytes
+ * at RIP, which also proves the exit matches the instruction (TCG reports
+ * RDTSCP as RDTSC, for one).
+ */
+int hvm_skip_insn(struct vcpu *v, const struct vm_exit *e)
+{
+	struct guest_state s;
+	uint8_t buf[15];
+	int n, p = 0;
+	bool lm;
+
+	hvm->get_state(v, &s);
+	if (e->insn_len) {
+		s.rip += e->insn_len;
+		hvm->set_state(v, &s);
+		return 0;
+	}
+	n = guest_fetch_insn(v, &s, buf, sizeof(buf));
+	if (n <= 0)
+		return -EFAULT;
+	lm = (s.efer & EFER_LMA) && (s.cs.attr & SEG_ATTR_L);
+	while (p < n && is_prefix(buf[p], lm))
+		p++;
+	for (unsigned i = 0; i < ARRAY_SIZE(known_insns); i++) {
+		if (known_insns[i].reason != e->reason ||
+		    p + known_insns[i].len > n ||
+		    memcmp(buf + p, known_insns[i].op, known_insns[i].len))
+			continue;
+		s.rip += p + known_insns[i].len;
+		hvm->set_state(v, &s);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void skip_or_crash(struct vcpu *v, const struct vm_exit *e)
+{
+	if (hvm_skip_insn(v, e))
+		domain_crash(v->dom, "cannot decode the %s instruction at the exit",
+			     exit_reason_names[e->reason]);
+}
+
+static void handle_cpuid(struct vcpu *v, const struct vm_exit *e)
+{
+	uint32_t r[4];
+
+	hvm_cpuid(v, (uint32_t)v->gpr[GPR_RAX], (uint32_t)v->gpr[GPR_RCX], r);
+	v->gpr[GPR_RAX] = r[0];
+	v->gpr[GPR_RBX] = r[1];
+	v->gpr[GPR_RCX] = r[2];
+	v->gpr[GPR_RDX] = r[3];
+	skip_or_crash(v, e);
+}
+
+static void handle_msr(struct vcpu *v, const struct vm_exit *e)
+{
+	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t val;
+
+	if (e->reason == EXIT_MSR_READ) {
+		if (hvm_msr_read(v, msr, &val)) {
+			hvm_inject_gp(v);
+			return;
+		}
+		v->gpr[GPR_RAX] = (uint32_t)val;
+		v->gpr[GPR_RDX] = val >> 32;
+	} else {
+		val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+		if (hvm_msr_write(v, msr, val)) {
+			hvm_inject_gp(v);
+			return;
+		}
+	}
+	skip_or_crash(v, e);
+}
+
+static void handle_io(struct vcpu *v, const struct vm_exit *e)
+{
+	uint32_t val = (uint32_t)v->gpr[GPR_RAX];
+	uint64_t mask = e->io.size == 4 ? 0xFFFFFFFFULL : (1ULL << (8 * e->io.size)) - 1;
+	int rc;
+
+	if (e->io.string) {
+		domain_crash(v->dom, "string I/O to emulated port %x",
+			     e->io.port);
+		return;
+	}
+	rc = hvm_io(v, e->io.port, e->io.size, e->io.in, &val);
+	if (rc) {
+		hvm_inject_gp(v);
+		return;
+	}
+	if (e->io.in) {
+		if (e->io.size == 4)
+			v->gpr[GPR_RAX] = val; /* 32-bit writes zero-extend */
+		else
+			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~mask) | (val & mask);
+	}
+	skip_or_crash(v, e);
+}
+
+static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
+{
+	skip_or_crash(v, e);
+	if (v->state == VCPU_RUNNABLE && vlapic_pending_irq(&v->vlapic) < 0)
+		v->state = VCPU_BLOCKED;
+}
+
+static void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
+{
+	struct guest_state s;
+
+	hvm->get_state(v, &s);
+	if (s.cpl != 0) {
+		hvm_inject_ud(v);
+		return;
+	}
+	v->gpr[GPR_RAX] = hypercall_dispatch(v);
+	skip_or_crash(v, e);
+}
+
+void hvm_handle_exit(struct vcpu *v, struct vm_exit *e)
+{
+	v->exits[e->reason]++;
+	switch (e->reason) {
+	case EXIT_EXTINT:
+	case EXIT_NMI:
+	case EXIT_PAUSE:
+		/* The host takes the interrupt (or just reschedules). */
+		break;
+	case EXIT_INTR_WINDOW:
+		hvm->request_intr_window(v, false);
+		break;
+	case EXIT_CPUID:
+		handle_cpuid(v, e);
+		break;
+	case EXIT_MSR_READ:
+	case EXIT_MSR_WRITE:
+		handle_msr(v, e);
+		break;
+	case EXIT_IO:
+		handle_io(v, e);
+		break;
+	case EXIT_NPF:
+		hvm_npf(v, e);
+		break;
+	case EXIT_HLT:
+		handle_hlt(v, e);
+		break;
+	case EXIT_HYPERCALL:
+		handle_hypercall(v, e);
+		break;
+	case EXIT_VIRT_INSN:
+		hvm_inject_ud(v);
+		break;
+	case EXIT_SHUTDOWN:
+		domain_crash(v->dom, "triple fault (shutdown) on vCPU %u", v->id);
+		break;
+	case EXIT_INVALID:
+		domain_crash(v->dom, "vCPU %u state rejected by the CPU", v->id);
+		break;
+	case EXIT_EXCEPTION:
+		domain_crash(v->dom, "exception %u in vCPU %u", e->exc.vector,
+			     v->id);
+		break;
+	case EXIT_INIT:
+		/* A physical INIT aimed at this CPU: nothing for the guest. */
+		break;
+	default:
+		domain_crash(v->dom, "unhandled exit %s (vendor code %lx)",
+			     exit_reason_names[e->reason], e->raw);
+	}
+}
+
+void hvm_deliver_events(struct vcpu *v)
+{
+	int vec;
+
+	if (v->nmi_pending &&
+	    hvm->inject_event(v, EVENT_NMI, 2, false, 0))
+		v->nmi_pending = false;
+	vec = vlapic_pending_irq(&v->vlapic);
+	if (vec < 0) {
+		hvm->request_intr_window(v, false);
+		return;
+	}
+	if (hvm->interruptible(v) &&
+	    hvm->inject_event(v, EVENT_EXTINT, (uint8_t)vec, false, 0)) {
+		vlapic_irq_injected(&v->vlapic, (uint8_t)vec);
+		hvm->request_intr_window(v, false);
+	} else {
+		hvm->request_intr_window(v, true);
+	}
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Nested page faults. Pages of emulated devices (vLAPIC, vIOAPIC) are
+ * never mapped, so accesses fault here and are emulated by decoding the
+ * instruction. Dom0 gets any other non-RAM address (device MMIO, firmware
+ * tables) mapped 1:1 on first touch. Everything else is a guest error.
+ */
+#include <keel/decode.h>
+#include <keel/domain.h>
+#include <keel/guest_mem.h>
+#include <keel/hvm_exit.h>
+#include <keel/memmap.h>
+#include <keel/p2m.h>
+#include <keel/x86.h>
+
+typedef int (*mmio_read_fn)(void *dev, uint32_t off, unsigned size,
+			    uint64_t *val);
+typedef int (*mmio_write_fn)(void *dev, uint32_t off, unsigned size,
+			     uint64_t val);
+
+static int lapic_read(void *dev, uint32_t off, unsigned size, uint64_t *val)
+{
+	return vlapic_mmio_read(dev, off, size, val);
+}
+
+static int lapic_write(void *dev, uint32_t off, unsigned size, uint64_t val)
+{
+	return vlapic_mmio_write(dev, off, size, val);
+}
+
+static int ioapic_read(void *dev, uint32_t off, unsigned size, uint64_t *val)
+{
+	return vioapic_mmio_read(dev, off, size, val);
+}
+
+static int ioapic_write(void *dev, uint32_t off, unsigned size, uint64_t val)
+{
+	return vioapic_mmio_write(dev, off, size, val);
+}
+
+static enum insn_cpu_mode cpu_mode(const struct guest_state *s)
+{
+	if ((s->efer & EFER_LMA) && (s->cs.attr & SEG_ATTR_L))
+		return INSN_MODE_64;
+	return (s->cs.attr & SEG_ATTR_DB) ? INSN_MODE_32 : INSN_MODE_16;
+}
+
+static void emulate(struct vcpu *v, uint64_t gpa, void *dev, uint32_t off,
+		    mmio_read_fn rd, mmio_write_fn wr)
+{
+	struct guest_state s;
+	struct mmio_insn in;
+	uint8_t bytes[INSN_MAX_LEN];
+	uint64_t val;
+	int n;
+
+	hvm->get_state(v, &s);
+	n = guest_fetch_insn(v, &s, bytes, sizeof(bytes));
+	if (n <= 0 || insn_decode_mmio(bytes, (size_t)n, cpu_mode(&s), &in)) {
+		domain_crash(v->dom,
+			     "cannot emulate MMIO at %lx: instruction at %lx "
+			     "(%02x %02x %02x %02x)",
+			     gpa, s.rip, n > 0 ? bytes[0] : 0,
+			     n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0,
+			     n > 3 ? bytes[3] : 0);
+		return;
+	}
+	if (in.write) {
+		val = insn_mmio_store_value(&in, v->gpr);
+		if (wr(dev, off, in.size, val))
+			hvm_inject_gp(v);
+	} else {
+		if (rd(dev, off, in.size, &val)) {
+			hvm_inject_gp(v);
+			return;
+		}
+		insn_mmio_load_result(&in, v->gpr, val);
+	}
+	s.rip += in.len;
+	hvm->set_state(v, &s);
+}
+
+void hvm_npf(struct vcpu *v, struct vm_exit *e)
+{
+	struct domain *d = v->dom;
+	uint64_t gpa = e->npf.gpa, page = gpa & ~(PAGE_SIZE - 1);
+	uint64_t lapic = vlapic_base(&v->vlapic);
+
+	if (page == lapic && !vlapic_x2apic_mode(&v->vlapic)) {
+		emulate(v, gpa, &v->vlapic, gpa - lapic, lapic_read, lapic_write);
+		return;
+	}
+	if (page == d->vioapic_base) {
+		emulate(v, gpa, &d->vioapic, gpa - page, ioapic_read,
+			ioapic_write);
+		return;
+	}
+	if (d->privileged && !memmap_is_ram(page) && !memmap_is_private(page)) {
+		if (p2m_map(d, page, page, PAGE_SIZE, P2M_RWX,
+			    !memmap_is_firmware(page)))
+			domain_crash(d, "out of memory mapping MMIO %lx", page);
+		return;
+	}
+	struct guest_state s;
+
+	hvm->get_state(v, &s);
+	domain_crash(d, "%s access to %lx outside its memory (rip %lx)",
+		     e->npf.fetch ? "execute" : e->npf.write ? "write" : "read",
+		     gpa, s.rip);
+}

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building Dom0 (DESIGN.md §2): identity-mapped RAM, the kernel from the
+ * first multiboot2 module started through the Linux 64-bit boot protocol,
+ * the initramfs from the second, rebuilt ACPI root tables and an e820
+ * that hides Keel's memory.
+ */
+#include <keel/acpi.h>
+#include <keel/bootinfo.h>
+#include <keel/dom0.h>
+#include <keel/domain.h>
+#include <keel/errno.h>
+#include <keel/linux_boot.h>
+#include <keel/memmap.h>
+#include <keel/mm.h>
+#include <keel/p2m.h>
+#include <keel/sched.h>
+#include <keel/x86.h>
+
+/*
+ * Boot scratch area in conventional memory: boot_params, the command
+ * line, a GDT and page tables identity-mapping the first 4 GiB.
+ */
+#define BOOT_AREA 0x80000ULL
+#define BOOT_PARAMS (BOOT_AREA + 0x0000)
+#define BOOT_CMDLINE (BOOT_AREA + 0x1000)
+#define BOOT_GDT (BOOT_AREA + 0x2000)
+#define BOOT_PML4 (BOOT_AREA + 0x3000)
+#define BOOT_PDPT (BOOT_AREA + 0x4000)
+#define BOOT_PD (BOOT_AREA + 0x5000) /* four pages */
+#define BOOT_AREA_END (BOOT_AREA + 0x9000)
+#define ACPI_AREA_SIZE KiB(64)
+#define BOOT_CS 0x10 /* __BOOT_CS and __BOOT_DS of boot.rst */
+#define BOOT_DS 0x18
+#define MIN_KERNEL_ADDR MiB(16)
+
+struct range {
+	uint64_t start, end;
+};
+
+static struct range avoid[BOOT_MAX_MODULES + 4];
+static unsigned nr_avoid;
+
+static void avoid_range(uint64_t start, uint64_t end)
+{
+	avoid[nr_avoid++] = (struct range){ start, end };
+}
+
+static bool is_free(uint64_t start, uint64_t end)
+{
+	if (!e820_range_is(&dom0_e820, start, end - start, E820_RAM))
+		return false;
+	for (unsigned i = 0; i < nr_avoid; i++)
+		if (start < avoid[i].end && avoid[i].start < end)
+			return false;
+	return true;
+}
+
+/* Lowest aligned free range of `size` at or above `from`, below `below`. */
+static uint64_t find_free(uint64_t size, uint64_t align, uint64_t from,
+			  uint64_t below)
+{
+	for (uint32_t i = 0; i < dom0_e820.nr; i++) {
+		const struct e820_entry *e = &dom0_e820.map[i];
+		uint64_t a;
+
+		if (e->type != E820_RAM)
+			continue;
+		for (a = ALIGN_UP(MAX(e->addr, from), align);
+		     a + size <= MIN(e->addr + e->size, below); a += align)
+			if (is_free(a, a + size))
+				return a;
+	}
+	return 0;
+}
+
+static void set_ram_ranges(struct domain *d)
+{
+	/*
+	 * The first MiB (BIOS data, EBDA, VGA window, option ROMs) goes to
+	 * Dom0 whole, as on bare metal: Linux scans it for firmware tables.
+	 */
+	if (p2m_map(d, 0, 0, MiB(1), P2M_RWX, false))
+		panic("cannot map Dom0's first MiB");
+	d->ram[d->nr_ranges++] = (struct dom_mem_range){ 0, MiB(1) };
+	for (uint32_t i = 0; i < dom0_e820.nr; i++) {
+		const struct e820_entry *e = &dom0_e820.map[i];
+		uint64_t start = ALIGN_UP(e->addr, PAGE_SIZE);
+		uint64_t end = ALIGN_DOWN(e->addr + e->size, PAGE_SIZE);
+		int rc;
+
+		start = MAX(start, MiB(1));
+		if ((e->type != E820_RAM && e->type != E820_ACPI) || end <= start)
+			continue;
+		/* Firmware ACPI tables are not Dom0's RAM; only our copy is. */
+		if (e->type == E820_ACPI &&
+		    !e820_range_is(&host_e820, e->addr, e->size, E820_RAM))
+			continue;
+		if (d->nr_ranges == DOM_MAX_RANGES)
+			panic("Dom0 memory map has too many RAM ranges");
+		d->ram[d->nr_ranges++] = (struct dom_mem_range){ start, end };
+		d->ram_bytes += end - start;
+		rc = p2m_map(d, start, start, end - start, P2M_RWX, false);
+		if (rc)
+			panic("cannot map Dom0 RAM %lx-%lx (%d)", start, end, rc);
+	}
+}
+
+/* Identity page tables and a GDT for the 64-bit entry (boot.rst). */
+static void build_boot_paging(void)
+{
+	uint64_t *pml4 = phys_to_virt(BOOT_PML4), *pdpt = phys_to_virt(BOOT_PDPT);
+	uint64_t *pd = phys_to_virt(BOOT_PD), *gdt = phys_to_virt(BOOT_GDT);
+
+	memset(pml4, 0, BOOT_AREA_END - BOOT_GDT - 0x1000);
+	pml4[0] = BOOT_PDPT | PTE_P | PTE_W;
+	for (unsigned i = 0; i < 4; i++)
+		pdpt[i] = (BOOT_PD + i * PAGE_SIZE) | PTE_P | PTE_W;
+	for (unsigned i = 0; i < 4 * 512; i++)
+		pd[i] = ((uint64_t)i << 21) | PTE_P | PTE_W | PTE_PS;
+	memset(gdt, 0, PAGE_SIZE);
+	gdt[BOOT_CS / 8] = 0x00af9b000000ffffULL;
+	gdt[BOOT_DS / 8] = 0x00cf93000000ffffULL;
+}
+
+static void set_boot_vcpu(struct vcpu *v, uint64_t entry)
+{
+	struct guest_state s;
+	struct segment code = { BOOT_CS, 0xA9B, 0xFFFFFFFF, 0 };
+	struct segment data = { BOOT_DS, 0xC93, 0xFFFFFFFF, 0 };
+
+	hvm->get_state(v, &s);
+	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+	s.cr3 = BOOT_PML4;
+	s.cr4 = X86_CR4_PAE;
+	s.efer = EFER_LME | EFER_LMA;
+	s.rflags = 2;
+	s.rip = entry;
+	s.cs = code;
+	s.ds = s.es = s.ss = s.fs = s.gs = data;
+	s.tr = (struct segment){ 0, 0x8B, 0x67, 0 };
+	s.ldtr = (struct segment){ 0, 0x82, 0, 0 };
+	s.gdtr_base = BOOT_GDT;
+	s.gdtr_limit = 4 * 8 - 1;
+	s.idtr_base = 0;
+	s.idtr_limit = 0;
+	s.cpl = 0;
+	hvm->set_state(v, &s);
+	memset(v->gpr, 0, sizeof(v->gpr));
+	v->gpr[GPR_RSI] = BOOT_PARAMS;
+}
+
+static void put32(uint8_t *bp, unsigned off, uint32_t v)
+{
+	memcpy(bp + off, &v, 4);
+}
+
+static void put64(uint8_t *bp, unsigned off, uint64_t v)
+{
+	memcpy(bp + off, &v, 8);
+}
+
+struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
+{
+	const struct boot_module *kmod = &bi->modules[0];
+	const struct boot_module *imod = bi->nr_modules > 1 ? &bi->modules[1] : NULL;
+	uint64_t acpi_gpa = 0, load, rsdp = 0, initrd = 0, initrd_size = 0;
+	struct bzimage_info bz;
+	struct domain *d;
+	uint8_t *bp;
+	int rc;
+
+	if (!bi->nr_modules)
+		panic("no Dom0 kernel: add 'module2 /boot/vmlinuz ...' after "
+		      "'multiboot2 keel.elf' in the GRUB entry");
+	rc = bzimage_parse(phys_to_virt(kmod->start), kmod->end - kmod->start,
+			   &bz);
+	if (rc)
+		panic("Dom0 kernel module is not a 64-bit bzImage (%d)", rc);
+
+	for (unsigned i = 0; i < bi->nr_modules; i++)
+		avoid_range(bi->modules[i].start, ALIGN_UP(bi->modules[i].end, PAGE_SIZE));
+	avoid_range(bi->mbi_start, bi->mbi_end);
+	if (!is_free(BOOT_AREA, BOOT_AREA_END))
+		panic("Dom0 boot area %llx-%llx is not free RAM", BOOT_AREA,
+		      BOOT_AREA_END);
+	avoid_range(BOOT_AREA, BOOT_AREA_END);
+
+	/* Our ACPI tables: the top of Dom0's RAM below 4 GiB. */
+	for (uint32_t i = 0; i < dom0_e820.nr; i++) {
+		const struct e820_entry *e = &dom0_e820.map[i];
+		uint64_t end = ALIGN_DOWN(MIN(e->addr + e->size, GiB(4)), PAGE_SIZE);
+
+		if (e->type == E820_RAM && end > e->addr + ACPI_AREA_SIZE &&
+		    is_free(end - ACPI_AREA_SIZE, end))
+			acpi_gpa = end - ACPI_AREA_SIZE;
+	}
+	if (!acpi_gpa)
+		panic("no room for Dom0's ACPI tables");
+	e820_set_type(&dom0_e820, acpi_gpa, ACPI_AREA_SIZE, E820_ACPI);
+
+	d = domain_create(DOM0_ID, "Domain-0", true, nr_vcpus);
+	if (!d)
+		panic("cannot create Dom0");
+	set_ram_ranges(d);
+
+	/* The kernel: at pref_address if it must, else anywhere aligned. */
+	if (bz.relocatable)
+		load = find_free(bz.init_size, bz.alignment,
+				 MAX(bz.pref_address, MIN_KERNEL_ADDR), GiB(4));
+	else
+		load = is_free(bz.pref_address, bz.pref_address + bz.init_size)
+			       ? bz.pref_address
+			       : 0;
+	if (!load)
+		panic("no room for the Dom0 kernel (%u MiB from %lx)",
+		      bz.init_size >> 20, bz.pref_address);
+	memmove(phys_to_virt(load), bz.payload, bz.payload_size);
+	avoid_range(load, load + bz.init_size);
+
+	if (imod) {
+		initrd_size = imod->end - imod->start;
+		initrd = imod->start;
+		if (!e820_range_is(&dom0_e820, initrd, initrd_size, E820_RAM) ||
+		    initrd + initrd_size > (uint64_t)bz.initrd_addr_max + 1) {
+			uint64_t to = find_free(ALIGN_UP(initrd_size, PAGE_SIZE),
+						PAGE_SIZE, MiB(1),
+						(uint64_t)bz.initrd_addr_max + 1);
+
+			if (!to)
+				panic("no room for the Dom0 initramfs");
+			memmove(phys_to_virt(to), phys_to_virt(initrd), initrd_size);
+			initrd = to;
+		}
+	}
+
+	rc = acpi_build_dom0(phys_to_virt(acpi_gpa), ACPI_AREA_SIZE, acpi_gpa,
+			     nr_vcpus, &rsdp);
+	if (rc < 0)
+		printk("d0: no ACPI tables for Dom0 (%d): booting without\n", rc);
+
+	bp = phys_to_virt(BOOT_PARAMS);
+	bzimage_setup_boot_params(phys_to_virt(kmod->start), bp);
+	bp[BP_TYPE_OF_LOADER] = LOADER_TYPE_UNDEFINED;
+	snprintf(phys_to_virt(BOOT_CMDLINE), MIN(bz.cmdline_max + 1, 4096u), "%s",
+		 kmod->cmdline);
+	put32(bp, BP_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE);
+	put32(bp, BP_RAMDISK_IMAGE, (uint32_t)initrd);
+	put32(bp, BP_RAMDISK_SIZE, (uint32_t)initrd_size);
+	put32(bp, BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd >> 32));
+	put32(bp, BP_EXT_RAMDISK_SIZE, (uint32_t)(initrd_size >> 32));
+	if (rc >= 0)
+		put64(bp, BP_ACPI_RSDP_ADDR, rsdp);
+	bp[BP_E820_ENTRIES] = (uint8_t)MIN(dom0_e820.nr, 128u);
+	memcpy(bp + BP_E820_TABLE, dom0_e820.map,
+	       bp[BP_E820_ENTRIES] * sizeof(struct e820_entry));
+
+	build_boot_paging();
+	set_boot_vcpu(d->vcpus[0], load + ENTRY_64_OFFSET);
+
+	printk("d0: kernel %lx (%lu KiB, boot protocol %u.%02u) loaded at %lx, "
+	       "initramfs %lx (%lu KiB), %lu MiB RAM, %u vCPU%s\n",
+	       kmod->start, bz.payload_size >> 10, bz.version >> 8,
+	       bz.version & 0xFF, load, initrd, initrd_size >> 10,
+	       d->ram_bytes >> 20, nr_vcpus, nr_vcpus > 1 ? "s" : "");
+	printk("d0: command line: %s\n", kmod->cmdline);
+	for (uint32_t i = 0; i < dom0_e820.nr; i++)
+		printk("d0: e820 %016lx-%016lx type %u\n", dom0_e820.map[i].addr,
+		       dom0_e820.map[i].addr + dom0_e820.map[i].size,
+		       dom0_e820.map[i].type);
+	return d;
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The serial console is shared like Xen's: input goes to Dom0's emulated
+ * UART until Ctrl-A is pressed three times in a row, which switches it to
+ * Keel's debug console (and back).
+ */
+#include <keel/console.h>
+#include <keel/domain.h>
+#include <keel/irq.h>
+#include <keel/mm.h>
+#include <keel/percpu.h>
+
+#define CTRL_A 0x01
+#define SWITCH_PRESSES 3
+
+static bool keel_has_input;
+static unsigned ctrl_a_run;
+
+static void show_help(void)
+{
+	printk("Keel debug console keys:\n");
+	printk("  h  this help\n");
+	printk("  d  domains, vCPU state and exit counters\n");
+	printk("  m  memory usage\n");
+	printk("  t  timer and interrupt statistics\n");
+	printk("  q  return input to Dom0 (as does Ctrl-A x3)\n");
+}
+
+static const char *const vcpu_state_names[] = {
+	[VCPU_DOWN] = "down", [VCPU_RUNNABLE] = "runnable",
+	[VCPU_BLOCKED] = "blocked", [VCPU_STOPPED] = "stopped",
+};
+
+static const char *const dom_state_names[] = {
+	[DOM_RUNNING] = "running", [DOM_PAUSED] = "paused",
+	[DOM_CRASHED] = "crashed", [DOM_SHUTDOWN] = "shutdown",
+};
+
+static void show_domains(void)
+{
+	for (unsigned i = 0; i < MAX_DOMAINS; i++) {
+		struct domain *d = domains[i];
+
+		if (!d)
+			continue;
+		printk("d%u '%s': %s%s, %lu MiB RAM, %u vCPUs, p2m %lu pages\n",
+		       d->id, d->name, dom_state_names[d->state],
+		       d->privileged ? ", privileged" : "", d->ram_bytes >> 20,
+		       d->nr_vcpus, d->p2m_pages);
+		if (d->state == DOM_CRASHED)
+			printk("  crashed: %s\n", d->crash_reason);
+		for (unsigned j = 0; j < d->nr_vcpus; j++) {
+			struct vcpu *v = d->vcpus[j];
+			struct guest_state s;
+			int vec = vlapic_pending_irq(&v->vlapic);
+
+			hvm->get_state(v, &s);
+			printk("  d%uv%u: %s on cpu%d, RIP %lx, runtime %lu ms, "
+			       "pending vector %d\n",
+			       d->id, v->id, vcpu_state_names[v->state], v->pcpu,
+			       s.rip, v->runtime_ns / 1000000, vec);
+			printk("    exits:");
+			for (unsigned r = 0; r < EXIT_NR; r++)
+				if (v->exits[r])
+					printk(" %s=%lu", exit_reason_names[r],
+					       v->exits[r]);
+			printk("\n");
+		}
+	}
+}
+
+static void show_memory(void)
+{
+	uint64_t total = frames_total_pages(), free = frames_free_pages();
+
+	printk("frame allocator: %lu MiB managed, %lu MiB free, %lu MiB used\n",
+	       (total * PAGE_SIZE) >> 20, (free * PAGE_SIZE) >> 20,
+	       ((total - free) * PAGE_SIZE) >> 20);
+	for (unsigned i = 0; i < MAX_DOMAINS; i++)
+		if (domains[i])
+			printk("d%u: %lu MiB RAM, %lu KiB of nested page tables\n",
+			       i, domains[i]->ram_bytes >> 20,
+			       domains[i]->p2m_pages * 4);
+}
+
+static void show_timers(void)
+{
+	printk("time: TSC %lu kHz from the %s; uptime %lu ms\n", tsc_khz(),
+	       time_source(), now_ns() / 1000000);
+	printk("physical LAPIC timer: %s mode (%s)\n", lapic_timer_mode(),
+	       lapic_x2apic() ? "x2APIC" : "xAPIC");
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		struct percpu *p = &percpu_area[c];
+
+		if (!p->online)
+			continue;
+		printk("cpu%u: timer interrupts %lu, kicks %lu\n", c,
+		       p->irq_count[TIMER_VECTOR], p->irq_count[IPI_KICK_VECTOR]);
+	}
+	for (unsigned g = 0; g < MAX_GSIS; g++)
+		if (gsi_interrupt_count(g))
+			printk("GSI %u: %lu interrupts forwarded to Dom0\n", g,
+			       gsi_interrupt_count(g));
+}
+
+static void switch_input(void)
+{
+	keel_has_input = !keel_has_input;
+	if (keel_has_input)
+		printk("*** Keel debug console: input goes to Keel now "
+		       "('h' for help, 'q' or Ctrl-A x3 to return to Dom0) ***\n");
+	else
+		printk("*** input goes to Dom0 again ***\n");
+}
+
+static void keel_key(char c)
+{
+	switch (c) {
+	case 'h':
+		show_help();
+		break;
+	case 'd':
+		show_domains();
+		break;
+	case 'm':
+		show_memory();
+		break;
+	case 't':
+		show_timers();
+		break;
+	case 'q':
+		switch_input();
+		break;
+	case '\r':
+	case '\n':
+		break;
+	default:
+		printk("unknown key '%c' ('h' for help)\n", c);
+	}
+}
+
+void console_poll_input(void)
+{
+	int c;
+
+	for (;;) {
+		struct domain *d0 = domains[DOM0_ID];
+
+		/* Leave bytes in the UART while Dom0's FIFO is full. */
+		if (!keel_has_input && d0 && !vuart_rx_space(&d0->vuart))
+			break;
+		c = uart_getc();
+		if (c < 0)
+			break;
+		if (c == CTRL_A) {
+			if (++ctrl_a_run == SWITCH_PRESSES) {
+				ctrl_a_run = 0;
+				switch_input();
+			}
+			continue;
+		}
+		/* Fewer than three Ctrl-A in a row belong to Dom0. */
+		for (; ctrl_a_run; ctrl_a_run--)
+			if (!keel_has_input && domains[DOM0_ID])
+				vuart_rx_push(&domains[DOM0_ID]->vuart, CTRL_A);
+		if (keel_has_input)
+			keel_key((char)c);
+		else if (domains[DOM0_ID])
+			vuart_rx_push(&domains[DOM0_ID]->vuart, (uint8_t)c);
+	}
+}
