@@ -13,14 +13,18 @@ Run tests with Debian's /usr/bin/python3: python3-pexpect lives there.
 
 import hashlib
 import os
+import pty
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import tty
 
 import pexpect
+import pexpect.fdpexpect
 
 REPO_ROOT = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -189,7 +193,8 @@ class Machine:
     """One emulator run whose serial console is the pexpect child.
 
     The backend is chosen by `backend`; each backend is a `_launch_<name>`
-    method returning (pexpect child, command line). Only "qemu" exists here.
+    method returning (pexpect child, command line): "qemu" (QEMU TCG) or
+    "bochs" (Bochs, the Intel VMX test bed; see _launch_bochs).
     """
 
     def __init__(self, name, iso=None, cpu="max", smp=1, mem="1G",
@@ -236,6 +241,70 @@ class Machine:
         child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8",
                               codec_errors="replace", timeout=self.timeout,
                               maxread=65536, dimensions=(50, 200))
+        return child, argv
+
+    def bochsrc(self, com1_tty, log_path):
+        """The Bochs configuration for this run (TESTING.md's headless
+        recipe). `cpu` names a Bochs CPU model; QEMU's default "max" means
+        BOCHS_CPU_MODEL. extra_args are appended as bochsrc lines."""
+        if self.uefi:
+            raise ValueError("the Bochs backend boots BIOS only")
+        model = BOCHS_CPU_MODEL if self.cpu == "max" else self.cpu
+        megs = _megabytes(self.mem)
+        # ignore_bad_msrs=0: Bochs's default reads unknown MSRs as 0 where
+        # hardware raises #GP, which hides MSR policy errors.
+        lines = [
+            "megs: %d" % megs,
+            "cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=1, "
+            "ignore_bad_msrs=0"
+            % (model, self.smp, BOCHS_IPS),
+            "romimage: file=/usr/share/bochs/BIOS-bochs-latest",
+            "vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest",
+            "display_library: term",
+            "pci: enabled=1, chipset=i440fx",
+            "ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14",
+        ]
+        if self.iso:
+            lines += ["ata0-master: type=cdrom, path=%s, status=inserted"
+                      % os.path.abspath(self.iso),
+                      "boot: cdrom"]
+        lines += [
+            "com1: enabled=1, mode=term, dev=%s" % com1_tty,
+            "clock: sync=none, time0=local",
+            "log: %s" % log_path,
+            "panic: action=fatal",
+            "error: action=report",
+            "info: action=report",
+            "debug: action=ignore",
+        ]
+        return "\n".join(lines + self.extra_args) + "\n"
+
+    def _launch_bochs(self):
+        """Bochs with COM1 on a pseudo-terminal that this process owns: its
+        master side is the pexpect child. The `term` display needs TERM and
+        a stdout (/dev/null); the built-in debugger is told to continue by
+        an -rc file. Files of the run: <logdir>/<name>.bochs/."""
+        workdir = os.path.join(self.logdir, self.name + ".bochs")
+        os.makedirs(workdir, exist_ok=True)
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        rc_path = os.path.join(workdir, "debugger.rc")
+        with open(rc_path, "w") as f:
+            f.write("c\n")
+        config = os.path.join(workdir, "bochsrc")
+        with open(config, "w") as f:
+            f.write(self.bochsrc(os.ttyname(slave),
+                                 os.path.join(workdir, "bochs.log")))
+        argv = ["bochs", "-q", "-f", config, "-rc", rc_path]
+        env = dict(os.environ, TERM="xterm")
+        with open(os.devnull, "r+b") as null, \
+                open(os.path.join(workdir, "stderr.log"), "wb") as err:
+            proc = subprocess.Popen(argv, stdin=null, stdout=null,
+                                    stderr=err, cwd=workdir, env=env,
+                                    start_new_session=True)
+        child = _BochsConsole(proc, master, slave, timeout=self.timeout,
+                              encoding="utf-8", codec_errors="replace",
+                              maxread=65536)
         return child, argv
 
     def start(self):
@@ -341,6 +410,74 @@ class Machine:
             raise self._failure("command %r exited with status %d:\n%s"
                                 % (shell_cmd, self.last_status, output))
         return output.rstrip("\n")
+
+
+# The Bochs model with VMX, EPT and unrestricted guest (TESTING.md), and its
+# speed: emulated time runs at this many instructions per second.
+BOCHS_CPU_MODEL = "corei7_haswell_4770"
+BOCHS_IPS = 50000000
+
+
+def _megabytes(size):
+    """"512M", "1G" or a number of MiB as an int of MiB."""
+    text = str(size).upper()
+    if text.endswith("G"):
+        return int(text[:-1]) * 1024
+    if text.endswith("M"):
+        return int(text[:-1])
+    return int(text)
+
+
+class _BochsConsole(pexpect.fdpexpect.fdspawn):
+    """The master side of Bochs's COM1 pty, with the process's life cycle.
+
+    This process keeps the slave open (Bochs opens it by name), so the end of
+    Bochs is seen through the process, not the pty: reads report EOF once
+    Bochs has exited. Bochs ignores SIGTERM, so terminate() sends SIGKILL.
+    """
+
+    def __init__(self, proc, master, slave, **kwargs):
+        super().__init__(master, **kwargs)
+        self.proc = proc
+        self.slave = slave
+
+    def isalive(self):
+        return self.proc.poll() is None
+
+    def terminate(self, force=False):
+        if self.isalive():
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.wait()
+        return True
+
+    def wait(self):
+        code = self.proc.wait()
+        self.exitstatus = code if code >= 0 else None
+        self.signalstatus = -code if code < 0 else None
+        return code
+
+    def close(self, force=True):
+        self.terminate(force)
+        if self.slave is not None:
+            os.close(self.slave)
+            self.slave = None
+        super().close()
+
+    def read_nonblocking(self, size=1, timeout=-1):
+        if timeout == -1:
+            timeout = self.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = 0.5 if deadline is None else \
+                max(0.0, min(0.5, deadline - time.monotonic()))
+            try:
+                return super().read_nonblocking(size, step)
+            except pexpect.TIMEOUT:
+                if self.proc.poll() is not None:
+                    raise pexpect.EOF("Bochs exited (%s)"
+                                      % self.proc.returncode)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Intel VT-x architectural definitions: capability MSRs (Intel SDM vol. 3D
+ * appendix A), VMCS field encodings (appendix B), execution, exit and entry
+ * controls (vol. 3C §25.6-25.8), exit reasons (appendix C) and EPT entries
+ * (§29.3.2).
+ */
+#ifndef KEEL_VMX_H
+#define KEEL_VMX_H
+
+#include <keel/lib.h>
+
+/* MSRs */
+#define MSR_IA32_FEATURE_CONTROL	0x3A
+#define FEATURE_CONTROL_LOCKED		BIT(0)
+#define FEATURE_CONTROL_VMX_OUTSIDE_SMX BIT(2)
+#define MSR_IA32_SYSENTER_CS		0x174
+#define MSR_IA32_PAT			0x277
+#define MSR_STAR			0xC0000081
+#define MSR_LSTAR			0xC0000082
+#define MSR_CSTAR			0xC0000083
+#define MSR_SFMASK			0xC0000084
+#define MSR_FS_BASE			0xC0000100
+#define MSR_GS_BASE			0xC0000101
+#define MSR_KERNEL_GS_BASE		0xC0000102
+#define MSR_TSC_AUX			0xC0000103
+#define MSR_SYSENTER_ESP		0x175
+#define MSR_SYSENTER_EIP		0x176
+
+/* VMX capability MSRs (SDM vol. 3D appendix A) */
+#define MSR_IA32_VMX_BASIC	     0x480
+#define MSR_IA32_VMX_PINBASED_CTLS   0x481
+#define MSR_IA32_VMX_PROCBASED_CTLS  0x482
+#define MSR_IA32_VMX_EXIT_CTLS	     0x483
+#define MSR_IA32_VMX_ENTRY_CTLS	     0x484
+#define MSR_IA32_VMX_MISC	     0x485
+#define MSR_IA32_VMX_CR0_FIXED0	     0x486
+#define MSR_IA32_VMX_CR0_FIXED1	     0x487
+#define MSR_IA32_VMX_CR4_FIXED0	     0x488
+#define MSR_IA32_VMX_CR4_FIXED1	     0x489
+#define MSR_IA32_VMX_PROCBASED_CTLS2 0x48B
+#define MSR_IA32_VMX_EPT_VPID_CAP    0x48C
+/* The "true" variants (BASIC bit 55) report which default1 bits may be 0. */
+#define MSR_IA32_VMX_TRUE_PINBASED_CTLS	 0x48D
+#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48E
+#define MSR_IA32_VMX_TRUE_EXIT_CTLS	 0x48F
+#define MSR_IA32_VMX_TRUE_ENTRY_CTLS	 0x490
+
+/* IA32_VMX_BASIC (appendix A.1) */
+#define VMX_BASIC_REVISION_MASK 0x7FFFFFFFULL
+#define VMX_BASIC_SIZE_SHIFT	32
+#define VMX_BASIC_SIZE_MASK	0x1FFFULL
+#define VMX_BASIC_32BIT_ADDR	BIT(48)
+#define VMX_BASIC_MEMTYPE_SHIFT 50
+#define VMX_BASIC_MEMTYPE_MASK	0xFULL
+#define VMX_BASIC_TRUE_CTLS	BIT(55)
+
+/* IA32_VMX_MISC (appendix A.6) */
+#define VMX_MISC_ZERO_LEN_INJECT BIT(30)
+
+/* IA32_VMX_EPT_VPID_CAP (appendix A.10) */
+#define EPT_CAP_EXECUTE_ONLY	BIT(0)
+#define EPT_CAP_WALK_4		BIT(6)
+#define EPT_CAP_MEMTYPE_WB	BIT(14)
+#define EPT_CAP_2MB_PAGES	BIT(16)
+#define EPT_CAP_INVEPT		BIT(20)
+#define EPT_CAP_INVEPT_SINGLE	BIT(25)
+#define EPT_CAP_INVEPT_ALL	BIT(26)
+#define VPID_CAP_INVVPID	BIT(32)
+#define VPID_CAP_INVVPID_SINGLE BIT(41)
+#define VPID_CAP_INVVPID_ALL	BIT(42)
+
+/* INVEPT / INVVPID types (SDM vol. 3C §31.3) */
+#define INVEPT_SINGLE_CONTEXT  1
+#define INVEPT_ALL_CONTEXT     2
+#define INVVPID_SINGLE_CONTEXT 1
+#define INVVPID_ALL_CONTEXT    2
+
+/* Pin-based VM-execution controls (§25.6.1) */
+#define PIN_EXT_INTR_EXITING BIT(0)
+#define PIN_NMI_EXITING	     BIT(3)
+#define PIN_VIRTUAL_NMIS     BIT(5)
+
+/* Primary processor-based VM-execution controls (§25.6.2, table 25-6) */
+#define PROC_INTR_WINDOW_EXITING BIT(2)
+#define PROC_USE_TSC_OFFSETTING	 BIT(3)
+#define PROC_HLT_EXITING	 BIT(7)
+#define PROC_INVLPG_EXITING	 BIT(9)
+#define PROC_MWAIT_EXITING	 BIT(10)
+#define PROC_RDTSC_EXITING	 BIT(12)
+#define PROC_CR3_LOAD_EXITING	 BIT(15)
+#define PROC_CR3_STORE_EXITING	 BIT(16)
+#define PROC_CR8_LOAD_EXITING	 BIT(19)
+#define PROC_CR8_STORE_EXITING	 BIT(20)
+#define PROC_USE_TPR_SHADOW	 BIT(21)
+#define PROC_MOV_DR_EXITING	 BIT(23)
+#define PROC_UNCOND_IO_EXITING	 BIT(24)
+#define PROC_USE_IO_BITMAPS	 BIT(25)
+#define PROC_USE_MSR_BITMAPS	 BIT(28)
+#define PROC_MONITOR_EXITING	 BIT(29)
+#define PROC_SECONDARY_CONTROLS	 BIT(31)
+
+/* Secondary processor-based VM-execution controls (table 25-7) */
+#define PROC2_ENABLE_EPT	 BIT(1)
+#define PROC2_ENABLE_RDTSCP	 BIT(3)
+#define PROC2_ENABLE_VPID	 BIT(5)
+#define PROC2_UNRESTRICTED_GUEST BIT(7)
+#define PROC2_ENABLE_INVPCID	 BIT(12)
+#define PROC2_ENABLE_XSAVES	 BIT(20)
+
+/* VM-exit controls (§25.7.1) */
+#define EXIT_HOST_ADDR_SPACE_SIZE BIT(9)
+#define EXIT_ACK_INTR_ON_EXIT	  BIT(15)
+#define EXIT_SAVE_IA32_PAT	  BIT(18)
+#define EXIT_LOAD_IA32_PAT	  BIT(19)
+#define EXIT_SAVE_IA32_EFER	  BIT(20)
+#define EXIT_LOAD_IA32_EFER	  BIT(21)
+
+/* VM-entry controls (§25.8.1) */
+#define ENTRY_IA32E_MODE_GUEST BIT(9)
+#define ENTRY_LOAD_IA32_PAT    BIT(14)
+#define ENTRY_LOAD_IA32_EFER   BIT(15)
+
+/* CR4 bit that enables VMX operation (§24.7) */
+#define X86_CR4_VMXE BIT(13)
+
+/*
+ * VMCS field encodings (appendix B). The guest segment fields of one kind
+ * are consecutive in the order ES, CS, SS, DS, FS, GS, LDTR, TR, two apart.
+ */
+enum vmcs_field {
+	/* 16-bit */
+	VMCS_VPID = 0x0000,
+	VMCS_GUEST_ES_SELECTOR = 0x0800,
+	VMCS_HOST_ES_SELECTOR = 0x0C00,
+	VMCS_HOST_CS_SELECTOR = 0x0C02,
+	VMCS_HOST_SS_SELECTOR = 0x0C04,
+	VMCS_HOST_DS_SELECTOR = 0x0C06,
+	VMCS_HOST_FS_SELECTOR = 0x0C08,
+	VMCS_HOST_GS_SELECTOR = 0x0C0A,
+	VMCS_HOST_TR_SELECTOR = 0x0C0C,
+	/* 64-bit */
+	VMCS_IO_BITMAP_A = 0x2000,
+	VMCS_IO_BITMAP_B = 0x2002,
+	VMCS_MSR_BITMAP = 0x2004,
+	VMCS_EXIT_MSR_STORE_ADDR = 0x2006,
+	VMCS_EXIT_MSR_LOAD_ADDR = 0x2008,
+	VMCS_ENTRY_MSR_LOAD_ADDR = 0x200A,
+	VMCS_TSC_OFFSET = 0x2010,
+	VMCS_VIRTUAL_APIC_ADDR = 0x2012,
+	VMCS_EPT_POINTER = 0x201A,
+	VMCS_XSS_EXIT_BITMAP = 0x202C,
+	VMCS_GUEST_PHYSICAL_ADDR = 0x2400,
+	VMCS_LINK_POINTER = 0x2800,
+	VMCS_GUEST_IA32_DEBUGCTL = 0x2802,
+	VMCS_GUEST_IA32_PAT = 0x2804,
+	VMCS_GUEST_IA32_EFER = 0x2806,
+	VMCS_GUEST_PDPTE0 = 0x280A, /* PDPTE1-3 follow, two apart */
+	VMCS_HOST_IA32_PAT = 0x2C00,
+	VMCS_HOST_IA32_EFER = 0x2C02,
+	/* 32-bit */
+	VMCS_PIN_CONTROLS = 0x4000,
+	VMCS_PROC_CONTROLS = 0x4002,
+	VMCS_EXCEPTION_BITMAP = 0x4004,
+	VMCS_CR3_TARGET_COUNT = 0x400A,
+	VMCS_EXIT_CONTROLS = 0x400C,
+	VMCS_EXIT_MSR_STORE_COUNT = 0x400E,
+	VMCS_EXIT_MSR_LOAD_COUNT = 0x4010,
+	VMCS_ENTRY_CONTROLS = 0x4012,
+	VMCS_ENTRY_MSR_LOAD_COUNT = 0x4014,
+	VMCS_ENTRY_INTR_INFO = 0x4016,
+	VMCS_ENTRY_EXCEPTION_ERROR = 0x4018,
+	VMCS_ENTRY_INSN_LEN = 0x401A,
+	VMCS_TPR_THRESHOLD = 0x401C,
+	VMCS_PROC2_CONTROLS = 0x401E,
+	VMCS_INSN_ERROR = 0x4400,
+	VMCS_EXIT_REASON = 0x4402,
+	VMCS_EXIT_INTR_INFO = 0x4404,
+	VMCS_EXIT_INTR_ERROR = 0x4406,
+	VMCS_IDT_VECTORING_INFO = 0x4408,
+	VMCS_IDT_VECTORING_ERROR = 0x440A,
+	VMCS_EXIT_INSN_LEN = 0x440C,
+	VMCS_GUEST_ES_LIMIT = 0x4800,
+	VMCS_GUEST_GDTR_LIMIT = 0x4810,
+	VMCS_GUEST_IDTR_LIMIT = 0x4812,
+	VMCS_GUEST_ES_AR = 0x4814,
+	VMCS_GUEST_INTERRUPTIBILITY = 0x4824,
+	VMCS_GUEST_ACTIVITY_STATE = 0x4826,
+	VMCS_GUEST_SYSENTER_CS = 0x482A,
+	VMCS_HOST_SYSENTER_CS = 0x4C00,
+	/* natural width */
+	VMCS_CR0_GUEST_HOST_MASK = 0x6000,
+	VMCS_CR4_GUEST_HOST_MASK = 0x6002,
+	VMCS_CR0_READ_SHADOW = 0x6004,
+	VMCS_CR4_READ_SHADOW = 0x6006,
+	VMCS_EXIT_QUALIFICATION = 0x6400,
+	VMCS_GUEST_CR0 = 0x6800,
+	VMCS_GUEST_CR3 = 0x6802,
+	VMCS_GUEST_CR4 = 0x6804,
+	VMCS_GUEST_ES_BASE = 0x6806,
+	VMCS_GUEST_GDTR_BASE = 0x6816,
+	VMCS_GUEST_IDTR_BASE = 0x6818,
+	VMCS_GUEST_DR7 = 0x681A,
+	VMCS_GUEST_RSP = 0x681C,
+	VMCS_GUEST_RIP = 0x681E,
+	VMCS_GUEST_RFLAGS = 0x6820,
+	VMCS_GUEST_PENDING_DBG = 0x6822,
+	VMCS_GUEST_SYSENTER_ESP = 0x6824,
+	VMCS_GUEST_SYSENTER_EIP = 0x6826,
+	VMCS_HOST_CR0 = 0x6C00,
+	VMCS_HOST_CR3 = 0x6C02,
+	VMCS_HOST_CR4 = 0x6C04,
+	VMCS_HOST_FS_BASE = 0x6C06,
+	VMCS_HOST_GS_BASE = 0x6C08,
+	VMCS_HOST_TR_BASE = 0x6C0A,
+	VMCS_HOST_GDTR_BASE = 0x6C0C,
+	VMCS_HOST_IDTR_BASE = 0x6C0E,
+	VMCS_HOST_SYSENTER_ESP = 0x6C10,
+	VMCS_HOST_SYSENTER_EIP = 0x6C12,
+	VMCS_HOST_RSP = 0x6C14,
+	VMCS_HOST_RIP = 0x6C16,
+};
+
+/* Index of a guest segment in the consecutive selector/limit/AR/base fields */
+enum vmcs_seg {
+	SEG_ES,
+	SEG_CS,
+	SEG_SS,
+	SEG_DS,
+	SEG_FS,
+	SEG_GS,
+	SEG_LDTR,
+	SEG_TR
+};
+
+/* Segment access rights (§25.4.1, table 25-2) */
+#define VMX_AR_LOW_MASK	  0xFFu	  /* type, S, DPL, P: as in the descriptor */
+#define VMX_AR_HIGH_MASK  0xF000u /* AVL, L, D/B, G */
+#define VMX_AR_HIGH_SHIFT 4	  /* ... 4 bits above the descriptor's */
+#define VMX_AR_DPL_SHIFT  5
+#define VMX_AR_DPL_MASK	  0x3u
+#define VMX_AR_P	  BIT(7)
+#define VMX_AR_UNUSABLE	  BIT(16)
+
+/* Guest interruptibility state (table 25-3) */
+#define INTR_BLOCK_STI	 BIT(0)
+#define INTR_BLOCK_MOVSS BIT(1)
+#define INTR_BLOCK_NMI	 BIT(3)
+
+/* VM-entry/exit interruption information and IDT-vectoring info (§25.8.3) */
+#define INTR_INFO_VECTOR_MASK 0xFFu
+#define INTR_INFO_TYPE_SHIFT  8
+#define INTR_INFO_TYPE_MASK   (7u << INTR_INFO_TYPE_SHIFT)
+#define INTR_TYPE_EXT_INTR    (0u << INTR_INFO_TYPE_SHIFT)
+#define INTR_TYPE_NMI	      (2u << INTR_INFO_TYPE_SHIFT)
+#define INTR_TYPE_HW_EXC      (3u << INTR_INFO_TYPE_SHIFT)
+#define INTR_TYPE_SOFT_INTR   (4u << INTR_INFO_TYPE_SHIFT)
+#define INTR_TYPE_PRIV_SW_EXC (5u << INTR_INFO_TYPE_SHIFT)
+#define INTR_TYPE_SOFT_EXC    (6u << INTR_INFO_TYPE_SHIFT)
+#define INTR_INFO_DELIVER_ERR BIT(11)
+#define INTR_INFO_NMI_UNBLOCK BIT(12) /* exit information only */
+#define INTR_INFO_VALID	      BIT(31)
+
+/* Basic exit reasons (appendix C) */
+#define EXIT_REASON_MASK	  0xFFFFu
+#define EXIT_REASON_ENTRY_FAILURE BIT(31)
+#define VMX_EXIT_EXCEPTION_NMI	  0
+#define VMX_EXIT_EXTERNAL_INTR	  1
+#define VMX_EXIT_TRIPLE_FAULT	  2
+#define VMX_EXIT_INIT		  3
+#define VMX_EXIT_INTR_WINDOW	  7
+#define VMX_EXIT_CPUID		  10
+#define VMX_EXIT_GETSEC		  11
+#define VMX_EXIT_HLT		  12
+#define VMX_EXIT_VMCALL		  18
+#define VMX_EXIT_VMCLEAR	  19
+#define VMX_EXIT_VMLAUNCH	  20
+#define VMX_EXIT_VMPTRLD	  21
+#define VMX_EXIT_VMPTRST	  22
+#define VMX_EXIT_VMREAD		  23
+#define VMX_EXIT_VMRESUME	  24
+#define VMX_EXIT_VMWRITE	  25
+#define VMX_EXIT_VMXOFF		  26
+#define VMX_EXIT_VMXON		  27
+#define VMX_EXIT_CR_ACCESS	  28
+#define VMX_EXIT_IO		  30
+#define VMX_EXIT_RDMSR		  31
+#define VMX_EXIT_WRMSR		  32
+#define VMX_EXIT_INVALID_STATE	  33
+#define VMX_EXIT_MSR_LOADING	  34
+#define VMX_EXIT_MWAIT		  36
+#define VMX_EXIT_MONITOR	  39
+#define VMX_EXIT_PAUSE		  40
+#define VMX_EXIT_MCE_DURING_ENTRY 41
+#define VMX_EXIT_EPT_VIOLATION	  48
+#define VMX_EXIT_EPT_MISCONFIG	  49
+#define VMX_EXIT_INVEPT		  50
+#define VMX_EXIT_INVVPID	  53
+#define VMX_EXIT_XSETBV		  55
+
+/* Exit qualification for I/O instructions (table 28-5) */
+#define IO_QUAL_SIZE_MASK  0x7u /* 0 = 1 byte, 1 = 2, 3 = 4 */
+#define IO_QUAL_IN	   BIT(3)
+#define IO_QUAL_STRING	   BIT(4)
+#define IO_QUAL_REP	   BIT(5)
+#define IO_QUAL_PORT_SHIFT 16
+
+/* Exit qualification for control-register accesses (table 28-3) */
+#define CR_QUAL_NUMBER_MASK 0xFu
+#define CR_QUAL_TYPE_SHIFT  4
+#define CR_QUAL_TYPE_MASK   0x3u
+#define CR_QUAL_TYPE_MOV_TO 0
+#define CR_QUAL_GPR_SHIFT   8
+#define CR_QUAL_GPR_MASK    0xFu
+
+/* Exit qualification for EPT violations (table 28-7) */
+#define EPT_QUAL_READ	     BIT(0)
+#define EPT_QUAL_WRITE	     BIT(1)
+#define EPT_QUAL_FETCH	     BIT(2)
+#define EPT_QUAL_PERMS_MASK  (7ULL << 3) /* R/W/X of the translation */
+#define EPT_QUAL_NMI_UNBLOCK BIT(12)
+
+/* EPT paging-structure entries and EPTP (§25.6.11, §29.3.2) */
+#define EPT_R		       BIT(0)
+#define EPT_W		       BIT(1)
+#define EPT_X		       BIT(2)
+#define EPT_MEMTYPE_SHIFT      3
+#define EPT_MEMTYPE_UC	       0ULL
+#define EPT_MEMTYPE_WB	       6ULL
+#define EPT_LARGE	       BIT(7)
+#define EPTP_WALK_LENGTH_SHIFT 3 /* page-walk length minus one */
+#define EPT_LEVELS	       4
+
+#endif

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Keel's Intel VT-x backend under Bochs (the VMX test bed, TESTING.md).
+
+For each test guest, a GRUB ISO loads out/keel.elf with the guest from
+out/guests/ as Dom0's kernel, and Bochs (model corei7_haswell_4770: VMX
+with EPT and unrestricted guest) boots it. Checked:
+
+  every boot        the banner `Keel hypervisor` and `virtualization: Intel
+                    VMX ...` (Keel chose its VMX backend)
+  cpuid, e820,      the guest prints `TEST <name>: PASS` (it ran under
+  timer             VMX: CPUID, MSR, port I/O and HLT exits, EPT)
+  hvmem, triple     Keel prints `d0: domain crashed:` (an EPT violation
+                    outside Dom0's memory; a triple-fault exit)
+
+Bochs runs about 50M instructions per second, so every boot takes tens of
+seconds; the emulator is killed as soon as the result line is seen.
+
+  tests/system/test_vmx.py [--only NAME]...
+"""
+# suite-timeout: 1800
+
+import argparse
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import keeltest  # noqa: E402
+
+# Keel's load address: hypervisor memory that Dom0 must not reach (the
+# guests' command lines match tests/guests/run.py).
+HYPERVISOR_ADDR = "0x200000"
+MEMORY = "512M"
+BOOT_TIMEOUT = 300
+RESULT_TIMEOUT = 300
+BANNER = r"Keel hypervisor \d+\.\d+"
+VIRT_LINE = r"virtualization: ([^\r\n]*)\r?\n"
+CRASH_LINE = r"d0: domain crashed: ([^\r\n]*)\r?\n"
+NO_VIRT = r"Keel cannot run on this CPU"
+
+
+class Guest:
+    def __init__(self, name, cmdline="", crashes_domain=False):
+        self.name = name
+        self.cmdline = cmdline
+        self.crashes_domain = crashes_domain
+
+
+GUESTS = [
+    Guest("cpuid"),
+    Guest("e820", "addr=" + HYPERVISOR_ADDR),
+    Guest("timer"),
+    Guest("hvmem", "addr=" + HYPERVISOR_ADDR, crashes_domain=True),
+    Guest("triple", crashes_domain=True),
+]
+
+
+def run_guest(suite, guest, keel_elf):
+    label = "vmx/%s" % guest.name
+    binary = keeltest.out_path("guests", guest.name + ".bin")
+    if not os.path.exists(binary):
+        suite.fail(label, "%s is missing (make guests)" % binary)
+        return
+    iso = keeltest.out_path("vmx", guest.name + ".iso")
+    keeltest.build_iso(iso, keel_elf, [(binary, guest.cmdline)])
+    machine = keeltest.Machine("vmx-" + guest.name, iso=iso, smp=1,
+                               mem=MEMORY, timeout=BOOT_TIMEOUT,
+                               backend="bochs")
+    with machine:
+        try:
+            machine.expect(BANNER)
+            index = machine.child.expect([VIRT_LINE, NO_VIRT],
+                                         timeout=BOOT_TIMEOUT)
+            if index != 0 or "Intel VMX" not in machine.child.match.group(1):
+                suite.fail(label, "Keel did not choose VMX:\n" +
+                           machine.tail())
+                return
+            machine.expect([r"TEST %s: (PASS|FAIL[^\r\n]*)\r?\n" % guest.name,
+                            CRASH_LINE], RESULT_TIMEOUT)
+            text = machine.child.match.group(0)
+            if guest.crashes_domain:
+                suite.check(label + ": Keel stops the domain",
+                            "domain crashed" in text,
+                            "the guest went on: %s\n%s"
+                            % (text, machine.tail()))
+            else:
+                suite.check(label + ": guest passes",
+                            machine.child.match.group(1) == "PASS",
+                            "%s\n%s" % (text, machine.tail()))
+        except keeltest.TestFailure as e:
+            suite.fail(label, e)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", default=[],
+                        metavar="NAME", help="run only this guest")
+    args = parser.parse_args()
+
+    suite = keeltest.Suite("Intel VMX under Bochs")
+    keel_elf = keeltest.out_path("keel.elf")
+    guests = [g for g in GUESTS if not args.only or g.name in args.only]
+    if not os.path.exists(keel_elf):
+        suite.fail("vmx", "%s is missing (make keel)" % keel_elf)
+    else:
+        for guest in guests:
+            run_guest(suite, guest, keel_elf)
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()
