@@ -43,6 +43,9 @@ int bzimage_parse(const uint8_t *img, uint64_t len, struct bzimage_info *bz)
 	bz->setup_size = (sects + 1) * 512;
 	if (bz->setup_size >= len)
 		return -EINVAL;
+	/* syssize counts 16-byte units; signed kernels carry a trailer. */
+	if (len - bz->setup_size < (uint64_t)rd32(img + BP_SYSSIZE) * 16)
+		return -EINVAL;
 	bz->payload = img + bz->setup_size;
 	bz->payload_size = len - bz->setup_size;
 	bz->relocatable = img[BP_RELOCATABLE];

@@ -39,6 +39,19 @@ static void put_num(struct out *o, uint64_t v, unsigned base, bool neg,
 		put(o, ' ');
 }
 
+static void put_str(struct out *o, const char *s, int width, bool left)
+{
+	int n = (int)strlen(s);
+
+	if (!left)
+		for (; width > n; width--)
+			put(o, ' ');
+	while (*s)
+		put(o, *s++);
+	for (; width > n; width--)
+		put(o, ' ');
+}
+
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
@@ -62,6 +75,10 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 		if (*fmt == '*') {
 			width = va_arg(ap, int);
+			if (width < 0) { /* C11 7.21.6.1: a '-' flag */
+				left = true;
+				width = -width;
+			}
 			fmt++;
 		}
 		while (*fmt >= '0' && *fmt <= '9')
@@ -89,31 +106,38 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				left, *fmt == 'X');
 			break;
 		}
-		case 'p':
-			put(&o, '0');
-			put(&o, 'x');
-			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, false,
-				width, zero, left, false);
-			break;
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-			int n;
+		case 'p': {
+			char tmp[24];
+			struct out t = { tmp, sizeof(tmp), 0 };
 
-			if (!s)
-				s = "(null)";
-			n = (int)strlen(s);
-			if (!left)
-				for (; width > n; width--)
-					put(&o, ' ');
-			while (*s)
-				put(&o, *s++);
-			for (; width > n; width--)
-				put(&o, ' ');
+			put(&t, '0');
+			put(&t, 'x');
+			put_num(&t, (uintptr_t)va_arg(ap, void *), 16, false, 0,
+				false, false, false);
+			tmp[MIN(t.len, sizeof(tmp) - 1)] = '\0';
+			put_str(&o, tmp, width, left);
 			break;
 		}
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+
+			put_str(&o, s ? s : "(null)", width, left);
 			break;
+		}
+		case 'c': {
+			char c[2] = { (char)va_arg(ap, int), '\0' };
+
+			if (!c[0]) { /* a NUL character still counts */
+				for (; width > 1 && !left; width--)
+					put(&o, ' ');
+				put(&o, '\0');
+				for (; width > 1; width--)
+					put(&o, ' ');
+				break;
+			}
+			put_str(&o, c, width, left);
+			break;
+		}
 		case '%':
 			put(&o, '%');
 			break;

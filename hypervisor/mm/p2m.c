@@ -9,6 +9,8 @@
 
 #define LEVELS 4
 #define ENTRIES 512
+/* Four levels translate 48 bits; anything above would alias low memory. */
+#define GPA_LIMIT (1ULL << 48)
 /* Intermediate entries: full permissions, the leaf decides. */
 #define TABLE_PERMS P2M_RWX
 
@@ -72,7 +74,8 @@ static uint64_t *walk_create(struct domain *d, uint64_t gpa, int level)
 int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	    unsigned perms, bool uncached)
 {
-	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE))
+	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || gpa >= GPA_LIMIT ||
+	    size > GPA_LIMIT - gpa)
 		return -EINVAL;
 	while (size) {
 		bool large = IS_ALIGNED(gpa | hpa, LARGE_PAGE_SIZE) &&
@@ -96,15 +99,53 @@ int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	return 0;
 }
 
+/*
+ * Removes translations without allocating: a 2 MiB leaf only partly
+ * covered is split, and if that needs memory we do not have, the whole
+ * leaf goes (failing closed: the guest loses more, never keeps access).
+ */
 void p2m_unmap(struct domain *d, uint64_t gpa, uint64_t size)
 {
-	while (size) {
-		uint64_t *e = walk_create(d, gpa, 0);
+	uint64_t end = gpa + size;
 
+	if (end > GPA_LIMIT || end < gpa)
+		end = GPA_LIMIT;
+	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+	while (gpa < end) {
+		uint64_t *t = phys_to_virt(d->p2m_root), *e = NULL;
+		uint64_t next = ALIGN_UP(gpa + 1, PAGE_SIZE);
+		int l;
+
+		for (l = LEVELS - 1; l >= 0; l--) {
+			uint64_t span = PAGE_SIZE << (9 * l);
+
+			e = &t[idx(gpa, l)];
+			if (!hvm->p2m_present(*e)) {
+				next = ALIGN_DOWN(gpa, span) + span;
+				e = NULL;
+				break;
+			}
+			if (l == 0)
+				break;
+			if (l == 1 && hvm->p2m_is_large(*e)) {
+				uint64_t base = ALIGN_DOWN(gpa, span);
+
+				next = base + span;
+				if (base >= gpa && next <= end)
+					break; /* the whole leaf goes */
+				e = walk_create(d, gpa, 0);
+				if (!e) {
+					e = &t[idx(gpa, l)];
+					break;
+				}
+				next = gpa + PAGE_SIZE;
+				break;
+			}
+			t = table_of(*e);
+		}
 		if (e)
 			*e = 0;
-		gpa += PAGE_SIZE;
-		size -= MIN(size, PAGE_SIZE);
+		gpa = next;
 	}
 	hvm->p2m_flush(d);
 }
@@ -113,6 +154,8 @@ int p2m_lookup(struct domain *d, uint64_t gpa, uint64_t *hpa)
 {
 	uint64_t *t = phys_to_virt(d->p2m_root);
 
+	if (gpa >= GPA_LIMIT)
+		return -EFAULT;
 	for (int l = LEVELS - 1; l >= 0; l--) {
 		uint64_t e = t[idx(gpa, l)];
 

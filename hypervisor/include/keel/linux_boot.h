@@ -15,6 +15,7 @@
 #define BP_EXT_CMD_LINE_PTR 0x0C8
 #define BP_E820_ENTRIES 0x1E8
 #define BP_SETUP_SECTS 0x1F1
+#define BP_SYSSIZE 0x1F4
 #define BP_BOOT_FLAG 0x1FE
 #define BP_JUMP 0x200
 #define BP_HEADER 0x202

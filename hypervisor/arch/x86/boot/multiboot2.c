@@ -75,11 +75,15 @@ int mb2_parse(const void *mbi, struct boot_info *bi)
 			break;
 		}
 		case MB2_TAG_MMAP: {
-			uint32_t esize = ((const uint32_t *)body)[0];
+			uint32_t esize;
 
-			if (body_len < 8 || esize < sizeof(struct mb2_mmap_entry))
+			if (body_len < 8)
 				return -EINVAL;
-			for (uint32_t p = 8; p + esize <= body_len; p += esize) {
+			esize = ((const uint32_t *)body)[0];
+			if (esize < sizeof(struct mb2_mmap_entry))
+				return -EINVAL;
+			for (uint32_t p = 8; p <= body_len && esize <= body_len - p;
+			     p += esize) {
 				const struct mb2_mmap_entry *e =
 					(const void *)(body + p);
 

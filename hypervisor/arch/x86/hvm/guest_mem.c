@@ -74,7 +74,10 @@ int guest_virt_to_phys(struct vcpu *v, const struct guest_state *s,
 				    &pde, 4) || !(pde & PTE_P))
 			return -EFAULT;
 		if ((pde & PTE_PS) && (s->cr4 & (1UL << 4))) {
-			*gpa = (pde & 0xFFC00000) | (gva & 0x3FFFFF);
+			/* PSE-36: PDE bits 20:13 are address bits 39:32. */
+			*gpa = (pde & 0xFFC00000) |
+			       ((uint64_t)((pde >> 13) & 0xFF) << 32) |
+			       (gva & 0x3FFFFF);
 			return 0;
 		}
 		if (guest_phys_read(d, (pde & 0xFFFFF000) + ((gva >> 12) & 0x3FF) * 4,
