@@ -99,7 +99,7 @@ def expect_from_keel(machine, pattern, timeout=None):
 def result_line(machine, name, timeout):
     """Wait for the guest's result line or a domain crash; return
     (passed, text)."""
-    result = r"TEST %s: (PASS|FAIL[^\r\n]*)\r?\n" % name
+    result = r"TEST %s: (PASS|FAIL[^\r\n]*)\r*\n" % name
     match = expect_from_keel(machine, "%s|%s" % (result, CRASH_LINE),
                              timeout)
     if match.group(0).startswith("TEST"):

@@ -11,14 +11,14 @@
 
 const char test_name[] = "cpuid";
 
-#define KEEL_CPUID_BASE 0x40000000
+#define KEEL_CPUID_BASE	    0x40000000
 #define KEEL_CPUID_MAX_LEAF 0x40000010
-#define KEEL_CPUID_TIMING 0x40000010
+#define KEEL_CPUID_TIMING   0x40000010
 #define KVM_CPUID_SIGNATURE 0x40000100
-#define KVM_CPUID_FEATURES 0x40000101
+#define KVM_CPUID_FEATURES  0x40000101
 
 /* KVM_CPUID_FEATURES bits (Linux Documentation/virt/kvm/x86/cpuid.rst). */
-#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_CLOCKSOURCE2	   (1u << 3)
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
 
 /* An MSR no x86 CPU or hypervisor implements (AMD's 0xC001xxxx range has
@@ -63,8 +63,9 @@ static void check_standard_leaves(void)
 	check(max_std >= 7, "CPUID.0:EAX max basic leaf 0x%x >= 7", max_std);
 	if (max_std >= 6) {
 		struct cpuid_regs leaf6 = cpuid(6);
-		check(has_bit(leaf6.eax, 2), "CPUID.6:EAX[2] ARAT is set "
-					     "(eax=0x%08x)",
+		check(has_bit(leaf6.eax, 2),
+		      "CPUID.6:EAX[2] ARAT is set "
+		      "(eax=0x%08x)",
 		      leaf6.eax);
 	}
 	if (max_std >= 7) {
@@ -112,7 +113,7 @@ static void check_hypervisor_leaves(void)
 
 	uint32_t features = cpuid(KVM_CPUID_FEATURES).eax;
 	uint32_t expected =
-		KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+	    KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
 	check(features == expected,
 	      "CPUID.40000101h:EAX = 0x%08x, expected exactly 0x%08x "
 	      "(CLOCKSOURCE2, CLOCKSOURCE_STABLE)",
@@ -126,7 +127,7 @@ static void check_msrs(void)
 
 	if (exinfo_faulted(exinfo))
 		check(exinfo_vector(exinfo) == X86_EXC_GP &&
-			      exinfo_error_code(exinfo) == 0,
+			  exinfo_error_code(exinfo) == 0,
 		      "RDMSR 0x%x raised vector %u error code 0x%x, "
 		      "expected #GP(0)",
 		      MSR_UNIMPLEMENTED, exinfo_vector(exinfo),

@@ -45,7 +45,7 @@ static bool range_is_ram(uint64_t start, uint64_t end)
 		advanced = false;
 		for (unsigned int i = 0; i < count; i++) {
 			const struct boot_e820_entry *e =
-				&boot_params.e820_table[i];
+			    &boot_params.e820_table[i];
 			if (e->type != E820_TYPE_RAM)
 				continue;
 			if (e->addr <= start && start < e->addr + e->size) {
@@ -73,8 +73,7 @@ static void check_e820_table(uint64_t hv_addr)
 	for (unsigned int i = 0; i < count; i++) {
 		const struct boot_e820_entry *e = &boot_params.e820_table[i];
 		printf("e820:   [0x%016lx-0x%016lx] %s (%u)\n", e->addr,
-		       e->addr + e->size - 1, e820_type_name(e->type),
-		       e->type);
+		       e->addr + e->size - 1, e820_type_name(e->type), e->type);
 		if (e->size == 0 || e->addr + e->size < e->addr)
 			entries_sane = false;
 		if (e->type != E820_TYPE_RAM)
@@ -98,15 +97,15 @@ static void check_entry_state(void)
 {
 	printf("e820: entry cs=0x%x ds=0x%x rflags=0x%lx\n", boot_entry_cs,
 	       boot_entry_ds, boot_entry_flags);
-	check(boot_entry_cs == BOOT_CS, "entered with CS = 0x%x (expected 0x%x)",
-	      boot_entry_cs, BOOT_CS);
-	check(boot_entry_ds == BOOT_DS, "entered with DS = 0x%x (expected 0x%x)",
-	      boot_entry_ds, BOOT_DS);
+	check(boot_entry_cs == BOOT_CS,
+	      "entered with CS = 0x%x (expected 0x%x)", boot_entry_cs, BOOT_CS);
+	check(boot_entry_ds == BOOT_DS,
+	      "entered with DS = 0x%x (expected 0x%x)", boot_entry_ds, BOOT_DS);
 	check(!(boot_entry_flags & X86_EFLAGS_IF),
 	      "entered with interrupts disabled");
 	if (boot_entry_mode == 64)
 		check(boot_load_address == boot_params.hdr.pref_address &&
-			      boot_load_address == PREF_ADDRESS,
+			  boot_load_address == PREF_ADDRESS,
 		      "64-bit entry: image loaded at pref_address 0x%x (got "
 		      "0x%lx)",
 		      PREF_ADDRESS, boot_load_address);

@@ -17,8 +17,9 @@ void test_main(void)
 	if (!cmdline_u64("addr", &addr))
 		test_fail("no addr=<physical address> on the command line");
 	if (addr > 0xffffffffULL - sizeof(uint64_t))
-		test_fail("addr=0x%lx is outside the guest's 4 GiB identity map",
-			  addr);
+		test_fail(
+		    "addr=0x%lx is outside the guest's 4 GiB identity map",
+		    addr);
 
 	printf("hvmem: reading 0x%lx\n", addr);
 	uint64_t value = *(const volatile uint64_t *)(uintptr_t)addr;

@@ -10,33 +10,33 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MSR_IA32_APIC_BASE 0x1b
-#define APIC_BASE_BSP (1u << 8)
-#define APIC_BASE_EXTD (1u << 10) /* x2APIC mode */
-#define APIC_BASE_EN (1u << 11)
+#define MSR_IA32_APIC_BASE  0x1b
+#define APIC_BASE_BSP	    (1u << 8)
+#define APIC_BASE_EXTD	    (1u << 10) /* x2APIC mode */
+#define APIC_BASE_EN	    (1u << 11)
 #define APIC_BASE_ADDR_MASK 0x000ffffffffff000ULL
-#define XAPIC_DEFAULT_BASE 0xfee00000ULL
+#define XAPIC_DEFAULT_BASE  0xfee00000ULL
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0
-#define X2APIC_MSR_BASE 0x800
+#define X2APIC_MSR_BASE	      0x800
 
 /* Register offsets in the xAPIC page. */
-#define APIC_ID 0x020
-#define APIC_VERSION 0x030
-#define APIC_TPR 0x080
-#define APIC_EOI 0x0b0
-#define APIC_SVR 0x0f0
-#define APIC_ICR 0x300
-#define APIC_LVT_TIMER 0x320
+#define APIC_ID			 0x020
+#define APIC_VERSION		 0x030
+#define APIC_TPR		 0x080
+#define APIC_EOI		 0x0b0
+#define APIC_SVR		 0x0f0
+#define APIC_ICR		 0x300
+#define APIC_LVT_TIMER		 0x320
 #define APIC_TIMER_INITIAL_COUNT 0x380
 #define APIC_TIMER_CURRENT_COUNT 0x390
-#define APIC_TIMER_DIVIDE 0x3e0
+#define APIC_TIMER_DIVIDE	 0x3e0
 
 #define APIC_SVR_ENABLE (1u << 8)
 #define APIC_LVT_MASKED (1u << 16)
 /* LVT timer mode, bits 18:17 (SDM §11.5.4.1). */
-#define APIC_LVT_TIMER_ONESHOT (0u << 17)
-#define APIC_LVT_TIMER_PERIODIC (1u << 17)
+#define APIC_LVT_TIMER_ONESHOT	    (0u << 17)
+#define APIC_LVT_TIMER_PERIODIC	    (1u << 17)
 #define APIC_LVT_TIMER_TSC_DEADLINE (2u << 17)
 /* Divide configuration value for "divide by 1" (SDM figure 11-10). */
 #define APIC_TIMER_DIVIDE_BY_1 0xb

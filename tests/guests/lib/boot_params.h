@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define E820_MAX_ENTRIES_ZEROPAGE 128
-#define E820_TYPE_RAM 1
+#define E820_TYPE_RAM		  1
 
 struct boot_e820_entry {
 	uint64_t addr;
@@ -68,7 +68,8 @@ struct boot_params {
 	uint8_t unused_2[0x1f1 - 0x1e9];
 	struct setup_header hdr; /* 0x1f1 */
 	uint8_t unused_3[0x2d0 - 0x1f1 - sizeof(struct setup_header)];
-	struct boot_e820_entry e820_table[E820_MAX_ENTRIES_ZEROPAGE]; /* 0x2d0 */
+	struct boot_e820_entry
+	    e820_table[E820_MAX_ENTRIES_ZEROPAGE]; /* 0x2d0 */
 	uint8_t unused_4[0x1000 - 0xcd0];
 } __attribute__((packed));
 

@@ -8,9 +8,9 @@
  */
 #include "guest.h"
 
-#define COM1_BASE 0x3f8
-#define UART_THR 0
-#define UART_LSR 5
+#define COM1_BASE     0x3f8
+#define UART_THR      0
+#define UART_LSR      5
 #define UART_LSR_THRE 0x20
 
 /* A UART that never reports THR empty must not hang the guest silently:
@@ -143,7 +143,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'u':
 		case 'x':
 		case 'X':
-			u = longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int);
+			u = longs ? va_arg(ap, uint64_t)
+				  : va_arg(ap, unsigned int);
 			out_number(&o, u, *fmt == 'u' ? 10 : 16, false,
 				   *fmt == 'X', width, pad, left);
 			break;

@@ -7,7 +7,7 @@
 #define GUEST_LAYOUT_H
 
 /* Setup sectors after the boot sector: the header fits in the first. */
-#define SETUP_SECTS 1
+#define SETUP_SECTS	1
 #define SETUP_AREA_SIZE ((SETUP_SECTS + 1) * 512)
 
 /* pref_address and link address of the protected-mode image (16 MiB). */

@@ -9,9 +9,9 @@
 
 #include <stdint.h>
 
-#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
+#define MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
-#define KVM_SYSTEM_TIME_ENABLE 1
+#define KVM_SYSTEM_TIME_ENABLE	1
 
 struct pvclock_vcpu_time_info {
 	uint32_t version;

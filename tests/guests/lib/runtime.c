@@ -48,9 +48,10 @@ bool check(bool cond, const char *fmt, ...)
 	va_end(ap);
 	printf("%s: %s: %s\n", test_name, cond ? "ok" : "FAILED", what);
 	if (!cond && failed_checks++ == 0)
-		memcpy(first_failure, what, sizeof(what) < sizeof(first_failure)
-						    ? sizeof(what)
-						    : sizeof(first_failure));
+		memcpy(first_failure, what,
+		       sizeof(what) < sizeof(first_failure)
+			   ? sizeof(what)
+			   : sizeof(first_failure));
 	return cond;
 }
 
@@ -153,8 +154,7 @@ void runtime_start(void)
 	trap_init();
 	printf("%s: entered via %u-bit entry, image at 0x%lx, boot_params at "
 	       "0x%lx\n",
-	       test_name, boot_entry_mode, boot_load_address,
-	       boot_params_phys);
+	       test_name, boot_entry_mode, boot_load_address, boot_params_phys);
 	copy_boot_params();
 	printf("%s: command line \"%s\"\n", test_name, cmdline_buf);
 	test_main();

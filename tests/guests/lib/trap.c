@@ -32,8 +32,8 @@ struct descriptor_table_register {
 } __attribute__((packed));
 
 #define GATE_PRESENT_INTERRUPT 0x8e /* P=1, DPL=0, type 0xE */
-#define TRAP_STUB_SIZE 16
-#define KERNEL_CS 0x10
+#define TRAP_STUB_SIZE	       16
+#define KERNEL_CS	       0x10
 #define FIRST_INTERRUPT_VECTOR 32
 
 void trap_init(void);
@@ -46,23 +46,22 @@ static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_t irq_handlers[256];
 
 static const char *const exception_names[FIRST_INTERRUPT_VECTOR] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
-	"#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "#15",
-	"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
-	"#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
+    "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
 };
 
 void trap_init(void)
 {
 	for (unsigned int v = 0; v < ARRAY_SIZE(idt); v++) {
 		uint64_t handler =
-			(uint64_t)(trap_stubs_start + v * TRAP_STUB_SIZE);
+		    (uint64_t)(trap_stubs_start + v * TRAP_STUB_SIZE);
 		idt[v] = (struct idt_gate){
-			.offset_low = (uint16_t)handler,
-			.selector = KERNEL_CS,
-			.type_attr = GATE_PRESENT_INTERRUPT,
-			.offset_mid = (uint16_t)(handler >> 16),
-			.offset_high = (uint32_t)(handler >> 32),
+		    .offset_low = (uint16_t)handler,
+		    .selector = KERNEL_CS,
+		    .type_attr = GATE_PRESENT_INTERRUPT,
+		    .offset_mid = (uint16_t)(handler >> 16),
+		    .offset_high = (uint32_t)(handler >> 32),
 		};
 	}
 	struct descriptor_table_register idtr = {sizeof(idt) - 1,
@@ -72,7 +71,7 @@ void trap_init(void)
 
 /* 8259A data ports: writing there sets the interrupt mask (OCW1). */
 #define PIC_MASTER_DATA 0x21
-#define PIC_SLAVE_DATA 0xa1
+#define PIC_SLAVE_DATA	0xa1
 
 void legacy_pic_mask_all(void)
 {

@@ -26,9 +26,9 @@
  * "exinfo" value in RDI describing the fault; asm statements using
  * EXTABLE_ENTRY bind RDI as an in/out operand initialised to 0.
  */
-#define EXTABLE_ENTRY(fault, fixup)                                           \
-	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " #fault ", " #fixup \
-	"\n\t.popsection\n\t"
+#define EXTABLE_ENTRY(fault, fixup)                                            \
+	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " #fault           \
+	", " #fixup "\n\t.popsection\n\t"
 
 /* exinfo: bit 31 = a fault happened, bits 23:16 = vector, 15:0 = error code. */
 #define EXINFO_VALID (1u << 31)
@@ -54,8 +54,8 @@ static inline struct cpuid_regs cpuid_count(uint32_t leaf, uint32_t subleaf)
 	struct cpuid_regs r;
 
 	__asm__ volatile("cpuid"
-		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
-		     : "a"(leaf), "c"(subleaf));
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
 	return r;
 }
 
@@ -75,8 +75,8 @@ static inline uint64_t rdmsr(uint32_t msr)
 static inline void wrmsr(uint32_t msr, uint64_t value)
 {
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)value),
-		     "d"((uint32_t)(value >> 32))
-		     : "memory");
+			 "d"((uint32_t)(value >> 32))
+			 : "memory");
 }
 
 /* Returns 0 or the exinfo of the fault RDMSR raised; *value is then 0. */
@@ -86,8 +86,8 @@ static inline uint32_t rdmsr_safe(uint32_t msr, uint64_t *value)
 	uint64_t exinfo = 0;
 
 	__asm__ volatile("1: rdmsr\n2:\n\t" EXTABLE_ENTRY(1b, 2b)
-		     : "+a"(lo), "+d"(hi), "+D"(exinfo)
-		     : "c"(msr));
+			 : "+a"(lo), "+d"(hi), "+D"(exinfo)
+			 : "c"(msr));
 	*value = exinfo ? 0 : ((uint64_t)hi << 32) | lo;
 	return (uint32_t)exinfo;
 }
@@ -98,10 +98,10 @@ static inline uint32_t wrmsr_safe(uint32_t msr, uint64_t value)
 	uint64_t exinfo = 0;
 
 	__asm__ volatile("1: wrmsr\n2:\n\t" EXTABLE_ENTRY(1b, 2b)
-		     : "+D"(exinfo)
-		     : "c"(msr), "a"((uint32_t)value),
-		       "d"((uint32_t)(value >> 32))
-		     : "memory");
+			 : "+D"(exinfo)
+			 : "c"(msr), "a"((uint32_t)value),
+			   "d"((uint32_t)(value >> 32))
+			 : "memory");
 	return (uint32_t)exinfo;
 }
 

@@ -23,21 +23,21 @@
 
 const char test_name[] = "timer";
 
-#define TIMER_VECTOR 0xec
+#define TIMER_VECTOR	0xec
 #define SPURIOUS_VECTOR 0xff
 
-#define KEEL_CPUID_BASE 0x40000000
+#define KEEL_CPUID_BASE	  0x40000000
 #define KEEL_CPUID_TIMING 0x40000010
 
-#define ONESHOT_MS 10
-#define DEADLINE_MS 10
-#define PERIOD_MS 10
+#define ONESHOT_MS     10
+#define DEADLINE_MS    10
+#define PERIOD_MS      10
 #define PERIODIC_TICKS 5
 /* How late an interrupt may be. Guest TSC time keeps running while an
  * emulator is slow to run the guest, so this is generous. */
 #define LATE_BOUND_MS 100
 /* How long to wait for an interrupt before declaring it lost. */
-#define LOST_BOUND_MS 2000
+#define LOST_BOUND_MS	     2000
 #define KVMCLOCK_INTERVAL_MS 20
 /* 2020-01-01T00:00:00Z: a wall clock before this is not the real time. */
 #define PLAUSIBLE_EPOCH_SECONDS 1577836800u
@@ -105,9 +105,9 @@ static void timer_stop(void)
 static bool read_timing_leaf(void)
 {
 	struct cpuid_regs base = cpuid(KEEL_CPUID_BASE);
-	bool keel = base.eax >= KEEL_CPUID_TIMING &&
-		    !memcmp(&base.ebx, "Keel", 4) &&
-		    !memcmp(&base.ecx, "Keel", 4) && !memcmp(&base.edx, "Keel", 4);
+	bool keel =
+	    base.eax >= KEEL_CPUID_TIMING && !memcmp(&base.ebx, "Keel", 4) &&
+	    !memcmp(&base.ecx, "Keel", 4) && !memcmp(&base.edx, "Keel", 4);
 
 	if (check(keel, "CPUID 0x40000000 is Keel's with leaf 0x40000010")) {
 		struct cpuid_regs timing = cpuid(KEEL_CPUID_TIMING);
@@ -172,7 +172,7 @@ static void xapic_test(void)
 
 	printf("timer: IA32_APIC_BASE = 0x%lx\n", base);
 	if (!check((base & APIC_BASE_EN) && !(base & APIC_BASE_EXTD) &&
-			   (base & APIC_BASE_ADDR_MASK) == XAPIC_DEFAULT_BASE,
+		       (base & APIC_BASE_ADDR_MASK) == XAPIC_DEFAULT_BASE,
 		   "APIC starts enabled in xAPIC mode at 0x%llx",
 		   XAPIC_DEFAULT_BASE))
 		return;
@@ -197,7 +197,7 @@ static bool x2apic_enable(void)
 		return false;
 	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
 	check((base & (APIC_BASE_EN | APIC_BASE_EXTD)) ==
-		      (APIC_BASE_EN | APIC_BASE_EXTD),
+		  (APIC_BASE_EN | APIC_BASE_EXTD),
 	      "IA32_APIC_BASE reads back EN and EXTD (0x%lx)", base);
 
 	uint32_t initial_id = cpuid(1).ebx >> 24;
@@ -277,9 +277,9 @@ static void periodic_test(void)
 static void kvmclock_test(void)
 {
 	struct pvclock_snapshot first, second;
-	uint32_t exinfo = wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW,
-				     (uint64_t)&pvclock_page |
-					     KVM_SYSTEM_TIME_ENABLE);
+	uint32_t exinfo =
+	    wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW,
+		       (uint64_t)&pvclock_page | KVM_SYSTEM_TIME_ENABLE);
 
 	if (!check(!exinfo_faulted(exinfo),
 		   "kvmclock: MSR_KVM_SYSTEM_TIME_NEW accepts the page")) {
@@ -298,8 +298,7 @@ static void kvmclock_test(void)
 
 	/* One second of TSC ticks must scale to one second, to 0.1 %. */
 	uint64_t one_second = pvclock_scale_delta(
-		(uint64_t)tsc_khz * 1000, first.tsc_to_system_mul,
-		first.tsc_shift);
+	    (uint64_t)tsc_khz * 1000, first.tsc_to_system_mul, first.tsc_shift);
 	check(one_second >= 999000000ull && one_second <= 1001000000ull,
 	      "kvmclock: mul/shift turn %u kHz of TSC into %lu ns per second",
 	      tsc_khz, one_second);
@@ -318,17 +317,18 @@ static void kvmclock_test(void)
 	       ns2 - ns1, expected);
 	check(ns2 > ns1, "kvmclock: system time advances");
 	check(ns2 - ns1 + tolerance >= expected &&
-		      ns2 - ns1 <= expected + tolerance,
+		  ns2 - ns1 <= expected + tolerance,
 	      "kvmclock: system time advances with the TSC (within 1%%)");
 
 	exinfo = wrmsr_safe(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)&wall_clock);
 	if (check(!exinfo_faulted(exinfo),
 		  "kvmclock: MSR_KVM_WALL_CLOCK_NEW accepts the structure")) {
-		printf("timer: kvmclock: wall clock version %u sec %u nsec %u\n",
-		       wall_clock.version, wall_clock.sec, wall_clock.nsec);
+		printf(
+		    "timer: kvmclock: wall clock version %u sec %u nsec %u\n",
+		    wall_clock.version, wall_clock.sec, wall_clock.nsec);
 		check(!(wall_clock.version & 1) &&
-			      wall_clock.sec >= PLAUSIBLE_EPOCH_SECONDS &&
-			      wall_clock.nsec < 1000000000u,
+			  wall_clock.sec >= PLAUSIBLE_EPOCH_SECONDS &&
+			  wall_clock.nsec < 1000000000u,
 		      "kvmclock: wall clock is a plausible time of day");
 	}
 out:
