@@ -35,8 +35,8 @@ MEMORY = "512M"
 BOOT_TIMEOUT = 300
 RESULT_TIMEOUT = 300
 BANNER = r"Keel hypervisor \d+\.\d+"
-VIRT_LINE = r"virtualization: ([^\r\n]*)\r?\n"
-CRASH_LINE = r"d0: domain crashed: ([^\r\n]*)\r?\n"
+VIRT_LINE = r"virtualization: ([^\r\n]*)\r*\n"
+CRASH_LINE = r"d0: domain crashed: ([^\r\n]*)\r*\n"
 NO_VIRT = r"Keel cannot run on this CPU"
 
 
@@ -76,7 +76,7 @@ def run_guest(suite, guest, keel_elf):
                 suite.fail(label, "Keel did not choose VMX:\n" +
                            machine.tail())
                 return
-            machine.expect([r"TEST %s: (PASS|FAIL[^\r\n]*)\r?\n" % guest.name,
+            machine.expect([r"TEST %s: (PASS|FAIL[^\r\n]*)\r*\n" % guest.name,
                             CRASH_LINE], RESULT_TIMEOUT)
             text = machine.child.match.group(0)
             if guest.crashes_domain:

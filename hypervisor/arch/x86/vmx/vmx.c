@@ -259,10 +259,13 @@ static int vmx_cpu_enable(void)
 		printk("VMX: VMXON failed on cpu%u\n", this_cpu()->cpu);
 		return -EIO;
 	}
-	/* Nothing from a previous owner of these tags may survive (§29.4.3). */
-	invept(caps.ept_vpid & EPT_CAP_INVEPT_ALL ? INVEPT_ALL_CONTEXT
-						  : INVEPT_SINGLE_CONTEXT,
-	       0);
+	/*
+	 * EPT translations cached before VMXON (a previous kernel) must not
+	 * survive; without all-context INVEPT the EPTP-specific flushes of
+	 * each new domain do it (§29.4.3.1).
+	 */
+	if (caps.ept_vpid & EPT_CAP_INVEPT_ALL)
+		invept(INVEPT_ALL_CONTEXT, 0);
 	this_cpu()->arch = c;
 	return 0;
 }
