@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guest MSR policy. State that belongs to the virtual platform (APIC,
- * TSC deadline, EFER, PAT, kvmclock) is emulated. Dom0 may read other
- * host MSRs (Linux probes many at boot) but its writes to MSRs Keel does
- * not know are dropped: physical MSRs are Keel's. Unprivileged domains
- * get #GP for anything not listed here.
+ * TSC deadline, EFER, PAT, kvmclock) is emulated. Dom0 may read a short
+ * list of host identification MSRs Linux relies on; its writes to MSRs
+ * the CPU has are dropped (physical MSRs are Keel's). Anything else is a
+ * #GP, as for an MSR the CPU does not implement.
  */
 #include <keel/domain.h>
 #include <keel/errno.h>
@@ -26,6 +26,26 @@
 #define MSR_VM_HSAVE_PA 0xC0010117
 #define VM_CR_LOCK (1u << 3)
 #define VM_CR_SVMDIS (1u << 4)
+
+/* Host MSRs Dom0 may read: identification and errata state. */
+static const uint32_t dom0_readable[] = {
+	0x17,	    /* IA32_PLATFORM_ID */
+	0x8B,	    /* IA32_BIOS_SIGN_ID / AMD patch level */
+	0xCE,	    /* MSR_PLATFORM_INFO */
+	0x10A,	    /* IA32_ARCH_CAPABILITIES */
+	0x1A0,	    /* IA32_MISC_ENABLE */
+	0xC0010010, /* AMD SYSCFG */
+	0xC0010015, /* AMD HWCR */
+	0xC0011029, /* AMD DE_CFG */
+};
+
+static bool dom0_may_read(uint32_t msr)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(dom0_readable); i++)
+		if (dom0_readable[i] == msr)
+			return true;
+	return false;
+}
 
 static bool is_mtrr(uint32_t msr)
 {
@@ -92,7 +112,8 @@ int hvm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = 0; /* no machine-check banks: Keel owns #MC */
 		return 0;
 	}
-	if (is_mtrr(msr) || msr == MSR_MTRR_CAP || v->dom->privileged)
+	if (is_mtrr(msr) || msr == MSR_MTRR_CAP ||
+	    (v->dom->privileged && dom0_may_read(msr)))
 		return rdmsr_safe(msr, val) ? -EINVAL : 0;
 	return -EINVAL;
 }
@@ -139,10 +160,10 @@ int hvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 	if (is_mtrr(msr) && v->dom->privileged)
 		return 0; /* MTRRs are Keel's; Linux only rewrites what it read */
-	if (v->dom->privileged) {
+	if (v->dom->privileged && dom0_may_read(msr)) {
 		uint64_t cur;
 
-		/* Known to the CPU: drop the write. Unknown: #GP as hardware would. */
+		/* Errata and feature bits are Keel's to set: drop the write. */
 		if (rdmsr_safe(msr, &cur))
 			return -EINVAL;
 		if (cur != val)
