@@ -7,6 +7,13 @@
 #                    and initramfs, plus a rescue entry without Keel
 #   make run         boot $(OUT)/keel.iso in QEMU on this terminal
 #                    (scripts/run-qemu.sh; RUN_ARGS="..." adds QEMU options)
+#
+# The product images (as root; only Debian's archive needs to be reachable):
+#   make image       $(OUT)/keel-live.iso and $(OUT)/keel.qcow2 with a real
+#                    Debian Dom0 (dom0-rootfs/README.md), then a size summary
+#   make live-iso    only $(OUT)/keel-live.iso
+#   make qcow2       only $(OUT)/keel.qcow2
+#   make image-test  boot both images (tests/system/test_image_*.py)
 
 BUILD ?= build
 
@@ -18,7 +25,7 @@ DOM0_INITRAMFS := $(OUT)/dom0-initramfs.cpio.gz
 KEEL_ISO := $(OUT)/keel.iso
 DEPS_STAMP := $(BUILD)/deps.stamp
 
-.PHONY: kernel initramfs iso run
+.PHONY: kernel initramfs iso run image live-iso qcow2 image-test image-summary
 
 kernel: $(KERNEL_STAMP)
 initramfs: $(DOM0_INITRAMFS)
@@ -46,3 +53,74 @@ $(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DOM0_INITRAMFS) \
 
 run: $(KEEL_ISO)
 	scripts/run-qemu.sh $(KEEL_ISO) $(RUN_ARGS)
+
+# ---------------------------------------------------------------------------
+# Product images. Each stage has its own output so that a change reruns only
+# what depends on it: a new keel.elf redoes the ISO and the qcow2 assembly,
+# not debootstrap, dracut or the squashfs.
+# ---------------------------------------------------------------------------
+
+IMAGE_DIR := $(BUILD)/image
+ROOTFS := $(IMAGE_DIR)/rootfs
+# Written last by the rootfs rule: stands for the whole base tree.
+ROOTFS_STAMP := $(IMAGE_DIR)/rootfs.stamp
+DRACUT_INITRD := $(IMAGE_DIR)/initrd.img
+LIVE_SQUASHFS := $(IMAGE_DIR)/squashfs.img
+LIVE_ISO := $(OUT)/keel-live.iso
+KEEL_QCOW2 := $(OUT)/keel.qcow2
+OVERLAY_FILES := $(shell find dom0-rootfs/overlay dom0-rootfs/overlay-live \
+	dom0-rootfs/overlay-disk -type f 2>/dev/null)
+
+image: $(LIVE_ISO) $(KEEL_QCOW2)
+	@$(MAKE) --no-print-directory image-summary
+live-iso: $(LIVE_ISO)
+qcow2: $(KEEL_QCOW2)
+
+$(ROOTFS_STAMP): dom0-rootfs/packages scripts/mk-rootfs.sh \
+		dom0-rootfs/overlay/etc/dpkg/dpkg.cfg.d/keel-lean \
+		dom0-rootfs/overlay/etc/apt/apt.conf.d/90keel-lean \
+		$(KERNEL_STAMP) | $(DEPS_STAMP)
+	@echo "image: [1/5] Dom0 root filesystem: debootstrap + dom0-rootfs/packages (a few minutes)"
+	@rm -f $@
+	scripts/mk-rootfs.sh $(ROOTFS) $(BUILD)/kernel-deb/linux-image-*.deb
+	@touch $@
+
+$(DRACUT_INITRD): $(ROOTFS_STAMP) image/dracut.conf scripts/mk-dracut.sh
+	@echo "image: [2/5] initramfs: dracut for the pinned kernel (about a minute)"
+	scripts/mk-dracut.sh $(ROOTFS) $@
+
+# The initramfs rule writes into the base tree's /boot: stage after it.
+$(LIVE_SQUASHFS): $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
+		scripts/mk-image-root.sh scripts/mk-squashfs.sh
+	@echo "image: [3/5] live root filesystem: squashfs"
+	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root
+	scripts/mk-squashfs.sh $(IMAGE_DIR)/live-root $@
+
+$(LIVE_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
+		image/grub-live.cfg scripts/mk-live-iso.sh scripts/mkiso.sh
+	@echo "image: [4/5] live ISO: GRUB (BIOS + UEFI), Keel, kernel, initramfs, squashfs"
+	scripts/mk-live-iso.sh $@ $(LIVE_SQUASHFS) $(OUT)/keel.elf \
+		$(KERNEL_DIR)/vmlinuz $(DRACUT_INITRD)
+
+$(KEEL_QCOW2): $(OUT)/keel.elf $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
+		image/grub-disk.cfg scripts/mk-image-root.sh scripts/mk-qcow2.sh \
+		scripts/grub-bios-embed.py
+	@echo "image: [5/5] qcow2: GPT (BIOS boot + ESP + ext4 root), GRUB for BIOS and UEFI"
+	scripts/mk-image-root.sh $(ROOTFS) disk $(IMAGE_DIR)/disk-root
+	scripts/mk-qcow2.sh $@ $(IMAGE_DIR)/disk-root $(OUT)/keel.elf
+
+image-summary:
+	@echo "image: sizes"
+	@printf '  %-34s %s\n' "Dom0 root filesystem (unpacked)" \
+		"$$(du -sh --apparent-size $(ROOTFS) | cut -f1)"
+	@printf '  %-34s %s\n' "initramfs (dracut)" "$$(du -h $(DRACUT_INITRD) | cut -f1)"
+	@printf '  %-34s %s\n' "squashfs (live root)" "$$(du -h $(LIVE_SQUASHFS) | cut -f1)"
+	@printf '  %-34s %s\n' "$(LIVE_ISO)" "$$(du -h $(LIVE_ISO) | cut -f1)"
+	@printf '  %-34s %s (virtual %s)\n' "$(KEEL_QCOW2)" \
+		"$$(du -h $(KEEL_QCOW2) | cut -f1)" \
+		"$$(qemu-img info --output=json $(KEEL_QCOW2) | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p' | numfmt --to=iec)"
+
+# Boots both images under QEMU TCG (SeaBIOS and OVMF). Not part of
+# `make test`: building and booting them takes much longer.
+image-test: image
+	KEEL_IMAGE_TESTS=1 /usr/bin/python3 tests/run.py --only 'system/test_image_'

@@ -22,6 +22,9 @@ packages=(
 	dosfstools gdisk
 	# Dom0 initramfs and kernel package handling
 	busybox-static cpio zstd xz-utils
+	# product images (make image): Debian Dom0 root filesystem, live squashfs,
+	# libvirt domain XML validation, ssh into the booted qcow2 in its test
+	debootstrap squashfs-tools libvirt-clients openssh-client
 )
 
 missing_packages() {

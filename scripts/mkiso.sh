@@ -1,15 +1,22 @@
 #!/bin/bash
 # Assemble a hybrid BIOS+UEFI GRUB ISO.
 #
-# Usage: scripts/mkiso.sh OUTPUT.iso GRUB_CFG ISO_PATH=HOST_FILE...
+# Usage: scripts/mkiso.sh [--volid LABEL] OUTPUT.iso GRUB_CFG ISO_PATH=HOST_FILE...
 #   e.g. scripts/mkiso.sh out/keel.iso image/grub.cfg \
 #            boot/keel.elf=out/keel.elf boot/vmlinuz=build/kernel/vmlinuz
 # GRUB_CFG becomes /boot/grub/grub.cfg. The ISO is staged in a private
 # directory next to OUTPUT and renamed into place when complete.
+# --volid sets the ISO 9660 volume label (what root=live:CDLABEL= finds).
 set -euo pipefail
 
+volid=()
+if [ "${1:-}" = "--volid" ]; then
+	volid=(-volid "$2")
+	shift 2
+fi
+
 if [ $# -lt 2 ]; then
-	echo "usage: $0 OUTPUT.iso GRUB_CFG ISO_PATH=HOST_FILE..." >&2
+	echo "usage: $0 [--volid LABEL] OUTPUT.iso GRUB_CFG ISO_PATH=HOST_FILE..." >&2
 	exit 2
 fi
 output=$1
@@ -29,6 +36,7 @@ for mapping in "$@"; do
 	ln "$src" "$stage/root/$dest" 2>/dev/null || cp "$src" "$stage/root/$dest"
 done
 if ! TMPDIR=$stage grub-mkrescue -o "$stage/image.iso" "$stage/root" \
+	"${volid[@]}" \
 	>"$stage/log" 2>&1; then
 	cat "$stage/log" >&2
 	exit 1

@@ -37,6 +37,9 @@ FAILURE_CONTEXT_LINES = 60
 # before its root shell, whose prompt comes from dom0-rootfs/initramfs/profile.
 DOM0_BANNER = "Keel Dom0 ready"
 DOM0_PROMPT = r"dom0:[^\r\n]*# "
+# Debian's bash prompt in a systemd Dom0 (out/keel-live.iso, out/keel.qcow2):
+# user@host:dir# for root, $ for others.
+SYSTEM_PROMPT = r"@[-\w]+:[^\r\n]*[#$] "
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
@@ -388,6 +391,27 @@ class Machine:
         """Wait for the Dom0 initramfs banner and its first shell prompt."""
         self.expect(re.escape(DOM0_BANNER), timeout)
         self.expect(DOM0_PROMPT, timeout)
+
+    def login(self, user, password, timeout=None):
+        """Log in at a getty on the serial console (a systemd Dom0 such as
+        out/keel.qcow2's) and wait for the shell prompt. A CR first makes
+        the getty print a fresh prompt if boot messages scrolled it away."""
+        self.sendline()
+        self.expect(r"login: ", timeout)
+        self.sendline(user)
+        self.expect(r"Password: ", timeout)
+        self.sendline(password)
+        self.expect(SYSTEM_PROMPT, timeout)
+
+    def system_state(self, timeout=600):
+        """Wait until systemd has finished booting; return (state, failed
+        units): state is `systemctl is-system-running`'s answer (running
+        when every unit started, degraded when some failed)."""
+        state = self.run("systemctl is-system-running --wait", timeout)
+        state = state.strip().splitlines()[-1] if state.strip() else ""
+        failed = self.run("systemctl --failed --no-legend --plain "
+                          "--no-pager | cut -d' ' -f1", 60)
+        return state, [u for u in failed.split() if u]
 
     def run(self, shell_cmd, timeout=30, check=False):
         """Run shell_cmd at a root shell prompt and return its output with

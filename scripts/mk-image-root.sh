@@ -1,0 +1,46 @@
+#!/bin/bash
+# Stage the root filesystem of one Keel image: the base root filesystem
+# (scripts/mk-rootfs.sh) plus the configuration of dom0-rootfs/overlay/ and
+# of the image's own overlay, with its systemd units enabled.
+#
+# Usage (as root): scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST
+#   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init)
+#   disk  the qcow2's root (overlay-disk/: serial getty, cloud-init)
+#
+# DEST shares the base's files through hard links (fast, little space);
+# overlay files replace links rather than write through them.
+set -euo pipefail
+
+if [ $# -ne 3 ]; then
+	echo "usage: $0 BASE_ROOTFS live|disk DEST" >&2
+	exit 2
+fi
+repo=$(cd "$(dirname "$0")/.." && pwd)
+base=$(realpath "$1")
+variant=$2
+dest=$(realpath -m "$3")
+case $variant in
+live | disk) ;;
+*)
+	echo "mk-image-root: variant must be live or disk" >&2
+	exit 2
+	;;
+esac
+
+rm -rf --one-file-system "$dest"
+cp -al "$base" "$dest"
+for overlay in "$repo/dom0-rootfs/overlay" "$repo/dom0-rootfs/overlay-$variant"; do
+	[ -d "$overlay" ] || continue
+	cp -r --remove-destination --no-preserve=ownership "$overlay/." "$dest/"
+done
+
+units=(systemd-networkd.service systemd-resolved.service
+	keel-ssh-hostkeys.service)
+if [ "$variant" = disk ]; then
+	# A login prompt on COM1 even when the kernel's console is elsewhere.
+	units+=(serial-getty@ttyS0.service)
+fi
+systemctl --quiet --root="$dest" enable "${units[@]}"
+# systemd-resolved serves the DHCP lease's DNS servers on 127.0.0.53.
+ln -sf ../run/systemd/resolve/stub-resolv.conf "$dest/etc/resolv.conf"
+echo "mk-image-root: $dest ($variant)"

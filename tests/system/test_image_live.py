@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Boot out/keel-live.iso (the live Debian Dom0) from SeaBIOS and OVMF.
+
+QEMU TCG, -cpu max, 2 GiB, the ISO as a CD-ROM on AHCI and a virtio NIC.
+The default GRUB entry "Keel + Dom0" must bring, in this order, Keel's
+banner and root's automatic login on the serial console; then:
+  - systemd finished booting: `systemctl is-system-running` says running
+    or degraded (failed units are listed as comments)
+  - the root file system is the overlay on the squashfs of the medium
+  - the Dom0 kernel is the pinned one and sees a hypervisor
+  - br0 got 10.0.2.15 by DHCP through the NIC that is its port
+
+Run by `make image-test` (image/image.mk), which sets KEEL_IMAGE_TESTS=1;
+without it every result is skipped (this file is also found by
+`make test`, where building the images would take too long).
+"""
+# suite-timeout: 2400
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import keeltest  # noqa: E402
+
+# From power-on to the autologin shell, generous for TCG.
+BOOT_TIMEOUT = 900
+KEEL_BANNER = r"Keel hypervisor"
+ROOT_PROMPT = r"root@keel-live:[^\r\n]*# "
+HYPERVISOR_DETECTED = r"Hypervisor detected: \S+"
+
+
+def check_shell(suite, machine, variant):
+    def check(what, command, expect_re, timeout=60):
+        output = machine.run(command, timeout)
+        if re.search(expect_re, output):
+            suite.ok("%s: %s" % (variant, what))
+        else:
+            suite.fail("%s: %s" % (variant, what),
+                       "%r printed:\n%s" % (command, output))
+
+    machine.run("export SYSTEMD_PAGER= SYSTEMD_COLORS=0", 10)
+    state, failed = machine.system_state()
+    if state in ("running", "degraded"):
+        suite.ok("%s: systemctl is-system-running is %s" % (variant, state))
+        for unit in failed:
+            print("# %s: failed unit %s" % (variant, unit), flush=True)
+            print("#   " + machine.run(
+                "systemctl status --no-pager -n 5 %s | tail -n 5 | tr '\\n' '|'"
+                % unit, 60), flush=True)
+    else:
+        suite.fail("%s: systemctl is-system-running is running or degraded"
+                   % variant, "state %r, failed units: %s" % (state, failed))
+    check("root is an overlay on the live squashfs",
+          "findmnt -n -o FSTYPE / ; findmnt -n -o FSTYPE,SOURCE "
+          "/run/rootfsbase", r"overlay[\s\S]*squashfs")
+    check("uname -r is the pinned Debian kernel", "uname -r",
+          r"^%s$" % keeltest.expected_kernel_release())
+    check("dmesg shows a hypervisor detected",
+          "dmesg | grep -m1 'Hypervisor detected'", HYPERVISOR_DETECTED)
+    check("br0 gets 10.0.2.15 by DHCP",
+          "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
+          "&& break; sleep 1; done; ip -4 -o addr show br0",
+          r"inet 10\.0\.2\.15/", timeout=90)
+
+
+def boot_live(suite, iso, uefi):
+    variant = "uefi" if uefi else "bios"
+    machine = keeltest.Machine(
+        "image-live-" + variant, iso=iso, cpu="max", smp=2, mem="2G",
+        uefi=uefi, timeout=BOOT_TIMEOUT,
+        extra_args=["-nic", "user,model=virtio-net-pci"])
+    with machine:
+        try:
+            machine.expect(r"Keel \+ Dom0", 120)
+            machine.expect(KEEL_BANNER, 120)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: GRUB boots Keel (banner)" % variant, e)
+            return
+        suite.ok("%s: GRUB boots Keel (banner)" % variant)
+        try:
+            machine.expect(ROOT_PROMPT)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: root is logged in on the serial console" % variant,
+                       e)
+            return
+        elapsed = time.monotonic() - machine.started_at
+        suite.ok("%s: root is logged in on the serial console (%.0f s)"
+                 % (variant, elapsed))
+        try:
+            check_shell(suite, machine, variant)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: shell checks" % variant, e)
+
+
+def main():
+    suite = keeltest.Suite("live ISO: Keel + Debian Dom0")
+    if os.environ.get("KEEL_IMAGE_TESTS") != "1":
+        suite.skip("live ISO boots", "run by make image-test")
+        suite.finish()
+    iso = keeltest.out_path("keel-live.iso")
+    if not os.path.exists(iso):
+        suite.fail("live ISO exists", "%s is missing (make image)" % iso)
+        suite.finish()
+    for uefi in (False, True):
+        boot_live(suite, iso, uefi)
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""Boot out/keel.qcow2 with a NoCloud seed from SeaBIOS and OVMF.
+
+For each firmware: a copy-on-write overlay of the image, grown to
+DISK_SIZE, boots under QEMU TCG (-cpu max, 2 GiB) with a virtio disk, a
+virtio NIC whose host port forwards to Dom0's SSH, and a seed ISO
+(scripts/mk-seed.sh) carrying a fresh SSH key and a password. The default
+GRUB entry "Keel + Dom0" must show Keel's banner; cloud-init must finish;
+then:
+  - the seeded user logs in on the serial console with the seeded password
+  - cloud-init set the hostname from meta-data
+  - systemd finished booting: running or degraded (failed units listed)
+  - the root file system was grown to the enlarged disk (growpart)
+  - ssh through the forwarded port logs in with the seeded key
+
+Run by `make image-test` (image/image.mk), which sets KEEL_IMAGE_TESTS=1;
+without it every result is skipped.
+"""
+# suite-timeout: 2700
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import keeltest  # noqa: E402
+
+BOOT_TIMEOUT = 1200
+DISK_SIZE = "6G"
+# The root partition must reach most of DISK_SIZE after growpart.
+GROWN_ROOT_MIB = 5000
+KEEL_BANNER = r"Keel hypervisor"
+CLOUD_INIT_DONE = r"Cloud-init v\. \S+ finished at"
+USER = "keeltest"
+PASSWORD = "seeded-Passw0rd"
+HOSTNAME = "keel-seeded"
+
+USER_DATA = """#cloud-config
+hostname: %(hostname)s
+users:
+  - name: %(user)s
+    shell: /bin/bash
+    sudo: "ALL=(ALL) NOPASSWD:ALL"
+    lock_passwd: false
+    plain_text_passwd: %(password)s
+    ssh_authorized_keys:
+      - %(key)s
+ssh_pwauth: false
+"""
+
+META_DATA = """instance-id: keel-image-test-%(variant)s
+local-hostname: %(hostname)s
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_seed(work, variant, public_key):
+    user_data = os.path.join(work, "user-data")
+    meta_data = os.path.join(work, "meta-data")
+    with open(user_data, "w") as f:
+        f.write(USER_DATA % {"hostname": HOSTNAME, "user": USER,
+                             "password": PASSWORD, "key": public_key})
+    with open(meta_data, "w") as f:
+        f.write(META_DATA % {"variant": variant, "hostname": HOSTNAME})
+    seed = os.path.join(work, "seed-%s.iso" % variant)
+    subprocess.run([os.path.join(keeltest.REPO_ROOT, "scripts", "mk-seed.sh"),
+                    "-u", user_data, "-m", meta_data, seed], check=True,
+                   stdout=subprocess.DEVNULL)
+    return seed
+
+
+def ssh(key, port, command, timeout=180):
+    return subprocess.run(
+        ["ssh", "-i", key, "-p", str(port), "-o", "BatchMode=yes",
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "ConnectTimeout=60", "-o", "LogLevel=ERROR",
+         "%s@127.0.0.1" % USER, command],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+        stdin=subprocess.DEVNULL).stdout.decode(errors="replace")
+
+
+def boot_disk(suite, work, image, key, uefi):
+    variant = "uefi" if uefi else "bios"
+    with open(key + ".pub") as f:
+        public_key = f.read().strip()
+    seed = make_seed(work, variant, public_key)
+    disk = os.path.join(work, "disk-%s.qcow2" % variant)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+                    "-b", image, disk, DISK_SIZE], check=True)
+    port = free_port()
+    machine = keeltest.Machine(
+        "image-qcow2-" + variant, cpu="max", smp=2, mem="2G", uefi=uefi,
+        timeout=BOOT_TIMEOUT,
+        extra_args=["-drive", "file=%s,if=virtio,format=qcow2" % disk,
+                    "-drive", "file=%s,media=cdrom,format=raw" % seed,
+                    "-nic", "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%d-:22"
+                    % port])
+    with machine:
+        try:
+            machine.expect(r"Keel \+ Dom0", 120)
+            machine.expect(KEEL_BANNER, 120)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: GRUB boots Keel (banner)" % variant, e)
+            return
+        suite.ok("%s: GRUB boots Keel (banner)" % variant)
+        try:
+            machine.expect(CLOUD_INIT_DONE)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: cloud-init finishes" % variant, e)
+            return
+        suite.ok("%s: cloud-init finishes (%.0f s after power-on)"
+                 % (variant, time.monotonic() - machine.started_at))
+        try:
+            machine.login(USER, PASSWORD, 300)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: %s logs in on the serial console with the seeded "
+                       "password" % (variant, USER), e)
+            return
+        suite.ok("%s: %s logs in on the serial console with the seeded "
+                 "password" % (variant, USER))
+        try:
+            machine.run("export SYSTEMD_PAGER= SYSTEMD_COLORS=0", 10)
+            hostname = machine.run("hostname", 30)
+            suite.check("%s: cloud-init set the hostname" % variant,
+                        hostname.strip() == HOSTNAME,
+                        "hostname is %r" % hostname)
+            state, failed = machine.system_state()
+            if state in ("running", "degraded"):
+                suite.ok("%s: systemctl is-system-running is %s"
+                         % (variant, state))
+                for unit in failed:
+                    print("# %s: failed unit %s: %s" % (
+                        variant, unit, machine.run(
+                            "systemctl status --no-pager -n 5 %s | tail -n 5 "
+                            "| tr '\\n' '|'" % unit, 60)), flush=True)
+            else:
+                suite.fail("%s: systemctl is-system-running is running or "
+                           "degraded" % variant,
+                           "state %r, failed units: %s" % (state, failed))
+            size = machine.run("df -B1M --output=size / | tail -n1", 30)
+            grown = size.strip().isdigit() and int(size) >= GROWN_ROOT_MIB
+            suite.check("%s: root file system grown to the %s disk"
+                        % (variant, DISK_SIZE), grown,
+                        "df reports %r MiB" % size)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: shell checks" % variant, e)
+            return
+        try:
+            output = ssh(key, port, "echo ssh-as-$(id -un)-on-$(hostname)")
+        except subprocess.TimeoutExpired:
+            output = "ssh timed out"
+        suite.check("%s: ssh with the seeded key through the forwarded port"
+                    % variant,
+                    "ssh-as-%s-on-%s" % (USER, HOSTNAME) in output, output)
+
+
+def main():
+    suite = keeltest.Suite("qcow2: Keel + Debian Dom0 with cloud-init")
+    if os.environ.get("KEEL_IMAGE_TESTS") != "1":
+        suite.skip("qcow2 boots", "run by make image-test")
+        suite.finish()
+    image = keeltest.out_path("keel.qcow2")
+    if not os.path.exists(image):
+        suite.fail("qcow2 exists", "%s is missing (make image)" % image)
+        suite.finish()
+    work = tempfile.mkdtemp(prefix="image-qcow2-", dir=keeltest.out_path())
+    try:
+        key = os.path.join(work, "id_ed25519")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        key], check=True)
+        for uefi in (False, True):
+            boot_disk(suite, work, image, key, uefi)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()
