@@ -20,6 +20,7 @@ include hypervisor/hypervisor.mk
 -include tests/unit/unit.mk
 -include image/image.mk
 -include tests/tests.mk
+-include tests/vmx.mk
 
 clean:
 	rm -rf $(OUT)

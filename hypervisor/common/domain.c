@@ -6,6 +6,7 @@
 #include <keel/console.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
+#include <keel/fpu.h>
 #include <keel/io.h>
 #include <keel/irq.h>
 #include <keel/mm.h>
@@ -169,8 +170,9 @@ static struct vcpu *vcpu_create(struct domain *d, unsigned id)
 	v->pcpu = -1;
 	vlapic_init(&v->vlapic, id, id == 0, tsc_khz(), VLAPIC_BUS_KHZ,
 		    &vlapic_env, v);
-	if (hvm->vcpu_create(v)) {
+	if (fpu_vcpu_init(v) || hvm->vcpu_create(v)) {
 		hvm->vcpu_destroy(v);
+		fpu_vcpu_destroy(v);
 		xfree(v);
 		return NULL;
 	}

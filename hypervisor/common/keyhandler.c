@@ -146,9 +146,16 @@ void console_poll_input(void)
 	for (;;) {
 		struct domain *d0 = domains[DOM0_ID];
 
+		bool full;
+
 		/* Leave bytes in the UART while Dom0's FIFO is full. */
-		if (!keel_has_input && d0 && !vuart_rx_space(&d0->vuart))
-			break;
+		if (!keel_has_input && d0) {
+			spin_lock(&d0->lock);
+			full = !vuart_rx_space(&d0->vuart);
+			spin_unlock(&d0->lock);
+			if (full)
+				break;
+		}
 		c = uart_getc();
 		if (c < 0)
 			break;
@@ -160,12 +167,15 @@ void console_poll_input(void)
 			continue;
 		}
 		/* Fewer than three Ctrl-A in a row belong to Dom0. */
-		for (; ctrl_a_run; ctrl_a_run--)
-			if (!keel_has_input && domains[DOM0_ID])
-				vuart_rx_push(&domains[DOM0_ID]->vuart, CTRL_A);
-		if (keel_has_input)
+		if (keel_has_input) {
+			ctrl_a_run = 0;
 			keel_key((char)c);
-		else if (domains[DOM0_ID])
-			vuart_rx_push(&domains[DOM0_ID]->vuart, (uint8_t)c);
+		} else if (d0) {
+			spin_lock(&d0->lock);
+			for (; ctrl_a_run; ctrl_a_run--)
+				vuart_rx_push(&d0->vuart, CTRL_A);
+			vuart_rx_push(&d0->vuart, (uint8_t)c);
+			spin_unlock(&d0->lock);
+		}
 	}
 }

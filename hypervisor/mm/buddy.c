@@ -32,6 +32,7 @@
 #include <keel/errno.h>
 #include <keel/lib.h>
 #include <keel/mm.h>
+#include <keel/spinlock.h>
 
 #define PAGE_ALLOCATED	0x01
 #define PAGE_FREE_TAIL	0x02
@@ -57,6 +58,16 @@ struct frame_zone {
 static struct frame_zone *zones; /* highest first */
 static uint64_t nr_free_pages;
 static uint64_t nr_total_pages;
+
+/* Serialises every public entry point; physical CPUs share one allocator. */
+static spinlock_t frames_lock = SPINLOCK_INIT;
+
+/* Invariant violations are reported with the lock released. */
+#define frames_panic(...)                      \
+	do {                                   \
+		spin_unlock(&frames_lock);     \
+		panic(__VA_ARGS__);            \
+	} while (0)
 
 static uint64_t block_bytes(unsigned order)
 {
@@ -125,7 +136,7 @@ static void release_range(struct frame_zone *z, uint64_t start, uint64_t end)
 	}
 }
 
-void frames_add_range(uint64_t base, uint64_t end)
+static void frames_add_range_locked(uint64_t base, uint64_t end)
 {
 	uint64_t pages, meta_pages, managed_end;
 	struct frame_zone *z, **pos;
@@ -148,7 +159,7 @@ void frames_add_range(uint64_t base, uint64_t end)
 	}
 	for (z = zones; z; z = z->next)
 		if (base < z->span_end && z->base < end)
-			panic("frames: range 0x%llx-0x%llx overlaps managed "
+			frames_panic("frames: range 0x%llx-0x%llx overlaps managed "
 			      "0x%llx-0x%llx",
 			      (unsigned long long)base, (unsigned long long)end,
 			      (unsigned long long)z->base,
@@ -173,7 +184,7 @@ void frames_add_range(uint64_t base, uint64_t end)
 	release_range(z, base, managed_end);
 }
 
-uint64_t frames_alloc(unsigned order)
+static uint64_t frames_alloc_locked(unsigned order)
 {
 	if (order > MAX_ORDER)
 		return 0;
@@ -205,23 +216,23 @@ uint64_t frames_alloc(unsigned order)
 	return 0;
 }
 
-void frames_free(uint64_t pa, unsigned order)
+static void frames_free_locked(uint64_t pa, unsigned order)
 {
 	struct frame_zone *z;
 	uint64_t pages = 1ULL << order;
 	uint8_t *state;
 
 	if (order > MAX_ORDER || !IS_ALIGNED(pa, block_bytes(order)))
-		panic("frames_free: bad block 0x%llx order %u",
+		frames_panic("frames_free: bad block 0x%llx order %u",
 		      (unsigned long long)pa, order);
 	z = zone_of(pa);
 	if (!z || z->end - pa < block_bytes(order))
-		panic("frames_free: 0x%llx order %u is not managed memory",
+		frames_panic("frames_free: 0x%llx order %u is not managed memory",
 		      (unsigned long long)pa, order);
 	state = page_state(z, pa);
 	for (uint64_t i = 0; i < pages; i++)
 		if (state[i] != PAGE_ALLOCATED)
-			panic("frames_free: page 0x%llx of block 0x%llx order "
+			frames_panic("frames_free: page 0x%llx of block 0x%llx order "
 			      "%u is not allocated (double free?)",
 			      (unsigned long long)(pa + (i << PAGE_SHIFT)),
 			      (unsigned long long)pa, order);
@@ -269,11 +280,11 @@ static bool free_block_of(struct frame_zone *z, uint64_t pa, uint64_t *head,
 			return true;
 		}
 	}
-	panic("frames: free page 0x%llx belongs to no free block",
+	frames_panic("frames: free page 0x%llx belongs to no free block",
 	      (unsigned long long)pa);
 }
 
-int frames_claim(uint64_t base, uint64_t end)
+static int frames_claim_locked(uint64_t base, uint64_t end)
 {
 	struct frame_zone *z;
 	uint64_t pa, head;
@@ -307,6 +318,40 @@ int frames_claim(uint64_t base, uint64_t end)
 		pa = claim_end;
 	}
 	return 0;
+}
+
+void frames_add_range(uint64_t base, uint64_t end)
+{
+	spin_lock(&frames_lock);
+	frames_add_range_locked(base, end);
+	spin_unlock(&frames_lock);
+}
+
+uint64_t frames_alloc(unsigned order)
+{
+	uint64_t r;
+
+	spin_lock(&frames_lock);
+	r = frames_alloc_locked(order);
+	spin_unlock(&frames_lock);
+	return r;
+}
+
+void frames_free(uint64_t pa, unsigned order)
+{
+	spin_lock(&frames_lock);
+	frames_free_locked(pa, order);
+	spin_unlock(&frames_lock);
+}
+
+int frames_claim(uint64_t base, uint64_t end)
+{
+	int r;
+
+	spin_lock(&frames_lock);
+	r = frames_claim_locked(base, end);
+	spin_unlock(&frames_lock);
+	return r;
 }
 
 uint64_t frames_free_pages(void)

@@ -17,6 +17,7 @@
  */
 #include <keel/lib.h>
 #include <keel/mm.h>
+#include <keel/spinlock.h>
 
 #define SLAB_MAGIC  0x42414c53u /* "SLAB" */
 #define LARGE_MAGIC 0x45475241u /* "ARGE" */
@@ -47,6 +48,16 @@ _Static_assert(sizeof(struct large_header) == 16, "16-byte alignment");
 
 /* Slabs with at least one free object, per size class. */
 static struct slab *partial_slabs[NR_SLAB_CLASSES];
+
+/* Serialises xzalloc and xfree across physical CPUs. */
+static spinlock_t heap_lock = SPINLOCK_INIT;
+
+/* Invariant violations are reported with the lock released. */
+#define heap_panic(...)                      \
+	do {                                 \
+		spin_unlock(&heap_lock);     \
+		panic(__VA_ARGS__);          \
+	} while (0)
 
 static unsigned slab_capacity(unsigned obj_size)
 {
@@ -124,12 +135,12 @@ static void slab_free(struct slab *s, void *p)
 	unsigned idx;
 
 	if (off < SLAB_OBJ_START || (off - SLAB_OBJ_START) % s->obj_size)
-		panic("xfree: %p is not the start of a heap object", p);
+		heap_panic("xfree: %p is not the start of a heap object", p);
 	idx = (off - SLAB_OBJ_START) / s->obj_size;
 	if (idx >= cap)
-		panic("xfree: %p is past the last object of its slab", p);
+		heap_panic("xfree: %p is past the last object of its slab", p);
 	if (s->free_map[idx / 64] & (1ULL << (idx % 64)))
-		panic("xfree: double free of %p", p);
+		heap_panic("xfree: double free of %p", p);
 	s->free_map[idx / 64] |= 1ULL << (idx % 64);
 	if (s->nr_free++ == 0)
 		slab_list_add(&partial_slabs[c], s);
@@ -162,14 +173,14 @@ static void *large_alloc(size_t size)
 	return h + 1;
 }
 
-void *xzalloc(size_t size)
+static void *xzalloc_locked(size_t size)
 {
 	if (size <= SLAB_MAX_OBJ)
 		return slab_alloc(size);
 	return large_alloc(size);
 }
 
-void xfree(void *p)
+static void xfree_locked(void *p)
 {
 	void *page = (void *)ALIGN_DOWN((uintptr_t)p, PAGE_SIZE);
 	struct large_header *h = page;
@@ -182,6 +193,23 @@ void xfree(void *p)
 		h->magic = 0;
 		frames_free(virt_to_phys(h), h->order);
 	} else {
-		panic("xfree: %p is not a heap pointer", p);
+		heap_panic("xfree: %p is not a heap pointer", p);
 	}
+}
+
+void *xzalloc(size_t size)
+{
+	void *p;
+
+	spin_lock(&heap_lock);
+	p = xzalloc_locked(size);
+	spin_unlock(&heap_lock);
+	return p;
+}
+
+void xfree(void *p)
+{
+	spin_lock(&heap_lock);
+	xfree_locked(p);
+	spin_unlock(&heap_lock);
 }

@@ -11,8 +11,6 @@
 #define ENTRIES 512
 /* Four levels translate 48 bits; anything above would alias low memory. */
 #define GPA_LIMIT (1ULL << 48)
-/* Intermediate entries: full permissions, the leaf decides. */
-#define TABLE_PERMS P2M_RWX
 
 static unsigned idx(uint64_t gpa, int level)
 {
@@ -53,7 +51,7 @@ static uint64_t *walk_create(struct domain *d, uint64_t gpa, int level)
 
 			if (!pa)
 				return NULL;
-			*e = hvm->p2m_entry(pa, TABLE_PERMS, false, false);
+			*e = hvm->p2m_table_entry(pa);
 		} else if (hvm->p2m_is_large(*e)) {
 			/* Split a 2 MiB leaf into 512 4 KiB leaves, same rights. */
 			uint64_t pa = new_table(d), *nt, base = *e & PTE_ADDR_MASK;
@@ -64,7 +62,7 @@ static uint64_t *walk_create(struct domain *d, uint64_t gpa, int level)
 			for (unsigned i = 0; i < ENTRIES; i++)
 				nt[i] = (*e & ~(PTE_ADDR_MASK | PTE_PS)) |
 					((base + i * PAGE_SIZE) & PTE_ADDR_MASK);
-			*e = hvm->p2m_entry(pa, TABLE_PERMS, false, false);
+			*e = hvm->p2m_table_entry(pa);
 		}
 		t = table_of(*e);
 	}

@@ -7,6 +7,7 @@
  */
 #include <keel/bootinfo.h>
 #include <keel/console.h>
+#include <keel/fpu.h>
 #include <keel/hvm_exit.h>
 #include <keel/io.h>
 #include <keel/irq.h>
@@ -36,7 +37,8 @@ void sched_add_vcpu(struct vcpu *v, unsigned cpu)
 {
 	if (cpu_vcpus[cpu].n == MAX_PER_CPU)
 		panic("too many vCPUs on cpu%u", cpu);
-	cpu_vcpus[cpu].v[cpu_vcpus[cpu].n++] = v;
+	cpu_vcpus[cpu].v[cpu_vcpus[cpu].n] = v;
+	__atomic_add_fetch(&cpu_vcpus[cpu].n, 1, __ATOMIC_RELEASE);
 	v->pcpu = (int)cpu;
 	policy->add(v, cpu);
 }
@@ -62,7 +64,9 @@ static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 			continue;
 		due = vtimer_due(v);
 		if (due && due <= now) {
+			spin_lock(&v->dom->lock);
 			vlapic_timer_expire(&v->vlapic, now + v->tsc_offset);
+			spin_unlock(&v->dom->lock);
 			due = vtimer_due(v);
 		}
 		if (due && due < horizon)
@@ -96,13 +100,25 @@ __noreturn void sched_loop(void)
 			continue;
 		}
 		this_cpu()->current = v;
+		/*
+		 * The domain lock covers the virtual platform (vLAPICs,
+		 * vIOAPIC, vUART) shared by vCPUs on different CPUs; it is
+		 * never held while the guest runs.
+		 */
+		spin_lock(&v->dom->lock);
 		hvm_deliver_events(v);
+		spin_unlock(&v->dom->lock);
 		horizon = MIN(horizon, now + ns_to_tsc(policy->timeslice(v)));
 		lapic_timer_arm(horizon);
+		fpu_switch_to(v);
 		start = now_ns();
 		hvm->vcpu_run(v, &exit);
 		v->runtime_ns += now_ns() - start;
+		this_cpu()->current = NULL;
+		__atomic_add_fetch(&this_cpu()->exits, 1, __ATOMIC_RELEASE);
+		spin_lock(&v->dom->lock);
 		hvm_handle_exit(v, &exit);
+		spin_unlock(&v->dom->lock);
 		take_interrupts();
 	}
 }

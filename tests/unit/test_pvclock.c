@@ -50,6 +50,12 @@ struct pvti {
 	uint8_t pad[2];
 } __attribute__((packed));
 
+/* Non-leaf entries, as svm.c makes them. */
+static uint64_t npt_table_entry(uint64_t pa)
+{
+	return (pa & PTE_ADDR_MASK) | PTE_P | PTE_W | PTE_U | PTE_A;
+}
+
 static uint64_t npt_entry(uint64_t hpa, unsigned perms, bool large,
 			  bool uncached)
 {
@@ -77,6 +83,7 @@ static void npt_flush(struct domain *d)
 static const struct hvm_ops npt_ops = {
     .name = "npt-test",
     .p2m_entry = npt_entry,
+    .p2m_table_entry = npt_table_entry,
     .p2m_present = npt_present,
     .p2m_is_large = npt_is_large,
     .p2m_flush = npt_flush,

@@ -36,7 +36,9 @@ struct vcpu {
 	uint64_t runtime_ns;
 	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
 	uint64_t tsc_offset;
-	uint64_t efer_shadow; /* unused bits the guest wrote that we mask */
+	uint64_t xcr0;	      /* the guest's XCR0 (see fpu.c) */
+	void *fpu_area;	      /* XSAVE/FXSAVE image, 64-byte aligned */
+	void *fpu_alloc;      /* what fpu_area was carved from */
 };
 
 struct dom_mem_range {

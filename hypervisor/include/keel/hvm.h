@@ -108,6 +108,8 @@ struct hvm_ops {
 	/* p2m page-table entries in the vendor's format (NPT or EPT). */
 	uint64_t (*p2m_entry)(uint64_t hpa, unsigned perms, bool large,
 			      bool uncached);
+	/* A non-leaf entry pointing at the next-level table at pa. */
+	uint64_t (*p2m_table_entry)(uint64_t pa);
 	bool (*p2m_present)(uint64_t entry);
 	bool (*p2m_is_large)(uint64_t entry);
 	void (*p2m_flush)(struct domain *d);

@@ -29,6 +29,8 @@ void lapic_timer_arm(uint64_t deadline);
 void lapic_timer_calibrate(void);
 /* Kick and stop IPIs between physical CPUs. */
 void smp_init_ipis(void);
+/* Starts every other CPU in the MADT; returns the number online. */
+unsigned smp_boot_aps(void);
 const char *lapic_timer_mode(void);
 
 /* The firmware's interrupt topology, parsed once at boot. */

@@ -3,8 +3,9 @@
  * Physical memory: the buddy frame allocator (mm/buddy.c) and the heap
  * (mm/heap.c).
  *
- * Locking: none of these functions take a lock. Callers serialise every call
- * into the frame allocator and the heap with one lock of their own.
+ * Locking: the frame allocator and the heap each take their own spinlock
+ * inside their public functions; call them with interrupts disabled (as
+ * all of Keel runs) and never from an interrupt handler.
  */
 #ifndef KEEL_MM_H
 #define KEEL_MM_H

@@ -35,6 +35,7 @@ struct percpu {
 	void *arch;	      /* vendor per-CPU state (host save area) */
 	uint64_t irq_count[256];
 	uint64_t timer_deadline; /* TSC of the next programmed Keel timer */
+	uint64_t exits;		 /* guest exits taken here: TLB shootdown waits on it */
 	bool online;
 };
 

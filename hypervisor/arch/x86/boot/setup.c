@@ -5,6 +5,7 @@
 #include <keel/console.h>
 #include <keel/cpu.h>
 #include <keel/dom0.h>
+#include <keel/fpu.h>
 #include <keel/hvm.h>
 #include <keel/io.h>
 #include <keel/irq.h>
@@ -67,6 +68,20 @@ static uint32_t isa_gsi(uint8_t irq)
 	return irq;
 }
 
+/*
+ * Dom0 gets dom0_max_vcpus= vCPUs, at most one per online CPU. The
+ * default is one until SMP Dom0 is fast and stable under emulation.
+ */
+static unsigned dom0_vcpus(const char *cmdline)
+{
+	char arg[16];
+	uint64_t n = 1;
+
+	if (cmdline_get(cmdline, "dom0_max_vcpus", arg, sizeof(arg)) > 0)
+		n = parse_size(arg, NULL);
+	return (unsigned)MAX(1, MIN(n, (uint64_t)nr_cpus_online));
+}
+
 void start_keel(uint32_t magic, uint64_t mbi_pa)
 {
 	struct boot_info *bi = &boot_info;
@@ -91,6 +106,7 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 
 	cpu_probe();
 	cpu_print();
+	fpu_init_cpu();
 	memmap_init(bi);
 	if (hvm_init()) {
 		printk("Keel cannot run on this CPU (see above).\n");
@@ -115,11 +131,14 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	printk("Keel owns the physical LAPIC timer (%s mode, %s) on cpu0\n",
 	       lapic_timer_mode(), lapic_x2apic() ? "x2APIC" : "xAPIC");
 	ioapic_init();
+	smp_boot_aps();
 
 	sched_init(bi->cmdline);
-	dom0 = dom0_build(bi, 1);
+	dom0 = dom0_build(bi, dom0_vcpus(bi->cmdline));
 	gsi_route_to_dom0(dom0, isa_gsi(COM1_ISA_IRQ));
-	sched_add_vcpu(dom0->vcpus[0], 0);
+	/* vCPU n runs on CPU n. */
+	for (unsigned i = 0; i < dom0->nr_vcpus; i++)
+		sched_add_vcpu(dom0->vcpus[i], i % nr_cpus_online);
 	dom0->state = DOM_RUNNING;
 	printk("starting Dom0; Ctrl-A three times switches the serial console "
 	       "to Keel\n");

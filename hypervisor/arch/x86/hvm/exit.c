@@ -7,6 +7,7 @@
  */
 #include <keel/domain.h>
 #include <keel/errno.h>
+#include <keel/fpu.h>
 #include <keel/guest_mem.h>
 #include <keel/hvm_exit.h>
 #include <keel/hypercall.h>
@@ -38,6 +39,7 @@ static const struct {
 	{ EXIT_HYPERCALL, 3, { 0x0F, 0x01, 0xD9 } }, /* VMMCALL */
 	{ EXIT_HYPERCALL, 3, { 0x0F, 0x01, 0xC1 } }, /* VMCALL */
 	{ EXIT_PAUSE, 1, { 0x90 } },
+	{ EXIT_XSETBV, 3, { 0x0F, 0x01, 0xD1 } },
 };
 
 static bool is_prefix(uint8_t b, bool long_mode)
@@ -152,6 +154,17 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 	skip_or_crash(v, e);
 }
 
+static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
+{
+	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+
+	if (fpu_set_xcr0(v, (uint32_t)v->gpr[GPR_RCX], val)) {
+		hvm_inject_gp(v);
+		return;
+	}
+	skip_or_crash(v, e);
+}
+
 static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 {
 	skip_or_crash(v, e);
@@ -199,6 +212,9 @@ void hvm_handle_exit(struct vcpu *v, struct vm_exit *e)
 		break;
 	case EXIT_HLT:
 		handle_hlt(v, e);
+		break;
+	case EXIT_XSETBV:
+		handle_xsetbv(v, e);
 		break;
 	case EXIT_HYPERCALL:
 		handle_hypercall(v, e);

@@ -18,6 +18,9 @@
 #define MSR_MCG_CAP 0x179
 #define MSR_MCG_STATUS 0x17A
 #define MSR_MISC_ENABLE 0x1A0
+#define MISC_ENABLE_FAST_STRING (1u << 0)
+#define MISC_ENABLE_BTS_UNAVAIL (1u << 11)
+#define MISC_ENABLE_PEBS_UNAVAIL (1u << 12)
 #define MSR_PAT 0x277
 #define MSR_MTRR_DEF_TYPE 0x2FF
 #define MSR_KVM_WALL_CLOCK_NEW 0x4B564D00
@@ -33,7 +36,6 @@ static const uint32_t dom0_readable[] = {
 	0x8B,	    /* IA32_BIOS_SIGN_ID / AMD patch level */
 	0xCE,	    /* MSR_PLATFORM_INFO */
 	0x10A,	    /* IA32_ARCH_CAPABILITIES */
-	0x1A0,	    /* IA32_MISC_ENABLE */
 	0xC0010010, /* AMD SYSCFG */
 	0xC0010015, /* AMD HWCR */
 	0xC0011029, /* AMD DE_CFG */
@@ -111,6 +113,11 @@ int hvm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_MCG_STATUS:
 		*val = 0; /* no machine-check banks: Keel owns #MC */
 		return 0;
+	case MSR_MISC_ENABLE:
+		/* As KVM: fast strings, no branch trace or PEBS. */
+		*val = MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL |
+		       MISC_ENABLE_PEBS_UNAVAIL;
+		return 0;
 	}
 	if (is_mtrr(msr) || msr == MSR_MTRR_CAP ||
 	    (v->dom->privileged && dom0_may_read(msr)))
@@ -157,6 +164,8 @@ int hvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return -EINVAL;
 	case MSR_MCG_STATUS:
 		return 0;
+	case MSR_MISC_ENABLE:
+		return 0; /* the guest cannot change the host's */
 	}
 	if (is_mtrr(msr) && v->dom->privileged)
 		return 0; /* MTRRs are Keel's; Linux only rewrites what it read */

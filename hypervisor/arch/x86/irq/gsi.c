@@ -46,6 +46,7 @@ static void gsi_interrupt(struct cpu_regs *regs)
 	struct vioapic *io = &gsi_owner->vioapic;
 
 	gsi_count[gsi]++;
+	spin_lock(&gsi_owner->lock);
 	if (gsi_level[gsi]) {
 		ioapic_mask(gsi, true);
 		vioapic_set_pin(io, gsi, true);
@@ -53,8 +54,10 @@ static void gsi_interrupt(struct cpu_regs *regs)
 		vioapic_set_pin(io, gsi, true);
 		vioapic_set_pin(io, gsi, false);
 	}
+	spin_unlock(&gsi_owner->lock);
 }
 
+/* Called from the vIOAPIC's EOI path, with the owner's lock held. */
 void gsi_guest_eoi(unsigned gsi)
 {
 	if (gsi >= MAX_GSIS || !gsi_level[gsi] || !gsi_owner)

@@ -31,6 +31,7 @@ struct svm_vcpu {
 	uint64_t vmcb_pa;
 	uint64_t iopm_pa, msrpm_pa;
 	bool flush_tlb; /* p2m changed since last VMRUN */
+	int last_cpu;	/* where it last ran: its ASID's TLB entries live there */
 };
 
 static uint32_t svm_features;
@@ -134,6 +135,7 @@ static int svm_vcpu_create(struct vcpu *v)
 	if (!s->vmcb_pa || !s->iopm_pa || !s->msrpm_pa)
 		return -ENOMEM;
 	v->arch = s;
+	s->last_cpu = -1;
 	s->vmcb = vmcb = phys_to_virt(s->vmcb_pa);
 
 	iopm_setup(phys_to_virt(s->iopm_pa), v->dom->privileged);
@@ -303,9 +305,19 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
 	vmcb->rax = v->gpr[GPR_RAX];
 	vmcb->rsp = v->gpr[GPR_RSP];
-	if (s->flush_tlb || !(svm_features & SVM_FEAT_FLUSH_BY_ASID))
-		vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	/*
+	 * Each vCPU has its own ASID, so its TLB entries only go stale when
+	 * its p2m changes or when it comes back to a CPU it left (ASIDs are
+	 * global). Without flush-by-ASID (QEMU TCG) that means a full flush,
+	 * but only then: flushing on every VMRUN makes every exit cost a
+	 * TLB refill.
+	 */
+	if (s->flush_tlb || s->last_cpu != (int)this_cpu()->cpu)
+		vmcb->tlb_control = svm_features & SVM_FEAT_FLUSH_BY_ASID
+					    ? TLB_CONTROL_FLUSH_ASID
+					    : TLB_CONTROL_FLUSH_ALL;
 	s->flush_tlb = false;
+	s->last_cpu = (int)this_cpu()->cpu;
 	vmcb->tsc_offset = v->tsc_offset;
 
 	svm_vmrun(s->vmcb_pa, v->gpr, c->host_vmcb_pa);
@@ -451,6 +463,12 @@ static uint64_t svm_p2m_entry(uint64_t hpa, unsigned perms, bool large,
 	return e;
 }
 
+/* Tables grant everything; the leaf decides (APM vol. 2 §15.25.5). */
+static uint64_t svm_p2m_table_entry(uint64_t pa)
+{
+	return (pa & PTE_ADDR_MASK) | PTE_P | PTE_W | PTE_U | PTE_A;
+}
+
 static bool svm_p2m_present(uint64_t entry)
 {
 	return entry & PTE_P;
@@ -480,6 +498,7 @@ static const struct hvm_ops svm_ops = {
 	.interruptible = svm_interruptible,
 	.request_intr_window = svm_request_intr_window,
 	.p2m_entry = svm_p2m_entry,
+	.p2m_table_entry = svm_p2m_table_entry,
 	.p2m_present = svm_p2m_present,
 	.p2m_is_large = svm_p2m_is_large,
 	.p2m_flush = svm_p2m_flush,
@@ -513,7 +532,7 @@ const struct hvm_ops *svm_probe(void)
 	       f & SVM_FEAT_NRIPS ? " nrips" : " (no nrips: decoding lengths)",
 	       f & SVM_FEAT_DECODE_ASSISTS ? " decode-assists" : "",
 	       f & SVM_FEAT_FLUSH_BY_ASID ? " flush-by-asid"
-					  : " (no flush-by-asid: full flushes)",
+					  : " (no flush-by-asid: full flushes when needed)",
 	       f & SVM_FEAT_VMCB_CLEAN ? " vmcb-clean" : "",
 	       f & SVM_FEAT_VGIF ? " vgif" : "");
 	return &svm_ops;

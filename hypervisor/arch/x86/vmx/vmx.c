@@ -1046,19 +1046,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
 /* ---- EPT ---------------------------------------------------------------- */
 
-/*
- * EPT entries (§29.3.2): R/W/X in bits 0-2; leaves carry the memory type
- * in bits 3-5 (ignore-PAT 0: the guest's PAT still applies) and 2 MiB
- * leaves the large bit 7. Write without read is a misconfiguration, and so
- * is execute-only where the CPU lacks it: both get read added.
- *
- * Table entries must have bits 3-7 clear. This interface gives a 4 KiB
- * leaf and a table entry the same arguments (not large, RWX, cached), so
- * such entries get memory type bits 0: correct for tables, and uncached
- * (UC) for cached RWX 4 KiB leaves. Leaves with other rights, uncached
- * leaves and 2 MiB leaves are exact. Leaves split from a 2 MiB page keep
- * its memory type.
- */
+/* EPT leaf entries (Intel SDM vol. 3C §28.3.2): rights and memory type. */
 static uint64_t vmx_p2m_entry(uint64_t hpa, unsigned perms, bool large,
 			      bool uncached)
 {
@@ -1074,11 +1062,16 @@ static uint64_t vmx_p2m_entry(uint64_t hpa, unsigned perms, bool large,
 		if (!(caps.ept_vpid & EPT_CAP_EXECUTE_ONLY))
 			e |= EPT_R;
 	}
+	e |= memtype << EPT_MEMTYPE_SHIFT;
 	if (large)
-		e |= EPT_LARGE | (memtype << EPT_MEMTYPE_SHIFT);
-	else if (perms != P2M_RWX)
-		e |= memtype << EPT_MEMTYPE_SHIFT;
+		e |= EPT_LARGE;
 	return e;
+}
+
+/* Non-leaf entries: all rights, bits 3-7 clear (§28.3.2). */
+static uint64_t vmx_p2m_table_entry(uint64_t pa)
+{
+	return (pa & PTE_ADDR_MASK) | EPT_R | EPT_W | EPT_X;
 }
 
 static bool vmx_p2m_present(uint64_t entry)
@@ -1115,6 +1108,7 @@ static const struct hvm_ops vmx_ops = {
     .interruptible = vmx_interruptible,
     .request_intr_window = vmx_request_intr_window,
     .p2m_entry = vmx_p2m_entry,
+    .p2m_table_entry = vmx_p2m_table_entry,
     .p2m_present = vmx_p2m_present,
     .p2m_is_large = vmx_p2m_is_large,
     .p2m_flush = vmx_p2m_flush,

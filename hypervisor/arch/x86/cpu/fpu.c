@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lazy switching of guest extended state (Intel SDM vol. 1 ch. 13 and
+ * vol. 3A §13). XCR0 is not part of the VMCB or VMCS: the physical XCR0
+ * is the running guest's, so it is switched with the state it describes.
+ */
+#include <keel/cpu.h>
+#include <keel/domain.h>
+#include <keel/errno.h>
+#include <keel/fpu.h>
+#include <keel/io.h>
+#include <keel/mm.h>
+#include <keel/percpu.h>
+#include <keel/x86.h>
+
+#define XCR0_X87 (1ULL << 0)
+#define XCR0_SSE (1ULL << 1)
+#define XCR0_AVX (1ULL << 2)
+#define FXSAVE_SIZE 512
+#define FXSAVE_FCW 0
+#define FXSAVE_MXCSR 24
+#define MXCSR_DEFAULT 0x1F80u
+#define FCW_DEFAULT 0x37Fu
+
+static uint64_t xcr0_supported; /* 0 without XSAVE */
+static uint32_t xsave_size = FXSAVE_SIZE;
+static struct vcpu *fpu_owner[MAX_CPUS];
+
+static void xsetbv(uint32_t index, uint64_t v)
+{
+	__asm__ volatile("xsetbv"
+			 :
+			 : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+void fpu_init_cpu(void)
+{
+	uint32_t r[4];
+	uint64_t cr4 = read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	if (boot_cpu.xsave)
+		cr4 |= X86_CR4_OSXSAVE;
+	write_cr4(cr4);
+	if (!boot_cpu.xsave)
+		return;
+	cpuid_count(0xD, 0, r);
+	xcr0_supported = ((uint64_t)r[3] << 32) | r[0];
+	/* ECX: the area size for every feature XCR0 can enable. */
+	xsave_size = MAX(r[2], (uint32_t)FXSAVE_SIZE + 64);
+	xsetbv(0, XCR0_X87);
+}
+
+int fpu_vcpu_init(struct vcpu *v)
+{
+	uint8_t *area = xzalloc(ALIGN_UP(xsave_size, 64) + 64);
+	uint8_t *aligned;
+
+	if (!area)
+		return -ENOMEM;
+	v->fpu_alloc = area;
+	/* XSAVE needs 64-byte alignment; the heap gives 16. */
+	aligned = (uint8_t *)ALIGN_UP((uintptr_t)area, 64);
+	*(uint16_t *)(aligned + FXSAVE_FCW) = FCW_DEFAULT;
+	*(uint32_t *)(aligned + FXSAVE_MXCSR) = MXCSR_DEFAULT;
+	v->fpu_area = aligned;
+	v->xcr0 = XCR0_X87;
+	return 0;
+}
+
+void fpu_vcpu_destroy(struct vcpu *v)
+{
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		__atomic_compare_exchange_n(&fpu_owner[c], &v, NULL, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	xfree(v->fpu_alloc);
+	v->fpu_alloc = v->fpu_area = NULL;
+}
+
+static void save(struct vcpu *v)
+{
+	if (xcr0_supported)
+		__asm__ volatile("xsave64 %0"
+				 : "+m"(*(uint8_t(*)[FXSAVE_SIZE])v->fpu_area)
+				 : "a"(~0u), "d"(~0u)
+				 : "memory");
+	else
+		__asm__ volatile("fxsave64 %0"
+				 : "=m"(*(uint8_t(*)[FXSAVE_SIZE])v->fpu_area)
+				 :
+				 : "memory");
+}
+
+static void restore(struct vcpu *v)
+{
+	if (xcr0_supported) {
+		xsetbv(0, v->xcr0);
+		__asm__ volatile("xrstor64 %0"
+				 :
+				 : "m"(*(uint8_t(*)[FXSAVE_SIZE])v->fpu_area),
+				   "a"(~0u), "d"(~0u)
+				 : "memory");
+	} else {
+		__asm__ volatile("fxrstor64 %0"
+				 :
+				 : "m"(*(uint8_t(*)[FXSAVE_SIZE])v->fpu_area)
+				 : "memory");
+	}
+}
+
+void fpu_switch_to(struct vcpu *v)
+{
+	unsigned cpu = this_cpu()->cpu;
+	struct vcpu *prev = fpu_owner[cpu];
+
+	if (prev == v)
+		return;
+	if (prev)
+		save(prev);
+	restore(v);
+	fpu_owner[cpu] = v;
+}
+
+int fpu_set_xcr0(struct vcpu *v, uint32_t index, uint64_t value)
+{
+	/* XCR0 only; x87 always on; AVX needs SSE (SDM vol. 1 §13.3). */
+	if (!xcr0_supported || index != 0 || !(value & XCR0_X87) ||
+	    (value & ~xcr0_supported) ||
+	    ((value & XCR0_AVX) && !(value & XCR0_SSE)))
+		return -EINVAL;
+	v->xcr0 = value;
+	xsetbv(0, value); /* v owns this CPU's FPU while it exits here */
+	return 0;
+}
