@@ -15,8 +15,10 @@
 
 #include "runq.h"
 
-/* Below this, programming the timer and taking the exit cost more than
- * the decision gains. */
+/*
+ * Shortest slice a policy horizon may ask for: below this, programming the
+ * timer and taking the exit cost more than the decision gains.
+ */
 #define MIN_SLICE_NS 100000ULL /* 100 us */
 
 struct sched_config runq_cfg;
@@ -548,7 +550,7 @@ struct sched_decision runq_schedule(unsigned cpu, uint64_t now,
 		pull_from_busiest(cpu);
 	spin_lock(&rq->lock);
 	if (rq->curr != prev)
-		panic("sched: cpu%u was told it ran %p, it ran %p", cpu,
+		panic("sched: cpu%u reports it ran %p, it was given %p", cpu,
 		      (void *)prev, (void *)rq->curr);
 	if (prev) {
 		charge(prev, now);

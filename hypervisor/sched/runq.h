@@ -13,7 +13,9 @@
  * runqs[u->cpu].lock (runq_lock_unit) pins u where it is. A unit is on at
  * most one queue, and runs only when taken off it under that queue's lock,
  * so no two CPUs ever run the same vCPU. Policy locks come before run-queue
- * locks.
+ * locks. A queue's counters and current unit, and a unit's cpu, affinity
+ * and runnable flag, are also read without the lock (atomically) as hints
+ * for placement, kicks and accounting; the locked paths check again.
  */
 #ifndef KEEL_SCHED_RUNQ_H
 #define KEEL_SCHED_RUNQ_H

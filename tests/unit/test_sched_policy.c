@@ -648,6 +648,55 @@ static void test_repin_running_vcpu_moves(void **state)
 	assert_true(a->run_on_ns[1] == 100 * MS);
 }
 
+/*
+ * Paused and unpaused from another CPU before its own CPU got to
+ * reschedule: the vCPU simply goes on running there, and an idle CPU must
+ * not be handed it meanwhile.
+ */
+static void test_sleep_and_wake_while_running(void **state)
+{
+	struct sim_vcpu *a;
+
+	(void)state;
+	start(&sched_credit, 2);
+	a = add_vcpu(1, BUSY);
+	run_for(10 * MS);
+	assert_true(a->running_on >= 0);
+	policy->vcpu_sleep(a->v);
+	policy->vcpu_wake(a->v);
+	drain_kicks();
+	run_for(100 * MS);
+	assert_true(a->run_ns == 110 * MS);
+}
+
+/*
+ * A CPU that loses its vCPU mid-slice (moved away by a new affinity), its
+ * own queue empty, takes at once a vCPU waiting on another CPU's queue
+ * rather than idle.
+ */
+static void test_cpu_left_empty_steals_waiting_vcpu(void **state)
+{
+	struct sim_vcpu *a, *b, *s;
+
+	(void)state;
+	start(&sched_credit, 2);
+	a = add_vcpu(1, BUSY);
+	b = add_vcpu(2, BUSY);
+	s = add_vcpu(3, BUSY);
+	pin(a, BIT(0));
+	pin(b, BIT(0));
+	pin(s, BIT(1));
+	run_for(5 * MS);
+	/* b waits on cpu0 behind a; cpu1 is busy, so nobody takes it yet. */
+	pin(b, all_cpus());
+	assert_int_equal(b->running_on, -1);
+	assert_int_equal(s->running_on, 1);
+	pin(s, BIT(0));
+	assert_int_equal(b->running_on, 1);
+	run_for(5 * MS);
+	assert_true(cpus[1].busy_ns == 10 * MS);
+}
+
 /* Round-robin: busy vCPUs take strict turns of one timeslice. */
 static void rr_turns(uint64_t timeslice_ns, uint64_t exit_interval)
 {
@@ -821,6 +870,10 @@ int main(void)
 	    cmocka_unit_test_teardown(test_rr_balance_respects_pinning,
 				      teardown),
 	    cmocka_unit_test_teardown(test_repin_running_vcpu_moves, teardown),
+	    cmocka_unit_test_teardown(test_sleep_and_wake_while_running,
+				      teardown),
+	    cmocka_unit_test_teardown(test_cpu_left_empty_steals_waiting_vcpu,
+				      teardown),
 	    cmocka_unit_test_teardown(test_rr_alternates, teardown),
 	    cmocka_unit_test_teardown(
 		test_rr_alternates_with_exits_and_short_slice, teardown),

@@ -15,10 +15,11 @@
  *  - vcpu_wake() and vcpu_sleep() on a vCPU the policy does not know (not
  *    inserted yet, or removed) are ignored.
  *
- * The policy asks for a physical CPU to call schedule() soon by calling the
- * kick() the core passed to init(). kick() may name the calling CPU (then it
- * is enough that the caller returns to its scheduling loop) and may be
- * called with policy locks held, so it must take no scheduler lock.
+ * The policy asks a physical CPU to call schedule() soon by calling the
+ * kick() the core passed to init(): for another CPU, an IPI whose exit (or
+ * wake from HLT) leads to schedule(); for the calling CPU, a note that it
+ * must call schedule() again before it enters a guest or halts. kick() may
+ * be called with policy locks held, so it must take no scheduler lock.
  */
 #ifndef KEEL_SCHED_POLICY_H
 #define KEEL_SCHED_POLICY_H
