@@ -69,6 +69,24 @@ void printk(const char *fmt, ...)
 	va_end(ap);
 }
 
+void console_guest_line(const char *name, const char *line, size_t len)
+{
+	uint64_t flags = spin_lock_irqsave(&log_lock);
+
+	if (!at_line_start) {
+		emit('\n');
+		at_line_start = true;
+	}
+	finish_guest_line();
+	emit('(');
+	emit_str(name);
+	emit_str(") ");
+	for (size_t i = 0; i < len; i++)
+		emit(line[i]);
+	emit('\n');
+	spin_unlock_irqrestore(&log_lock, flags);
+}
+
 void console_guest_putc(unsigned domid, char c)
 {
 	uint64_t flags = spin_lock_irqsave(&log_lock);

@@ -11,27 +11,16 @@
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/linux_boot.h>
+#include <keel/linux_loader.h>
 #include <keel/memmap.h>
 #include <keel/mm.h>
 #include <keel/p2m.h>
 #include <keel/sched.h>
 #include <keel/x86.h>
 
-/*
- * Boot scratch area in conventional memory: boot_params, the command
- * line, a GDT and page tables identity-mapping the first 4 GiB.
- */
-#define BOOT_AREA 0x80000ULL
-#define BOOT_PARAMS (BOOT_AREA + 0x0000)
-#define BOOT_CMDLINE (BOOT_AREA + 0x1000)
-#define BOOT_GDT (BOOT_AREA + 0x2000)
-#define BOOT_PML4 (BOOT_AREA + 0x3000)
-#define BOOT_PDPT (BOOT_AREA + 0x4000)
-#define BOOT_PD (BOOT_AREA + 0x5000) /* four pages */
-#define BOOT_AREA_END (BOOT_AREA + 0x9000)
+#define BOOT_AREA LINUX_BOOT_AREA
+#define BOOT_AREA_END LINUX_BOOT_AREA_END
 #define ACPI_AREA_SIZE KiB(64)
-#define BOOT_CS 0x10 /* __BOOT_CS and __BOOT_DS of boot.rst */
-#define BOOT_DS 0x18
 #define MIN_KERNEL_ADDR MiB(16)
 
 struct range {
@@ -106,68 +95,14 @@ static void set_ram_ranges(struct domain *d)
 	}
 }
 
-/* Identity page tables and a GDT for the 64-bit entry (boot.rst). */
-static void build_boot_paging(void)
-{
-	uint64_t *pml4 = phys_to_virt(BOOT_PML4), *pdpt = phys_to_virt(BOOT_PDPT);
-	uint64_t *pd = phys_to_virt(BOOT_PD), *gdt = phys_to_virt(BOOT_GDT);
-
-	memset(pml4, 0, BOOT_AREA_END - BOOT_GDT - 0x1000);
-	pml4[0] = BOOT_PDPT | PTE_P | PTE_W;
-	for (unsigned i = 0; i < 4; i++)
-		pdpt[i] = (BOOT_PD + i * PAGE_SIZE) | PTE_P | PTE_W;
-	for (unsigned i = 0; i < 4 * 512; i++)
-		pd[i] = ((uint64_t)i << 21) | PTE_P | PTE_W | PTE_PS;
-	memset(gdt, 0, PAGE_SIZE);
-	gdt[BOOT_CS / 8] = 0x00af9b000000ffffULL;
-	gdt[BOOT_DS / 8] = 0x00cf93000000ffffULL;
-}
-
-static void set_boot_vcpu(struct vcpu *v, uint64_t entry)
-{
-	struct guest_state s;
-	struct segment code = { BOOT_CS, 0xA9B, 0xFFFFFFFF, 0 };
-	struct segment data = { BOOT_DS, 0xC93, 0xFFFFFFFF, 0 };
-
-	hvm->get_state(v, &s);
-	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-	s.cr3 = BOOT_PML4;
-	s.cr4 = X86_CR4_PAE;
-	s.efer = EFER_LME | EFER_LMA;
-	s.rflags = 2;
-	s.rip = entry;
-	s.cs = code;
-	s.ds = s.es = s.ss = s.fs = s.gs = data;
-	s.tr = (struct segment){ 0, 0x8B, 0x67, 0 };
-	s.ldtr = (struct segment){ 0, 0x82, 0, 0 };
-	s.gdtr_base = BOOT_GDT;
-	s.gdtr_limit = 4 * 8 - 1;
-	s.idtr_base = 0;
-	s.idtr_limit = 0;
-	s.cpl = 0;
-	hvm->set_state(v, &s);
-	memset(v->gpr, 0, sizeof(v->gpr));
-	v->gpr[GPR_RSI] = BOOT_PARAMS;
-}
-
-static void put32(uint8_t *bp, unsigned off, uint32_t v)
-{
-	memcpy(bp + off, &v, 4);
-}
-
-static void put64(uint8_t *bp, unsigned off, uint64_t v)
-{
-	memcpy(bp + off, &v, 8);
-}
-
 struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 {
 	const struct boot_module *kmod = &bi->modules[0];
 	const struct boot_module *imod = bi->nr_modules > 1 ? &bi->modules[1] : NULL;
 	uint64_t acpi_gpa = 0, load, rsdp = 0, initrd = 0, initrd_size = 0;
 	struct bzimage_info bz;
+	struct linux_boot lb;
 	struct domain *d;
-	uint8_t *bp;
 	int rc;
 
 	if (!bi->nr_modules)
@@ -239,24 +174,18 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 	if (rc < 0)
 		printk("d0: no ACPI tables for Dom0 (%d): booting without\n", rc);
 
-	bp = phys_to_virt(BOOT_PARAMS);
-	bzimage_setup_boot_params(phys_to_virt(kmod->start), bp);
-	bp[BP_TYPE_OF_LOADER] = LOADER_TYPE_UNDEFINED;
-	snprintf(phys_to_virt(BOOT_CMDLINE), MIN(bz.cmdline_max + 1, 4096u), "%s",
-		 kmod->cmdline);
-	put32(bp, BP_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE);
-	put32(bp, BP_RAMDISK_IMAGE, (uint32_t)initrd);
-	put32(bp, BP_RAMDISK_SIZE, (uint32_t)initrd_size);
-	put32(bp, BP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd >> 32));
-	put32(bp, BP_EXT_RAMDISK_SIZE, (uint32_t)(initrd_size >> 32));
-	if (rc >= 0)
-		put64(bp, BP_ACPI_RSDP_ADDR, rsdp);
-	bp[BP_E820_ENTRIES] = (uint8_t)MIN(dom0_e820.nr, 128u);
-	memcpy(bp + BP_E820_TABLE, dom0_e820.map,
-	       bp[BP_E820_ENTRIES] * sizeof(struct e820_entry));
-
-	build_boot_paging();
-	set_boot_vcpu(d->vcpus[0], load + ENTRY_64_OFFSET);
+	lb = (struct linux_boot){
+		.image = phys_to_virt(kmod->start),
+		.bz = &bz,
+		.kernel_gpa = load,
+		.initrd_gpa = initrd,
+		.initrd_size = initrd_size,
+		.cmdline = kmod->cmdline,
+		.e820 = &dom0_e820,
+		.rsdp_gpa = rc >= 0 ? rsdp : 0,
+	};
+	if (linux_boot_setup(d, &lb))
+		panic("cannot write Dom0's boot data");
 
 	printk("d0: kernel %lx (%lu KiB, boot protocol %u.%02u) loaded at %lx, "
 	       "initramfs %lx (%lu KiB), %lu MiB RAM, %u vCPU%s\n",

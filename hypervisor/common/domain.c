@@ -143,7 +143,20 @@ static void uart_tx(void *ctx, uint8_t byte)
 {
 	struct domain *d = ctx;
 
-	console_guest_putc(d->id, (char)byte);
+	/*
+	 * Dom0's console is interactive: every byte goes out at once. Other
+	 * domains are line-buffered so concurrent output stays readable.
+	 */
+	if (d->privileged) {
+		console_guest_putc(d->id, (char)byte);
+		return;
+	}
+	if (byte != '\n' && byte != '\r')
+		d->con_buf[d->con_len++] = (char)byte;
+	if (byte == '\n' || d->con_len == sizeof(d->con_buf)) {
+		console_guest_line(d->name, d->con_buf, d->con_len);
+		d->con_len = 0;
+	}
 }
 
 static void uart_irq(void *ctx, bool level)
@@ -195,6 +208,7 @@ struct domain *domain_create(unsigned id, const char *name, bool privileged,
 	d->privileged = privileged;
 	d->state = DOM_PAUSED;
 	d->vioapic_base = VIOAPIC_BASE;
+	d->weight = 256;
 	if (p2m_init(d)) {
 		xfree(d);
 		return NULL;

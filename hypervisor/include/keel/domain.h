@@ -65,7 +65,10 @@ struct domain {
 	uint64_t vioapic_base; /* guest-physical page of the vIOAPIC */
 	struct vuart vuart;
 	uint64_t p2m_pages; /* page-table pages used */
+	unsigned weight, cap; /* scheduler share; cap in % of one CPU, 0 = none */
 	char crash_reason[96];
+	char con_buf[160]; /* a partial line of serial output */
+	unsigned con_len;
 };
 
 extern struct domain *domains[MAX_DOMAINS];

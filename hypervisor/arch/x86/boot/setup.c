@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The boot CPU's path from the multiboot2 entry to running Dom0. */
 #include <keel/acpi.h>
+#include <keel/boot_domains.h>
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/cpu.h>
@@ -140,6 +141,7 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	for (unsigned i = 0; i < dom0->nr_vcpus; i++)
 		sched_add_vcpu(dom0->vcpus[i], i % nr_cpus_online);
 	dom0->state = DOM_RUNNING;
+	boot_domains_create(bi);
 	printk("starting Dom0; Ctrl-A three times switches the serial console "
 	       "to Keel\n");
 	sched_loop();
