@@ -3,7 +3,7 @@
  * Boot-time domains, like Xen's dom0less: unprivileged domains started
  * by Keel itself from extra multiboot2 modules named on its command line,
  *
- *   domu=NAME:KERNEL[,INITRD][,mem=SIZE][,vcpus=N][,weight=W][,cap=C]
+ *   domu=NAME:KERNEL[,INITRD][,mem=SIZE][,vcpus=N][,weight=W][,cap=C][,pin=CPU]
  *
  * where KERNEL and INITRD are module numbers (0 is Dom0's kernel). Each
  * gets its own nested page tables over memory from the frame allocator,
@@ -31,6 +31,7 @@ struct domu_spec {
 	int kernel, initrd;
 	uint64_t mem;
 	unsigned vcpus, weight, cap;
+	int pin; /* CPU every vCPU is pinned to, or -1 */
 };
 
 static int parse_number(const char *s, const char *end, uint64_t *out)
@@ -57,7 +58,7 @@ static int parse_spec(const char *s, struct domu_spec *sp)
 	n = MIN((size_t)(colon - s), sizeof(sp->name) - 1);
 	*sp = (struct domu_spec){ .kernel = -1, .initrd = -1,
 				  .mem = DEFAULT_MEM, .vcpus = 1,
-				  .weight = 256, .cap = 0 };
+				  .weight = 256, .cap = 0, .pin = -1 };
 	memcpy(sp->name, s, n);
 	for (p = colon + 1; p < end;) {
 		const char *q = p, *eq;
@@ -86,6 +87,8 @@ static int parse_spec(const char *s, struct domu_spec *sp)
 			sp->weight = (unsigned)v;
 		} else if (!strncmp(p, "cap=", 4)) {
 			sp->cap = (unsigned)v;
+		} else if (!strncmp(p, "pin=", 4) && v < MAX_CPUS) {
+			sp->pin = (int)v;
 		} else {
 			return -EINVAL;
 		}
@@ -167,7 +170,7 @@ static int load_kernel(struct domain *d, const struct boot_info *bi,
 
 static void start_domain(const struct boot_info *bi, const char *arg)
 {
-	static unsigned next_id = 1, next_cpu = 1;
+	static unsigned next_id = 1;
 	struct domu_spec sp;
 	struct e820_map e820 = { 0 };
 	struct domain *d;
@@ -175,7 +178,7 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 
 	if (rc) {
 		printk("domu=%.40s: not NAME:KERNEL[,INITRD][,mem=][,vcpus=]"
-		       "[,weight=][,cap=]; ignored\n", arg);
+		       "[,weight=][,cap=][,pin=]; ignored\n", arg);
 		return;
 	}
 	if ((unsigned)sp.kernel >= bi->nr_modules ||
@@ -201,9 +204,16 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 		domain_crash(d, "cannot build it (%d)", rc);
 		return;
 	}
-	for (unsigned i = 0; i < d->nr_vcpus; i++)
-		sched_add_vcpu(d->vcpus[i], next_cpu++ % nr_cpus_online);
 	d->state = DOM_RUNNING;
+	for (unsigned i = 0; i < d->nr_vcpus; i++) {
+		sched_add_vcpu(d->vcpus[i]);
+		if (sp.pin >= 0 &&
+		    sched->set_affinity(d->vcpus[i], 1ULL << sp.pin))
+			printk("d%u: cannot pin to cpu%d\n", d->id, sp.pin);
+	}
+	if (sched->set_params(d, sp.weight, sp.cap))
+		printk("d%u: scheduler %s takes no weight/cap\n", d->id,
+		       sched->name);
 	printk("d%u '%s': module %d, %lu MiB, %u vCPU%s, weight %u, cap %u\n",
 	       d->id, d->name, sp.kernel, sp.mem >> 20, sp.vcpus,
 	       sp.vcpus > 1 ? "s" : "", sp.weight, sp.cap);

@@ -271,6 +271,8 @@ void domain_crash(struct domain *d, const char *fmt, ...)
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
 		dump_vcpu(d->vcpus[i]);
 		d->vcpus[i]->state = VCPU_STOPPED;
+		if (d->vcpus[i]->pcpu >= 0)
+			vcpu_sleep(d->vcpus[i]);
 	}
 	printk("d%u (%s) stopped; Keel keeps running (Ctrl-A x3 for the "
 	       "debug console)\n", d->id, d->name);

@@ -9,6 +9,7 @@
 #include <keel/irq.h>
 #include <keel/mm.h>
 #include <keel/percpu.h>
+#include <keel/sched.h>
 
 #define CTRL_A 0x01
 #define SWITCH_PRESSES 3
@@ -23,6 +24,7 @@ static void show_help(void)
 	printk("  d  domains, vCPU state and exit counters\n");
 	printk("  m  memory usage\n");
 	printk("  t  timer and interrupt statistics\n");
+	printk("  r  run queues: per-CPU vCPUs, runtime, weight\n");
 	printk("  q  return input to Dom0 (as does Ctrl-A x3)\n");
 }
 
@@ -127,6 +129,9 @@ static void keel_key(char c)
 		break;
 	case 't':
 		show_timers();
+		break;
+	case 'r':
+		sched_dump();
 		break;
 	case 'q':
 		switch_input();

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vCPU life cycle: wake-ups and the INIT/SIPI protocol. */
+/* vCPU life cycle: wake-ups, sleeps and the INIT/SIPI protocol. */
 #include <keel/irq.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
@@ -8,8 +8,16 @@ void vcpu_wake(struct vcpu *v)
 {
 	if (v->state == VCPU_BLOCKED)
 		v->state = VCPU_RUNNABLE;
+	if (v->state == VCPU_RUNNABLE && v->dom->state == DOM_RUNNING)
+		sched->vcpu_wake(v);
+	/* A vCPU running elsewhere must exit to see a new interrupt. */
 	if (v->pcpu >= 0 && (unsigned)v->pcpu != this_cpu()->cpu)
 		lapic_send_ipi(percpu_area[v->pcpu].apic_id, IPI_KICK_VECTOR);
+}
+
+void vcpu_sleep(struct vcpu *v)
+{
+	sched->vcpu_sleep(v);
 }
 
 /* INIT: the vCPU waits for a STARTUP IPI in the reset state. */
@@ -19,6 +27,7 @@ void vcpu_init_signal(struct vcpu *v)
 		return; /* INIT to the boot vCPU would reset the guest: ignored */
 	vlapic_reset(&v->vlapic);
 	v->state = VCPU_DOWN;
+	vcpu_sleep(v);
 }
 
 /* STARTUP: real mode at vector * 4 KiB (SDM vol. 3A §8.4.4.1). */

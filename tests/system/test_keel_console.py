@@ -3,8 +3,8 @@
 
 1. out/keel.iso under QEMU TCG -cpu max: once Dom0's shell is up, Keel's
    log has said it owns the physical LAPIC timer; Ctrl-A three times gives
-   Keel's debug console, whose 'd', 'm' and 't' keys print domains with
-   per-exit counters, memory and timer statistics; 'q' hands input back
+   Keel's debug console, whose 'd', 'm', 't' and 'r' keys print domains
+   with per-exit counters, memory, timer statistics and run queues; 'q' hands input back
    and Dom0 still runs commands.
 2. The same ISO on a CPU without SVM (-cpu qemu64) prints why Keel cannot
    run and halts: the emulator is still running (no reset, no triple
@@ -55,6 +55,9 @@ def debug_console(suite, iso):
              "'m' shows memory usage"),
             ("t", r"cpu0: timer interrupts \d+",
              "'t' shows timer and interrupt statistics"),
+            ("r", r"cpu0: (running|idle)[^\n]*\n[^\n]*d0v0 \w+, affinity "
+                  r"0x[0-9a-f]+, ran \d+ ms",
+             "'r' shows run queues with per-vCPU runtime"),
             ("h", r"q  return input to Dom0", "'h' lists the keys"),
         ]
         for key, pattern, what in keys:

@@ -1,32 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The scheduler core: per-physical-CPU run queues of vCPUs and the loop
- * every physical CPU runs. Policies (sched/rr.c, ...) only choose.
+ * The scheduler core: the loop every physical CPU runs, and the glue
+ * between vCPU state changes and the policy (sched_policy.h) that decides
+ * what runs where.
  */
 #ifndef KEEL_SCHED_H
 #define KEEL_SCHED_H
 
 #include <keel/domain.h>
+#include <keel/sched_policy.h>
 
-struct sched_policy {
-	const char *name;
-	/* Next vCPU to run on cpu among its runnable ones, or NULL. */
-	struct vcpu *(*pick)(unsigned cpu);
-	void (*add)(struct vcpu *v, unsigned cpu);
-	/* Nanoseconds the picked vCPU may run before the next decision. */
-	uint64_t (*timeslice)(struct vcpu *v);
-};
+extern const struct sched_policy *sched;
 
+/* Picks the policy (sched=credit|rr), timeslice (sched_tslice_ms=) and
+ * rate limit (sched_ratelimit_us=) from Keel's command line. */
 void sched_init(const char *cmdline);
-void sched_add_vcpu(struct vcpu *v, unsigned cpu);
+/* Hands a vCPU of a running domain to the scheduler. */
+void sched_add_vcpu(struct vcpu *v);
 __noreturn void sched_loop(void);
+/* The debug console's 'r' key. */
+void sched_dump(void);
 
-/* Makes a blocked vCPU runnable and pokes its physical CPU. */
+/* Makes a blocked vCPU runnable and makes sure it notices new events. */
 void vcpu_wake(struct vcpu *v);
+/* Takes a vCPU that blocked, went down or stopped off the run queues. */
+void vcpu_sleep(struct vcpu *v);
 /* INIT and STARTUP IPIs delivered to a vCPU (SDM vol. 3A §8.4). */
 void vcpu_init_signal(struct vcpu *v);
 void vcpu_startup_ipi(struct vcpu *v, uint8_t vector);
-
-extern const struct sched_policy sched_rr;
 
 #endif

@@ -137,10 +137,9 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	sched_init(bi->cmdline);
 	dom0 = dom0_build(bi, dom0_vcpus(bi->cmdline));
 	gsi_route_to_dom0(dom0, isa_gsi(COM1_ISA_IRQ));
-	/* vCPU n runs on CPU n. */
-	for (unsigned i = 0; i < dom0->nr_vcpus; i++)
-		sched_add_vcpu(dom0->vcpus[i], i % nr_cpus_online);
 	dom0->state = DOM_RUNNING;
+	for (unsigned i = 0; i < dom0->nr_vcpus; i++)
+		sched_add_vcpu(dom0->vcpus[i]);
 	boot_domains_create(bi);
 	printk("starting Dom0; Ctrl-A three times switches the serial console "
 	       "to Keel\n");

@@ -11,6 +11,7 @@
 #include <keel/guest_mem.h>
 #include <keel/hvm_exit.h>
 #include <keel/hypercall.h>
+#include <keel/sched.h>
 #include <keel/x86.h>
 
 #define EXC_UD 6
@@ -168,8 +169,11 @@ static void handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
 static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 {
 	skip_or_crash(v, e);
-	if (v->state == VCPU_RUNNABLE && vlapic_pending_irq(&v->vlapic) < 0)
+	if (v->state == VCPU_RUNNABLE && vlapic_pending_irq(&v->vlapic) < 0 &&
+	    !v->nmi_pending) {
 		v->state = VCPU_BLOCKED;
+		vcpu_sleep(v);
+	}
 }
 
 static void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
