@@ -138,8 +138,18 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	dom0 = dom0_build(bi, dom0_vcpus(bi->cmdline));
 	gsi_route_to_dom0(dom0, isa_gsi(COM1_ISA_IRQ));
 	dom0->state = DOM_RUNNING;
-	for (unsigned i = 0; i < dom0->nr_vcpus; i++)
+	/*
+	 * Dom0 vCPU n stays on CPU n (Xen's dom0_vcpus_pin): Dom0 drives the
+	 * hardware and its vCPUs should not wander. It also keeps guest code
+	 * off the other CPUs of an emulated machine unless DomUs use them
+	 * (QEMU 7.2's multi-threaded TCG has crashed, SIGSEGV, while a
+	 * nested guest moved between its vCPU threads).
+	 */
+	for (unsigned i = 0; i < dom0->nr_vcpus; i++) {
 		sched_add_vcpu(dom0->vcpus[i]);
+		if (sched->set_affinity(dom0->vcpus[i], 1ULL << i))
+			panic("cannot pin d0v%u to cpu%u", i, i);
+	}
 	boot_domains_create(bi);
 	printk("starting Dom0; Ctrl-A three times switches the serial console "
 	       "to Keel\n");
