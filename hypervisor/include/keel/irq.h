@@ -29,8 +29,9 @@ void lapic_timer_arm(uint64_t deadline);
 void lapic_timer_calibrate(void);
 /* Kick and stop IPIs between physical CPUs. */
 void smp_init_ipis(void);
-/* Starts every other CPU in the MADT; returns the number online. */
-unsigned smp_boot_aps(void);
+/* Starts other CPUs of the MADT up to max_cpus in all; returns the
+ * number online. */
+unsigned smp_boot_aps(unsigned max_cpus);
 const char *lapic_timer_mode(void);
 
 /* The firmware's interrupt topology, parsed once at boot. */

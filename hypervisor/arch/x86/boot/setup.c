@@ -83,6 +83,21 @@ static unsigned dom0_vcpus(const char *cmdline)
 	return (unsigned)MAX(1, MIN(n, (uint64_t)nr_cpus_online));
 }
 
+/*
+ * maxcpus=N (as in Xen) brings up N CPUs. The default is the boot CPU
+ * alone for now: QEMU 7.2's multi-threaded TCG has crashed (SIGSEGV)
+ * while Dom0 probed PCI with Keel's other CPUs online, so emulated test
+ * machines ask for more explicitly.
+ */
+static unsigned max_cpus(const char *cmdline)
+{
+	char arg[16];
+
+	if (cmdline_get(cmdline, "maxcpus", arg, sizeof(arg)) > 0)
+		return (unsigned)MAX(1, MIN(parse_size(arg, NULL), (uint64_t)MAX_CPUS));
+	return 1;
+}
+
 void start_keel(uint32_t magic, uint64_t mbi_pa)
 {
 	struct boot_info *bi = &boot_info;
@@ -132,7 +147,7 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	printk("Keel owns the physical LAPIC timer (%s mode, %s) on cpu0\n",
 	       lapic_timer_mode(), lapic_x2apic() ? "x2APIC" : "xAPIC");
 	ioapic_init();
-	smp_boot_aps();
+	smp_boot_aps(max_cpus(bi->cmdline));
 
 	sched_init(bi->cmdline);
 	dom0 = dom0_build(bi, dom0_vcpus(bi->cmdline));

@@ -88,7 +88,7 @@ void ap_main(void)
 	sched_loop();
 }
 
-unsigned smp_boot_aps(void)
+unsigned smp_boot_aps(unsigned max_cpus)
 {
 	size_t len = trampoline_end - trampoline_start;
 	uint8_t *blob = phys_to_virt(TRAMPOLINE_PA);
@@ -112,6 +112,8 @@ unsigned smp_boot_aps(void)
 
 		if (apic_id == this_cpu()->apic_id)
 			continue;
+		if (nr_cpus_online >= max_cpus)
+			break;
 		if (nr_cpus_online == MAX_CPUS) {
 			printk("more than %u CPUs: the rest stay offline\n", MAX_CPUS);
 			break;
@@ -136,7 +138,8 @@ unsigned smp_boot_aps(void)
 		nr_cpus_online++;
 	}
 	memcpy(blob, saved, PAGE_SIZE);
-	printk("SMP: %u CPU%s online\n", nr_cpus_online,
-	       nr_cpus_online > 1 ? "s" : "");
+	printk("SMP: %u of %u CPUs online%s\n", nr_cpus_online,
+	       madt_info.nr_cpus,
+	       nr_cpus_online < madt_info.nr_cpus ? " (maxcpus= starts more)" : "");
 	return nr_cpus_online;
 }
