@@ -25,7 +25,7 @@
 
 static int write_paging(struct domain *d)
 {
-	static uint64_t page[512];
+	static uint64_t page[512]; /* boot CPU only, see linux_boot_setup() */
 	int rc = 0;
 
 	memset(page, 0, sizeof(page));
@@ -86,6 +86,8 @@ static void put64(uint8_t *bp, unsigned off, uint64_t v)
 	memcpy(bp + off, &v, 8);
 }
 
+/* Boot CPU only (Dom0 and boot-time domains): the buffers are static to
+ * keep 8 KiB off the stack. */
 int linux_boot_setup(struct domain *d, const struct linux_boot *lb)
 {
 	static uint8_t bp[BP_SIZE];
