@@ -41,6 +41,13 @@ if [ "$variant" = disk ]; then
 	units+=(serial-getty@ttyS0.service)
 fi
 systemctl --quiet --root="$dest" enable "${units[@]}"
+if [ "$variant" = live ]; then
+	# dmsquash-live mounts the root; nothing for systemd to remount. Replace
+	# the file rather than write through the hard link to the base tree.
+	rm -f "$dest/etc/fstab"
+	echo "# live system: / is an overlay on the squashfs (dmsquash-live)" \
+		>"$dest/etc/fstab"
+fi
 # systemd-resolved serves the DHCP lease's DNS servers on 127.0.0.53.
 ln -sf ../run/systemd/resolve/stub-resolv.conf "$dest/etc/resolv.conf"
 echo "mk-image-root: $dest ($variant)"

@@ -37,6 +37,9 @@ trap 'rm -rf "$work"' EXIT
 # --- the root file system's boot files --------------------------------------
 install -m 644 "$keel_elf" "$root/boot/keel.elf"
 mkdir -p "$root/boot/grub"
+# The tree shares files with the base through hard links: replace files,
+# never write through them (that would change the live image too).
+rm -f "$root/boot/grub/grub.cfg" "$root/etc/fstab"
 sed -e "s/@ROOT_UUID@/$uuid/g" -e "s/@KERNEL_RELEASE@/$release/g" \
 	"$repo/image/grub-disk.cfg" >"$root/boot/grub/grub.cfg"
 # GRUB loads its modules from $prefix/<platform>/ as menu entries need them.
