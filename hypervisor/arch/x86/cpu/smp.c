@@ -135,6 +135,9 @@ unsigned smp_boot_aps(unsigned max_cpus)
 			frames_free(stack, 2);
 			continue;
 		}
+		/* Started but parked (no virtualization): not ours to use. */
+		if (!percpu_area[nr_cpus_online].online)
+			continue;
 		nr_cpus_online++;
 	}
 	memcpy(blob, saved, PAGE_SIZE);
