@@ -26,6 +26,7 @@
 #include <keel/mm.h>
 #include <keel/p2m.h>
 #include <keel/x86.h>
+#include "npt_ops.h"
 #include "shim.h"
 
 #define CR4_PSE	 (1UL << 4)
@@ -41,52 +42,6 @@
 /* Where each test builds its page tables, a page at a time. */
 #define TABLES_START 0x10000
 #define TABLES_END   0x100000
-
-/* The same NPT entry format as arch/x86/svm/svm.c. */
-/* Non-leaf entries, as svm.c makes them. */
-static uint64_t npt_table_entry(uint64_t pa)
-{
-	return (pa & PTE_ADDR_MASK) | PTE_P | PTE_W | PTE_U | PTE_A;
-}
-
-static uint64_t npt_entry(uint64_t hpa, unsigned perms, bool large,
-			  bool uncached)
-{
-	uint64_t e = (hpa & PTE_ADDR_MASK) | PTE_P | PTE_U | PTE_A | PTE_D;
-
-	if (perms & P2M_W)
-		e |= PTE_W;
-	if (large)
-		e |= PTE_PS;
-	if (uncached)
-		e |= PTE_PCD | PTE_PWT;
-	return e;
-}
-
-static bool npt_present(uint64_t entry)
-{
-	return entry & PTE_P;
-}
-
-static bool npt_is_large(uint64_t entry)
-{
-	return entry & PTE_PS;
-}
-
-static void npt_flush(struct domain *d)
-{
-	(void)d;
-}
-
-static const struct hvm_ops npt_ops = {
-    .name = "npt-test",
-    .p2m_entry = npt_entry,
-    .p2m_table_entry = npt_table_entry,
-    .p2m_present = npt_present,
-    .p2m_is_large = npt_is_large,
-    .p2m_flush = npt_flush,
-};
-const struct hvm_ops *hvm = &npt_ops;
 
 /* As in hypervisor/common/domain.c. */
 bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len)

@@ -23,6 +23,7 @@
 #include <keel/mm.h>
 #include <keel/p2m.h>
 #include <keel/x86.h>
+#include "npt_ops.h"
 #include "shim.h"
 
 #define POOL_BASE GiB(1)
@@ -30,56 +31,6 @@
 
 /* Host addresses the tests map guest memory to: 1 GiB aligned. */
 #define HPA GiB(64)
-
-static unsigned flushes;
-
-/* Non-leaf entries, as svm.c makes them. */
-static uint64_t npt_table_entry(uint64_t pa)
-{
-	return (pa & PTE_ADDR_MASK) | PTE_P | PTE_W | PTE_U | PTE_A;
-}
-
-static uint64_t npt_entry(uint64_t hpa, unsigned perms, bool large,
-			  bool uncached)
-{
-	uint64_t e = (hpa & PTE_ADDR_MASK) | PTE_P | PTE_U | PTE_A | PTE_D;
-
-	if (perms & P2M_W)
-		e |= PTE_W;
-	if (!(perms & P2M_X))
-		e |= PTE_NX;
-	if (large)
-		e |= PTE_PS;
-	if (uncached)
-		e |= PTE_PCD | PTE_PWT;
-	return e;
-}
-
-static bool npt_present(uint64_t entry)
-{
-	return entry & PTE_P;
-}
-
-static bool npt_is_large(uint64_t entry)
-{
-	return entry & PTE_PS;
-}
-
-static void npt_flush(struct domain *d)
-{
-	(void)d;
-	flushes++;
-}
-
-static const struct hvm_ops npt_ops = {
-    .name = "npt-test",
-    .p2m_entry = npt_entry,
-    .p2m_table_entry = npt_table_entry,
-    .p2m_present = npt_present,
-    .p2m_is_large = npt_is_large,
-    .p2m_flush = npt_flush,
-};
-const struct hvm_ops *hvm = &npt_ops;
 
 static struct domain dom;
 static uint64_t pool_free_pages;
@@ -107,7 +58,7 @@ static int setup(void **state)
 	assert_int_equal(frames_free_pages(), pool_free_pages);
 	assert_int_equal(p2m_init(&dom), 0);
 	assert_int_equal(dom.p2m_pages, 1);
-	flushes = 0;
+	npt_flushes = 0;
 	return 0;
 }
 
@@ -171,7 +122,7 @@ static void test_large_leaves(void **state)
 {
 	(void)state;
 	assert_int_equal(p2m_map(&dom, MiB(2), HPA, MiB(8), P2M_RWX, false), 0);
-	assert_true(flushes >= 1);
+	assert_true(npt_flushes >= 1);
 	/* Root, one PDPT, one PD: no 4 KiB tables at all. */
 	assert_int_equal(dom.p2m_pages, 3);
 	for (uint64_t off = 0; off < MiB(8); off += MiB(2)) {
@@ -260,11 +211,11 @@ static void test_split_preserves_neighbours(void **state)
 	large = entry_at(gpa, 1);
 	assert_true(large & PTE_PS);
 	assert_int_equal(dom.p2m_pages, 3);
-	flushes = 0;
+	npt_flushes = 0;
 
 	assert_int_equal(
 	    p2m_map(&dom, gpa + 0x3000, other, PAGE_SIZE, P2M_RWX, false), 0);
-	assert_true(flushes >= 1);
+	assert_true(npt_flushes >= 1);
 	assert_int_equal(dom.p2m_pages, 4);
 	assert_false(entry_at(gpa, 1) & PTE_PS);
 	for (unsigned i = 0; i < 512; i++) {
@@ -312,10 +263,10 @@ static void test_unmap(void **state)
 {
 	(void)state;
 	assert_int_equal(p2m_map(&dom, 0, HPA, MiB(8), P2M_RWX, false), 0);
-	flushes = 0;
+	npt_flushes = 0;
 	/* One 4 KiB page out of a 2 MiB leaf. */
 	p2m_unmap(&dom, MiB(2) + 0x5000, PAGE_SIZE);
-	assert_true(flushes >= 1);
+	assert_true(npt_flushes >= 1);
 	expect_unmapped(MiB(2) + 0x5000);
 	expect_unmapped(MiB(2) + 0x5FFF);
 	expect_maps(MiB(2) + 0x4FFF, HPA + MiB(2) + 0x4FFF);

@@ -30,6 +30,7 @@
 #include <keel/mm.h>
 #include <keel/p2m.h>
 #include <keel/x86.h>
+#include "npt_ops.h"
 #include "shim.h"
 
 #define GUEST_RAM	   MiB(16)
@@ -49,46 +50,6 @@ struct pvti {
 	uint8_t flags;
 	uint8_t pad[2];
 } __attribute__((packed));
-
-/* Non-leaf entries, as svm.c makes them. */
-static uint64_t npt_table_entry(uint64_t pa)
-{
-	return (pa & PTE_ADDR_MASK) | PTE_P | PTE_W | PTE_U | PTE_A;
-}
-
-static uint64_t npt_entry(uint64_t hpa, unsigned perms, bool large,
-			  bool uncached)
-{
-	(void)perms;
-	(void)uncached;
-	return (hpa & PTE_ADDR_MASK) | PTE_P | PTE_W | PTE_U |
-	       (large ? PTE_PS : 0);
-}
-
-static bool npt_present(uint64_t entry)
-{
-	return entry & PTE_P;
-}
-
-static bool npt_is_large(uint64_t entry)
-{
-	return entry & PTE_PS;
-}
-
-static void npt_flush(struct domain *d)
-{
-	(void)d;
-}
-
-static const struct hvm_ops npt_ops = {
-    .name = "npt-test",
-    .p2m_entry = npt_entry,
-    .p2m_table_entry = npt_table_entry,
-    .p2m_present = npt_present,
-    .p2m_is_large = npt_is_large,
-    .p2m_flush = npt_flush,
-};
-const struct hvm_ops *hvm = &npt_ops;
 
 /* As in hypervisor/common/domain.c. */
 bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len)

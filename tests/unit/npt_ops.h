@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An hvm_ops table with only the p2m entry operations, in the NPT format
+ * arch/x86/svm/svm.c uses (the host page-table format, AMD APM vol. 2
+ * §15.25.5), for tests that link hypervisor/mm/p2m.c. Linking npt_ops.c
+ * defines the hypervisor's `hvm` pointer.
+ */
+#ifndef TESTS_UNIT_NPT_OPS_H
+#define TESTS_UNIT_NPT_OPS_H
+
+/* p2m_flush calls so far. */
+extern unsigned npt_flushes;
+
+#endif
