@@ -379,6 +379,22 @@ class Machine:
             self._log.flush()
         return self.child.match
 
+    def wait_until(self, predicate, what, timeout=None):
+        """Wait until predicate(serial log text) holds, for output a single
+        regular expression cannot match (see dom0_stream)."""
+        if timeout is None:
+            timeout = self.timeout
+        deadline = time.monotonic() + timeout
+        while not predicate(self.log_text()):
+            if time.monotonic() > deadline:
+                raise self._failure("timed out waiting for " + what)
+            try:
+                # Only reads (and logs) whatever arrives within a second.
+                self.child.expect(pexpect.TIMEOUT, timeout=1)
+            except pexpect.EOF:
+                raise self._failure("emulator exited (%s) while waiting for %s"
+                                    % (self._exit_description(), what))
+
     def send(self, s):
         self.child.send(s)
 
@@ -440,6 +456,15 @@ class Machine:
 # speed: emulated time runs at this many instructions per second.
 BOCHS_CPU_MODEL = "corei7_haswell_4770"
 BOCHS_IPS = 50000000
+
+
+def dom0_stream(log):
+    """Dom0's own console output in a serial log: Keel prints its lines and
+    the DomUs' lines tagged "(name) ", and ends a Dom0 line early when one
+    of them has to go out, so drop the tagged lines and all line breaks."""
+    lines = ANSI_ESCAPE.sub("", log).replace("\r", "").split("\n")
+    return "".join(line for line in lines
+                   if not re.match(r"\([-\w]+\) ", line))
 
 
 def _megabytes(size):
