@@ -2,9 +2,11 @@
 # this file only wires them together.
 #
 #   make          hypervisor (out/keel.elf) and the freestanding test guests
-#   make iso      out/keel.iso: GRUB + Keel + Debian kernel + Dom0 initramfs
+#   make iso      out/keel.iso: the live ISO (Keel + Debian Dom0), as root
+#   make image    out/keel.iso and out/keel.qcow2 (image/README.md)
 #   make run      boot out/keel.iso in QEMU on this terminal
-#   make test     unit, functional (test guests) and system tests
+#   make test     unit, functional (test guests) and system tests; boots
+#                 out/keel-test.iso (make test-iso), a small busybox Dom0
 
 OUT ?= out
 export OUT

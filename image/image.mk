@@ -1,19 +1,23 @@
-# Boot image: Debian's kernel, the Dom0 test initramfs and the ISO.
-#
-#   make kernel      build/kernel/vmlinuz + modules, from Debian's package
-#                    (version pinned in image/kernel-version)
-#   make initramfs   $(OUT)/dom0-initramfs.cpio.gz (dom0-rootfs/README.md)
-#   make iso         $(OUT)/keel.iso: GRUB (BIOS + UEFI), Keel, Dom0 kernel
-#                    and initramfs, plus a rescue entry without Keel
-#   make run         boot $(OUT)/keel.iso in QEMU on this terminal
-#                    (scripts/run-qemu.sh; RUN_ARGS="..." adds QEMU options)
+# Boot images: Debian's kernel, the product images and the small test ISO.
 #
 # The product images (as root; only Debian's archive needs to be reachable):
-#   make image       $(OUT)/keel-live.iso and $(OUT)/keel.qcow2 with a real
+#   make image       $(OUT)/keel.iso and $(OUT)/keel.qcow2 with a real
 #                    Debian Dom0 (dom0-rootfs/README.md), then a size summary
-#   make live-iso    only $(OUT)/keel-live.iso
+#   make iso         only $(OUT)/keel.iso: the live ISO (GRUB for BIOS and
+#                    UEFI, Keel, Dom0 on squashfs, kickstart installer)
 #   make qcow2       only $(OUT)/keel.qcow2
-#   make image-test  boot both images (tests/system/test_image_*.py)
+#   make run         boot $(OUT)/keel.iso in QEMU on this terminal
+#                    (scripts/run-qemu.sh; RUN_ARGS="..." adds QEMU options)
+#   make image-test  boot the images and install with kickstart
+#                    (tests/system/test_image_*.py, test_kickstart.py)
+#
+# The fast test ISO that `make test` boots (no root, no debootstrap):
+#   make kernel      build/kernel/vmlinuz + modules, from Debian's package
+#                    (version pinned in image/kernel-version)
+#   make initramfs   $(OUT)/dom0-initramfs.cpio.gz, the busybox Dom0
+#                    (dom0-rootfs/README.md)
+#   make test-iso    $(OUT)/keel-test.iso: GRUB (BIOS + UEFI), Keel, Dom0
+#                    kernel and busybox initramfs, plus a rescue entry
 
 BUILD ?= build
 
@@ -22,14 +26,14 @@ KERNEL_DIR := $(BUILD)/kernel
 # package (vmlinuz, modules).
 KERNEL_STAMP := $(KERNEL_DIR)/release
 DOM0_INITRAMFS := $(OUT)/dom0-initramfs.cpio.gz
-KEEL_ISO := $(OUT)/keel.iso
+TEST_ISO := $(OUT)/keel-test.iso
 DEPS_STAMP := $(BUILD)/deps.stamp
 
-.PHONY: kernel initramfs iso run image live-iso qcow2 image-test image-summary
+.PHONY: kernel initramfs test-iso iso run image qcow2 image-test image-summary
 
 kernel: $(KERNEL_STAMP)
 initramfs: $(DOM0_INITRAMFS)
-iso: $(KEEL_ISO)
+test-iso: $(TEST_ISO)
 
 # Installs missing build/test packages once per change of the package list.
 $(DEPS_STAMP): scripts/deps.sh
@@ -46,13 +50,10 @@ $(DOM0_INITRAMFS): $(KERNEL_STAMP) scripts/mkinitramfs.py \
 
 # Only the ISO is redone when keel.elf changes: the kernel and initramfs
 # have their own rules above.
-$(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DOM0_INITRAMFS) \
+$(TEST_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DOM0_INITRAMFS) \
 		image/grub.cfg scripts/mkiso.sh | $(DEPS_STAMP)
 	scripts/mkiso.sh $@ image/grub.cfg boot/keel.elf=$(OUT)/keel.elf \
 		boot/vmlinuz=$(KERNEL_DIR)/vmlinuz boot/initrd.img=$(DOM0_INITRAMFS)
-
-run: $(KEEL_ISO)
-	scripts/run-qemu.sh $(KEEL_ISO) $(RUN_ARGS)
 
 # ---------------------------------------------------------------------------
 # Product images. Each stage has its own output so that a change reruns only
@@ -66,15 +67,18 @@ ROOTFS := $(IMAGE_DIR)/rootfs
 ROOTFS_STAMP := $(IMAGE_DIR)/rootfs.stamp
 DRACUT_INITRD := $(IMAGE_DIR)/initrd.img
 LIVE_SQUASHFS := $(IMAGE_DIR)/squashfs.img
-LIVE_ISO := $(OUT)/keel-live.iso
+KEEL_ISO := $(OUT)/keel.iso
 KEEL_QCOW2 := $(OUT)/keel.qcow2
 OVERLAY_FILES := $(shell find dom0-rootfs/overlay dom0-rootfs/overlay-live \
 	dom0-rootfs/overlay-disk -type f 2>/dev/null)
 
-image: $(LIVE_ISO) $(KEEL_QCOW2)
+image: $(KEEL_ISO) $(KEEL_QCOW2)
 	@$(MAKE) --no-print-directory image-summary
-live-iso: $(LIVE_ISO)
+iso: $(KEEL_ISO)
 qcow2: $(KEEL_QCOW2)
+
+run: $(KEEL_ISO)
+	scripts/run-qemu.sh $(KEEL_ISO) $(RUN_ARGS)
 
 $(ROOTFS_STAMP): dom0-rootfs/packages scripts/mk-rootfs.sh \
 		dom0-rootfs/overlay/etc/dpkg/dpkg.cfg.d/keel-lean \
@@ -91,12 +95,13 @@ $(DRACUT_INITRD): $(ROOTFS_STAMP) image/dracut.conf scripts/mk-dracut.sh
 
 # The initramfs rule writes into the base tree's /boot: stage after it.
 $(LIVE_SQUASHFS): $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
-		scripts/mk-image-root.sh scripts/mk-squashfs.sh
+		scripts/mk-image-root.sh scripts/mk-squashfs.sh \
+		kickstart/keel-install image/grub-disk.cfg
 	@echo "image: [3/5] live root filesystem: squashfs"
 	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root
 	scripts/mk-squashfs.sh $(IMAGE_DIR)/live-root $@
 
-$(LIVE_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
+$(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
 		image/grub-live.cfg scripts/mk-live-iso.sh scripts/mkiso.sh
 	@echo "image: [4/5] live ISO: GRUB (BIOS + UEFI), Keel, kernel, initramfs, squashfs"
 	scripts/mk-live-iso.sh $@ $(LIVE_SQUASHFS) $(OUT)/keel.elf \
@@ -115,12 +120,14 @@ image-summary:
 		"$$(du -sh --apparent-size $(ROOTFS) | cut -f1)"
 	@printf '  %-34s %s\n' "initramfs (dracut)" "$$(du -h $(DRACUT_INITRD) | cut -f1)"
 	@printf '  %-34s %s\n' "squashfs (live root)" "$$(du -h $(LIVE_SQUASHFS) | cut -f1)"
-	@printf '  %-34s %s\n' "$(LIVE_ISO)" "$$(du -h $(LIVE_ISO) | cut -f1)"
+	@printf '  %-34s %s\n' "$(KEEL_ISO)" "$$(du -h $(KEEL_ISO) | cut -f1)"
 	@printf '  %-34s %s (virtual %s)\n' "$(KEEL_QCOW2)" \
 		"$$(du -h $(KEEL_QCOW2) | cut -f1)" \
 		"$$(qemu-img info --output=json $(KEEL_QCOW2) | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p' | numfmt --to=iec)"
 
-# Boots both images under QEMU TCG (SeaBIOS and OVMF). Not part of
-# `make test`: building and booting them takes much longer.
+# Boots both images under QEMU TCG (SeaBIOS and OVMF) and installs to a
+# disk with kickstart. Part of `make test` only with KEEL_IMAGE_TESTS=1
+# (tests/tests.mk): building and booting them takes much longer.
 image-test: image
-	KEEL_IMAGE_TESTS=1 /usr/bin/python3 tests/run.py --only 'system/test_image_'
+	KEEL_IMAGE_TESTS=1 /usr/bin/python3 tests/run.py \
+		--only 'system/test_image_' --only 'system/test_kickstart'

@@ -4,7 +4,8 @@
 # of the image's own overlay, with its systemd units enabled.
 #
 # Usage (as root): scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST
-#   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init)
+#   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init;
+#         the kickstart installer kickstart/keel-install and what it needs)
 #   disk  the qcow2's root (overlay-disk/: serial getty, cloud-init)
 #
 # DEST shares the base's files through hard links (fast, little space);
@@ -39,9 +40,28 @@ units=(systemd-networkd.service systemd-resolved.service
 if [ "$variant" = disk ]; then
 	# A login prompt on COM1 even when the kernel's console is elsewhere.
 	units+=(serial-getty@ttyS0.service)
+else
+	# Runs only with inst.ks= on the kernel command line.
+	units+=(keel-kickstart.service)
 fi
 systemctl --quiet --root="$dest" enable "${units[@]}"
 if [ "$variant" = live ]; then
+	# The kickstart installer (kickstart/keel-install) copies this tree to
+	# the target disk, less the live system's own files; it needs the disk
+	# image's GRUB menu and the size of the tree.
+	install -m 755 "$repo/kickstart/keel-install" "$dest/usr/sbin/keel-install"
+	mkdir -p "$dest/usr/share/keel"
+	install -m 644 "$repo/image/grub-disk.cfg" "$dest/usr/share/keel/grub-disk.cfg"
+	{
+		(cd "$repo/dom0-rootfs/overlay-live" && find . ! -type d | sed 's|^\./|/|')
+		echo /etc/systemd/system/multi-user.target.wants/keel-kickstart.service
+		echo /usr/sbin/keel-install
+		echo /usr/share/keel/grub-disk.cfg
+		echo /usr/share/keel/live-only-files
+		echo /usr/share/keel/rootfs-size-mib
+	} >"$dest/usr/share/keel/live-only-files"
+	du -s --block-size=1M "$dest" | cut -f1 >"$dest/usr/share/keel/rootfs-size-mib"
+
 	# dmsquash-live mounts the root; nothing for systemd to remount. Replace
 	# the file rather than write through the hard link to the base tree.
 	rm -f "$dest/etc/fstab"

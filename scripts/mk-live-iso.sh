@@ -1,6 +1,6 @@
 #!/bin/bash
-# Assemble out/keel-live.iso: GRUB (BIOS + UEFI, hybrid CD/USB), Keel, the
-# Dom0 kernel and dracut initramfs, and the live root file system
+# Assemble out/keel.iso, the live ISO: GRUB (BIOS + UEFI, hybrid CD/USB),
+# Keel, the Dom0 kernel and dracut initramfs, and the live root file system
 # (/LiveOS/squashfs.img, found by dracut's dmsquash-live through the volume
 # label KEEL_LIVE). Menu: image/grub-live.cfg.
 #

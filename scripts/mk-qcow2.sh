@@ -40,7 +40,7 @@ mkdir -p "$root/boot/grub"
 # The tree shares files with the base through hard links: replace files,
 # never write through them (that would change the live image too).
 rm -f "$root/boot/grub/grub.cfg" "$root/etc/fstab"
-sed -e "s/@ROOT_UUID@/$uuid/g" -e "s/@KERNEL_RELEASE@/$release/g" \
+sed -e "s/@ROOT_UUID@/$uuid/g" -e "s/@KERNEL_RELEASE@/$release/g" -e "s/@DOM0_APPEND@//g" \
 	"$repo/image/grub-disk.cfg" >"$root/boot/grub/grub.cfg"
 # GRUB loads its modules from $prefix/<platform>/ as menu entries need them.
 for platform in i386-pc x86_64-efi; do

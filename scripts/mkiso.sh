@@ -2,7 +2,7 @@
 # Assemble a hybrid BIOS+UEFI GRUB ISO.
 #
 # Usage: scripts/mkiso.sh [--volid LABEL] OUTPUT.iso GRUB_CFG ISO_PATH=HOST_FILE...
-#   e.g. scripts/mkiso.sh out/keel.iso image/grub.cfg \
+#   e.g. scripts/mkiso.sh out/keel-test.iso image/grub.cfg \
 #            boot/keel.elf=out/keel.elf boot/vmlinuz=build/kernel/vmlinuz
 # GRUB_CFG becomes /boot/grub/grub.cfg. The ISO is staged in a private
 # directory next to OUTPUT and renamed into place when complete.

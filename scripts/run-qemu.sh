@@ -2,7 +2,8 @@
 # Boot a Keel ISO in QEMU with its serial console on this terminal.
 #
 # Usage: scripts/run-qemu.sh [--uefi] [ISO] [extra QEMU options...]
-#   ISO defaults to out/keel.iso. With a usable /dev/kvm the machine runs
+#   ISO defaults to out/keel.iso (the live ISO; `make test-iso` builds the
+#   small out/keel-test.iso). With a usable /dev/kvm the machine runs
 #   under KVM with the host CPU (nested virtualization must be enabled on
 #   the host); otherwise QEMU emulates an AMD CPU with SVM (TCG, -cpu max).
 #   KEEL_ACCEL=kvm|tcg forces one.

@@ -9,7 +9,7 @@
 #   --uefi             boot through UEFI firmware (default: BIOS)
 #   --network NAME     libvirt network for the NIC (default: default)
 #   --bridge BR        attach the NIC to host bridge BR instead
-#   --cdrom ISO        boot out/keel-live.iso
+#   --cdrom ISO        boot out/keel.iso (the live ISO)
 #   --disk QCOW2       boot out/keel.qcow2 (used in place: copy it first)
 #   --seed SEED.iso    NoCloud seed for the qcow2 (scripts/mk-seed.sh)
 #   --connect URI      libvirt URI (default: qemu:///system)

@@ -2,7 +2,7 @@
 """Run every Keel test suite and aggregate their TAP results.
 
 Suites, in this order:
-  build           (with --build) `make -k all iso unit`: one result
+  build           (with --build) `make -k all test-iso unit`: one result
   unit/test_*     each host unit test binary in $(OUT)/unit, run with
                   CMOCKA_MESSAGE_OUTPUT=TAP
   guests          tests/guests/run.py, if it exists (freestanding test guests)
@@ -190,7 +190,7 @@ def main():
     ap = argparse.ArgumentParser(
         description="Run Keel's test suites and aggregate TAP.")
     ap.add_argument("--build", action="store_true",
-                    help="first build everything (make -k all iso unit) "
+                    help="first build everything (make -k all test-iso unit) "
                     "and count the build as one result")
     ap.add_argument("--only", action="append", default=[],
                     metavar="PATTERN",
@@ -201,7 +201,7 @@ def main():
 
     tally = Tally()
     if args.build and not args.list:
-        build = Suite("build", ["make", "-k", "all", "iso", "unit"],
+        build = Suite("build", ["make", "-k", "all", "test-iso", "unit"],
                       DEFAULT_TIMEOUTS["build"])
         print("# ---- build", flush=True)
         status = run_process(build, lambda line: print(line, flush=True))
@@ -210,7 +210,7 @@ def main():
             print("ok - build", flush=True)
         else:
             tally.failed += 1
-            tally.failures.append("build: make -k all iso unit: %s" % (
+            tally.failures.append("build: make -k all test-iso unit: %s" % (
                 "timed out" if status is None else "status %d" % status))
             print("not ok - build", flush=True)
 

@@ -5,15 +5,24 @@
 #                                  "N passed, N failed[, N skipped]"
 #   make test TEST_ONLY=PATTERN    only the suites whose name matches
 #                                  (e.g. TEST_ONLY=system/test_rescue)
+#   make test KEEL_IMAGE_TESTS=1   also build the product images (make image,
+#                                  as root) and run their boot and kickstart
+#                                  tests, which otherwise report a skip
 #   make test-list                 list the suites
 
 .PHONY: test test-list
 
-# The build runs inside tests/run.py (make -k all iso unit) so that a broken
-# part counts as one failure and every suite that can still run does.
+# The build runs inside tests/run.py (make -k all test-iso unit) so that a
+# broken part counts as one failure and every suite that can still run does.
+# The product images take minutes to build: only when their tests run. A
+# failed image build shows up as the image tests' "missing image" failures.
 test:
 	scripts/deps.sh
-	/usr/bin/python3 tests/run.py --build $(foreach p,$(TEST_ONLY),--only '$(p)')
+ifeq ($(KEEL_IMAGE_TESTS),1)
+	-$(MAKE) image
+endif
+	KEEL_IMAGE_TESTS=$(KEEL_IMAGE_TESTS) /usr/bin/python3 tests/run.py --build \
+		$(foreach p,$(TEST_ONLY),--only '$(p)')
 
 test-list:
 	@/usr/bin/python3 tests/run.py --list

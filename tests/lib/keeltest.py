@@ -37,7 +37,7 @@ FAILURE_CONTEXT_LINES = 60
 # before its root shell, whose prompt comes from dom0-rootfs/initramfs/profile.
 DOM0_BANNER = "Keel Dom0 ready"
 DOM0_PROMPT = r"dom0:[^\r\n]*# "
-# Debian's bash prompt in a systemd Dom0 (out/keel-live.iso, out/keel.qcow2):
+# Debian's bash prompt in a systemd Dom0 (out/keel.iso, out/keel.qcow2):
 # user@host:dir# for root, $ for others.
 SYSTEM_PROMPT = r"@[-\w]+:[^\r\n]*[#$] "
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Keel's acceptance boot: out/keel.iso brings up Dom0 under Keel.
+"""Keel's acceptance boot: out/keel-test.iso brings up Dom0 under Keel.
 
 For each machine below, QEMU (TCG, AMD SVM) boots the ISO's default entry
 "Keel + Dom0" with a virtio NIC and a virtio disk, and the test requires,
@@ -93,9 +93,9 @@ def boot_dom0(suite, iso, disk, disk_sha256, name, cpu, mem, uefi):
 
 def main():
     suite = keeltest.Suite("Keel + Dom0 acceptance boot")
-    iso = keeltest.out_path("keel.iso")
+    iso = keeltest.out_path("keel-test.iso")
     if not os.path.exists(iso):
-        suite.fail("ISO exists", "%s is missing (make iso)" % iso)
+        suite.fail("ISO exists", "%s is missing (make test-iso)" % iso)
         suite.finish()
     work = tempfile.mkdtemp(prefix="dom0-boot-", dir=keeltest.out_path())
     try:

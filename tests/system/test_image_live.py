@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Boot out/keel-live.iso (the live Debian Dom0) from SeaBIOS and OVMF.
+"""Boot out/keel.iso (the live Debian Dom0) from SeaBIOS and OVMF.
 
 QEMU TCG, -cpu max, 2 GiB, the ISO as a CD-ROM on AHCI and a virtio NIC.
 The default GRUB entry "Keel + Dom0" must bring, in this order, Keel's
@@ -100,7 +100,7 @@ def main():
     if os.environ.get("KEEL_IMAGE_TESTS") != "1":
         suite.skip("live ISO boots", "run by make image-test")
         suite.finish()
-    iso = keeltest.out_path("keel-live.iso")
+    iso = keeltest.out_path("keel.iso")
     if not os.path.exists(iso):
         suite.fail("live ISO exists", "%s is missing (make image)" % iso)
         suite.finish()

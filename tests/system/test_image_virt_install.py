@@ -36,7 +36,7 @@ def main():
         suite.finish()
     work = tempfile.mkdtemp(prefix="virt-install-", dir=keeltest.out_path())
     try:
-        iso = os.path.join(work, "keel-live.iso")
+        iso = os.path.join(work, "keel.iso")
         disk = os.path.join(work, "keel.qcow2")
         seed = os.path.join(work, "seed.iso")
         for path in (iso, disk, seed):

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Keel's shared serial console and its refusal of CPUs it cannot use.
 
-1. out/keel.iso under QEMU TCG -cpu max: once Dom0's shell is up, Keel's
+1. out/keel-test.iso under QEMU TCG -cpu max: once Dom0's shell is up, Keel's
    log has said it owns the physical LAPIC timer; Ctrl-A three times gives
    Keel's debug console, whose 'd', 'm', 't' and 'r' keys print domains
    with per-exit counters, memory, timer statistics and run queues; 'q' hands input back
@@ -96,9 +96,9 @@ def no_svm(suite, iso):
 
 def main():
     suite = keeltest.Suite("Keel debug console and CPU refusal")
-    iso = keeltest.out_path("keel.iso")
+    iso = keeltest.out_path("keel-test.iso")
     if not os.path.exists(iso):
-        suite.fail("out/keel.iso exists", "run 'make iso' first")
+        suite.fail("out/keel-test.iso exists", "run 'make test-iso' first")
         suite.finish()
     debug_console(suite, iso)
     no_svm(suite, iso)

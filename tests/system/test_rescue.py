@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Boot the "Linux without Keel (rescue)" entry of out/keel.iso.
+"""Boot the "Linux without Keel (rescue)" entry of out/keel-test.iso.
 
 Debian's kernel and the Dom0 initramfs on the emulated machine alone, from
 SeaBIOS and from OVMF (the ISO is hybrid). Checks the root shell, the
@@ -8,7 +8,7 @@ interrupts arrive: the same checks test_dom0_boot.py runs under Keel, so a
 failure there that passes here points at Keel.
 
 The entry is chosen through its GRUB hotkey ("r") while the menu waits.
-If out/keel.iso could not be built (Keel itself fails to build), the test
+If out/keel-test.iso could not be built (Keel itself fails to build), the test
 still runs on an ISO with the same image/grub.cfg, kernel and initramfs but
 no keel.elf: GRUB reads an entry's files only when that entry boots.
 """
@@ -83,7 +83,7 @@ def main():
     os.makedirs(keeltest.out_path(), exist_ok=True)
     work = tempfile.mkdtemp(prefix="rescue-", dir=keeltest.out_path())
     try:
-        iso = keeltest.out_path("keel.iso")
+        iso = keeltest.out_path("keel-test.iso")
         if not os.path.exists(iso):
             print("# %s is missing: using an ISO without keel.elf" % iso)
             iso = os.path.join(work, "rescue.iso")
