@@ -2,16 +2,14 @@
 #include "apic.h"
 #include "guest.h"
 
-static enum apic_mode mode = APIC_MODE_XAPIC;
-
 void apic_use_mode(enum apic_mode new_mode)
 {
-	mode = new_mode;
+	this_cpu()->apic_mode = new_mode;
 }
 
 enum apic_mode apic_current_mode(void)
 {
-	return mode;
+	return this_cpu()->apic_mode;
 }
 
 /* Plain 32-bit MOVs through a volatile pointer: this is what a hypervisor's
@@ -23,14 +21,14 @@ static volatile uint32_t *xapic_reg(unsigned int reg)
 
 uint32_t apic_read(unsigned int reg)
 {
-	if (mode == APIC_MODE_X2APIC)
+	if (apic_current_mode() == APIC_MODE_X2APIC)
 		return (uint32_t)rdmsr(X2APIC_MSR_BASE + (reg >> 4));
 	return *xapic_reg(reg);
 }
 
 void apic_write(unsigned int reg, uint32_t value)
 {
-	if (mode == APIC_MODE_X2APIC)
+	if (apic_current_mode() == APIC_MODE_X2APIC)
 		wrmsr(X2APIC_MSR_BASE + (reg >> 4), value);
 	else
 		*xapic_reg(reg) = value;
@@ -40,7 +38,7 @@ uint32_t apic_id(void)
 {
 	uint32_t id = apic_read(APIC_ID);
 
-	return mode == APIC_MODE_X2APIC ? id : id >> 24;
+	return apic_current_mode() == APIC_MODE_X2APIC ? id : id >> 24;
 }
 
 void apic_eoi(void)
@@ -61,6 +59,26 @@ uint32_t apic_enable_x2apic(void)
 				     base | APIC_BASE_EN | APIC_BASE_EXTD);
 
 	if (!exinfo)
-		mode = APIC_MODE_X2APIC;
+		apic_use_mode(APIC_MODE_X2APIC);
 	return exinfo;
+}
+
+/* How long an xAPIC ICR may stay busy before the IPI is sent anyway. */
+#define ICR_BUSY_POLL_LIMIT 1000000
+
+void apic_send_ipi(uint32_t dest, uint32_t icr_low)
+{
+	if (apic_current_mode() == APIC_MODE_X2APIC) {
+		/* ICR is one 64-bit MSR: destination in bits 63:32. */
+		wrmsr(X2APIC_MSR_BASE + (APIC_ICR >> 4),
+		      (uint64_t)dest << 32 | icr_low);
+		return;
+	}
+	for (unsigned int i = 0; i < ICR_BUSY_POLL_LIMIT; i++) {
+		if (!(apic_read(APIC_ICR) & APIC_ICR_BUSY))
+			break;
+		cpu_relax();
+	}
+	apic_write(APIC_ICR_HIGH, dest << 24);
+	apic_write(APIC_ICR, icr_low);
 }

@@ -61,7 +61,9 @@ struct setup_header {
 } __attribute__((packed));
 
 struct boot_params {
-	uint8_t unused_0[0x0c8];
+	uint8_t unused_0a[0x070];
+	uint64_t acpi_rsdp_addr; /* 0x070 */
+	uint8_t unused_0b[0x0c8 - 0x078];
 	uint32_t ext_cmd_line_ptr; /* 0x0c8: bits 63:32 of cmd_line_ptr */
 	uint8_t unused_1[0x1e8 - 0x0cc];
 	uint8_t e820_entries; /* 0x1e8 */
@@ -73,6 +75,8 @@ struct boot_params {
 	uint8_t unused_4[0x1000 - 0xcd0];
 } __attribute__((packed));
 
+_Static_assert(offsetof(struct boot_params, acpi_rsdp_addr) == 0x070,
+	       "acpi_rsdp_addr offset");
 _Static_assert(offsetof(struct boot_params, hdr.cmd_line_ptr) == 0x228,
 	       "setup_header layout");
 _Static_assert(offsetof(struct boot_params, hdr.kernel_info_offset) == 0x268,

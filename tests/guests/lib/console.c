@@ -181,12 +181,43 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
+/*
+ * One printf at a time goes out, so lines from several CPUs do not mix.
+ * The owner is a CPU number + 1 (0: free); an exception or interrupt
+ * handler that prints on the CPU already holding the lock goes ahead
+ * instead of waiting for itself forever.
+ */
+static unsigned int console_owner;
+
+static bool console_lock(void)
+{
+	unsigned int me = cpu_index() + 1, expected = 0;
+
+	if (__atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me)
+		return false;
+	while (!__atomic_compare_exchange_n(&console_owner, &expected, me,
+					    false, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED)) {
+		expected = 0;
+		cpu_relax();
+	}
+	return true;
+}
+
+static void console_unlock(bool taken)
+{
+	if (taken)
+		__atomic_store_n(&console_owner, 0, __ATOMIC_RELEASE);
+}
+
 int vprintf(const char *fmt, va_list ap)
 {
 	char line[256];
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	bool taken = console_lock();
 
 	console_write(line, strlen(line));
+	console_unlock(taken);
 	return n;
 }
 

@@ -11,7 +11,9 @@
  *
  * through test_finish(), test_pass() or test_fail(), and then stops the CPU
  * with `cli; hlt` forever. An unexpected exception or interrupt reports a
- * FAIL line too.
+ * FAIL line too. With several CPUs running, the first result line wins:
+ * later calls only stop their CPU. printf() and check() may be called from
+ * any CPU; each line goes out whole.
  */
 #ifndef GUEST_GUEST_H
 #define GUEST_GUEST_H
@@ -21,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apic.h"
 #include "boot_params.h"
 #include "layout.h"
 #include "x86.h"
@@ -82,5 +85,72 @@ void irq_set_handler(uint8_t vector, irq_handler_t handler);
 void legacy_pic_mask_all(void);
 /* Loads an IDT limit of 0 so any exception or interrupt triple-faults. */
 void idt_load_empty(void);
+/* Handler for NMIs (vector 2) on every CPU; without one an NMI fails the
+ * test like any unexpected exception. No EOI is due for an NMI. */
+void nmi_set_handler(irq_handler_t handler);
+
+/*
+ * Time. The TSC and LAPIC timer frequencies in kHz come from Keel's CPUID
+ * leaf 0x40000010 (EAX, EBX) when Keel's signature is at 0x40000000, else
+ * from tsc_khz= and lapic_khz= on the command line, else they are 0.
+ */
+bool keel_timing_leaf_present(void);
+uint32_t platform_tsc_khz(void);
+uint32_t platform_lapic_khz(void);
+/* Spins for `us` microseconds of TSC time (needs platform_tsc_khz()). */
+void delay_us(uint64_t us);
+uint64_t tsc_to_us(uint64_t ticks);
+uint64_t us_to_tsc(uint64_t us);
+
+/*
+ * SMP. The CPUs are the enabled processors of the ACPI MADT (found through
+ * boot_params.acpi_rsdp_addr, else the BIOS areas an OS searches), or, when
+ * there is no MADT (Keel's boot-time DomUs get no ACPI tables), the
+ * `cpus=N` command-line parameter with APIC IDs 0..N-1, or else the boot
+ * CPU alone. CPU 0 is always the boot CPU; at most GUEST_MAX_CPUS.
+ *
+ * smp_start_aps() starts every other CPU the way an OS does: it copies a
+ * real-mode trampoline (trampoline.S) to the lowest 4 KiB page at or above
+ * 4 KiB below 1 MiB that the e820 map calls RAM, then, one CPU at a time,
+ * sends INIT, waits 10 ms, and sends up to two STARTUP IPIs 200 us apart
+ * (Intel SDM vol. 3A §8.4.4.1) through the boot CPU's APIC in its current
+ * mode. The AP enters long mode on the boot CPU's page tables, loads the
+ * shared IDT and its own 16 KiB stack, marks itself online and calls
+ * ap_main(cpu) with interrupts disabled and its APIC in xAPIC mode as reset
+ * left it (software-disabled: call apic_software_enable() before taking
+ * interrupts). An AP whose ap_main() returns halts. Each AP gets 2 s to
+ * come online; a CPU that does not stops the start-up of the rest.
+ * Returns the number of CPUs online, the boot CPU included, and prints
+ * what it did. Needs platform_tsc_khz() for its delays.
+ */
+struct cpu {
+	struct cpu *self;   /* at %gs:0, see this_cpu() */
+	unsigned int index; /* 0 = boot CPU */
+	uint32_t apic_id;
+	enum apic_mode apic_mode; /* how apic_read/apic_write reach it */
+	volatile bool online;
+	void (*ap_main)(unsigned int cpu);
+};
+
+typedef void (*ap_main_t)(unsigned int cpu);
+
+/* The calling CPU: IA32_GS_BASE points at its struct cpu. */
+static inline struct cpu *this_cpu(void)
+{
+	struct cpu *c;
+
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+static inline unsigned int cpu_index(void)
+{
+	return this_cpu()->index;
+}
+
+unsigned int cpu_count(void);
+uint32_t cpu_apic_id(unsigned int cpu);
+bool cpu_online(unsigned int cpu);
+unsigned int smp_start_aps(ap_main_t ap_main);
 
 #endif

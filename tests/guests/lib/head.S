@@ -40,12 +40,6 @@
 #define PTE_PCD      0x010
 #define PTE_LARGE    0x080
 
-/* Selectors of the boot GDT below; 0x10/0x18 match the boot protocol's
- * __BOOT_CS/__BOOT_DS. */
-#define SEL_CODE32 0x08
-#define SEL_CODE64 0x10
-#define SEL_DATA   0x18
-
 /* ---------------------------------------------------------------------- */
 /* Real-mode setup area: file offset 0, (SETUP_SECTS + 1) * 512 bytes.     */
 /* ---------------------------------------------------------------------- */
@@ -272,13 +266,16 @@ kernel_info:
 	.long	0
 kernel_info_end:
 
+	/* Also loaded by the application processors (trampoline.S). */
 	.balign	8
+	.globl	boot_gdt, boot_gdt_limit
 boot_gdt:
 	.quad	0
 	.quad	0x00cf9a000000ffff	/* 0x08: 32-bit code, flat */
 	.quad	0x00af9a000000ffff	/* 0x10: 64-bit code */
 	.quad	0x00cf92000000ffff	/* 0x18: data, flat */
 boot_gdt_end:
+	.set	boot_gdt_limit, boot_gdt_end - boot_gdt - 1
 boot_gdt_desc:
 	.word	boot_gdt_end - boot_gdt - 1
 	.quad	boot_gdt

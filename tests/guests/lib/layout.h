@@ -19,4 +19,15 @@
 
 #define BOOT_STACK_SIZE 0x4000
 
+/* Selectors of the guest's GDT (head.S); 0x10/0x18 match the boot
+ * protocol's __BOOT_CS/__BOOT_DS. */
+#define SEL_CODE32 0x08
+#define SEL_CODE64 0x10
+#define SEL_DATA   0x18
+
+/* Application processors: how many the runtime can start, and the stack
+ * each one runs on. */
+#define GUEST_MAX_CPUS 16
+#define AP_STACK_SIZE  0x4000
+
 #endif

@@ -3,6 +3,7 @@
 #include "guest.h"
 
 void trap_init(void);
+void smp_init_boot_cpu(void);
 void runtime_start(void);
 
 struct boot_params boot_params;
@@ -13,6 +14,8 @@ static char cmdline_buf[COMMAND_LINE_SIZE];
 
 static char first_failure[160];
 static unsigned int failed_checks;
+/* Set by the first CPU to report a result. */
+static bool result_reported;
 
 __noreturn void halt_forever(void)
 {
@@ -20,9 +23,16 @@ __noreturn void halt_forever(void)
 		__asm__ volatile("cli; hlt");
 }
 
+/* True for the first caller only: one result line per run. */
+static bool claim_result(void)
+{
+	return !__atomic_exchange_n(&result_reported, true, __ATOMIC_ACQ_REL);
+}
+
 __noreturn void test_pass(void)
 {
-	printf("TEST %s: PASS\n", test_name);
+	if (claim_result())
+		printf("TEST %s: PASS\n", test_name);
 	halt_forever();
 }
 
@@ -34,7 +44,8 @@ __noreturn void test_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	printf("TEST %s: FAIL %s\n", test_name, reason);
+	if (claim_result())
+		printf("TEST %s: FAIL %s\n", test_name, reason);
 	halt_forever();
 }
 
@@ -47,7 +58,8 @@ bool check(bool cond, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	printf("%s: %s: %s\n", test_name, cond ? "ok" : "FAILED", what);
-	if (!cond && failed_checks++ == 0)
+	if (!cond &&
+	    __atomic_fetch_add(&failed_checks, 1, __ATOMIC_ACQ_REL) == 0)
 		memcpy(first_failure, what,
 		       sizeof(what) < sizeof(first_failure)
 			   ? sizeof(what)
@@ -57,12 +69,13 @@ bool check(bool cond, const char *fmt, ...)
 
 __noreturn void test_finish(void)
 {
-	if (!failed_checks)
+	unsigned int failed = __atomic_load_n(&failed_checks, __ATOMIC_ACQUIRE);
+
+	if (!failed)
 		test_pass();
-	if (failed_checks == 1)
+	if (failed == 1)
 		test_fail("%s", first_failure);
-	test_fail("%s (and %u more failed checks)", first_failure,
-		  failed_checks - 1);
+	test_fail("%s (and %u more failed checks)", first_failure, failed - 1);
 }
 
 const char *cmdline(void)
@@ -151,6 +164,7 @@ static void copy_boot_params(void)
 
 void runtime_start(void)
 {
+	smp_init_boot_cpu();
 	trap_init();
 	printf("%s: entered via %u-bit entry, image at 0x%lx, boot_params at "
 	       "0x%lx\n",

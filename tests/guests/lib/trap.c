@@ -33,10 +33,10 @@ struct descriptor_table_register {
 
 #define GATE_PRESENT_INTERRUPT 0x8e /* P=1, DPL=0, type 0xE */
 #define TRAP_STUB_SIZE	       16
-#define KERNEL_CS	       0x10
 #define FIRST_INTERRUPT_VECTOR 32
 
 void trap_init(void);
+void trap_load(void);
 void trap_dispatch(struct trap_frame *frame);
 
 extern const char trap_stubs_start[];
@@ -44,6 +44,7 @@ extern const struct extable_entry __start_extable[], __stop_extable[];
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_t irq_handlers[256];
+static irq_handler_t nmi_handler;
 
 static const char *const exception_names[FIRST_INTERRUPT_VECTOR] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
@@ -58,12 +59,18 @@ void trap_init(void)
 		    (uint64_t)(trap_stubs_start + v * TRAP_STUB_SIZE);
 		idt[v] = (struct idt_gate){
 		    .offset_low = (uint16_t)handler,
-		    .selector = KERNEL_CS,
+		    .selector = SEL_CODE64,
 		    .type_attr = GATE_PRESENT_INTERRUPT,
 		    .offset_mid = (uint16_t)(handler >> 16),
 		    .offset_high = (uint32_t)(handler >> 32),
 		};
 	}
+	trap_load();
+}
+
+/* Every CPU loads the one IDT. */
+void trap_load(void)
+{
 	struct descriptor_table_register idtr = {sizeof(idt) - 1,
 						 (uint64_t)idt};
 	__asm__ volatile("lidt %0" ::"m"(idtr));
@@ -91,6 +98,11 @@ void irq_set_handler(uint8_t vector, irq_handler_t handler)
 	irq_handlers[vector] = handler;
 }
 
+void nmi_set_handler(irq_handler_t handler)
+{
+	nmi_handler = handler;
+}
+
 static const struct extable_entry *extable_find(uint64_t rip)
 {
 	for (const struct extable_entry *e = __start_extable;
@@ -106,9 +118,13 @@ void trap_dispatch(struct trap_frame *frame)
 		irq_handler_t handler = irq_handlers[frame->vector];
 		if (!handler)
 			test_fail("unexpected interrupt, vector 0x%lx at rip "
-				  "0x%lx",
-				  frame->vector, frame->rip);
+				  "0x%lx on cpu%u",
+				  frame->vector, frame->rip, cpu_index());
 		handler((uint8_t)frame->vector);
+		return;
+	}
+	if (frame->vector == X86_EXC_NMI && nmi_handler) {
+		nmi_handler(X86_EXC_NMI);
 		return;
 	}
 
@@ -120,10 +136,10 @@ void trap_dispatch(struct trap_frame *frame)
 		return;
 	}
 
-	printf("%s: exception %s error code 0x%lx at rip 0x%lx rsp 0x%lx "
-	       "cr2 0x%lx\n",
-	       test_name, exception_names[frame->vector], frame->error_code,
-	       frame->rip, frame->rsp, read_cr2());
-	test_fail("unexpected exception %s at rip 0x%lx",
-		  exception_names[frame->vector], frame->rip);
+	printf("%s: cpu%u: exception %s error code 0x%lx at rip 0x%lx rsp "
+	       "0x%lx cr2 0x%lx\n",
+	       test_name, cpu_index(), exception_names[frame->vector],
+	       frame->error_code, frame->rip, frame->rsp, read_cr2());
+	test_fail("unexpected exception %s at rip 0x%lx on cpu%u",
+		  exception_names[frame->vector], frame->rip, cpu_index());
 }

@@ -10,12 +10,13 @@
 #include <stdint.h>
 
 /* Exception vectors (Intel SDM vol. 3A §6.3.1). */
-#define X86_EXC_DE 0
-#define X86_EXC_BP 3
-#define X86_EXC_UD 6
-#define X86_EXC_DF 8
-#define X86_EXC_GP 13
-#define X86_EXC_PF 14
+#define X86_EXC_DE  0
+#define X86_EXC_NMI 2
+#define X86_EXC_BP  3
+#define X86_EXC_UD  6
+#define X86_EXC_DF  8
+#define X86_EXC_GP  13
+#define X86_EXC_PF  14
 
 #define X86_EFLAGS_IF (1u << 9)
 

@@ -11,7 +11,14 @@
  *      writing 0 disarms it;
  *   4. periodic mode: fires again and again at no less than the period;
  *   5. kvmclock: the pvclock page converts TSC to ns consistently with
- *      the advertised TSC frequency, and the wall clock is plausible.
+ *      the advertised TSC frequency, and the wall clock is plausible;
+ *   6. with several CPUs (guest.h, "SMP"; a DomU without ACPI tables
+ *      takes cpus=N): the APs are started, and every CPU, the boot CPU
+ *      included, arms its own one-shot timer (APs: in xAPIC mode) and then
+ *      its own TSC-deadline timer (in x2APIC mode) at the same time as the
+ *      others; each interrupt must arrive on the CPU that armed the timer,
+ *      once, no earlier than programmed and at most PERCPU_LATE_BOUND_MS
+ *      late.
  *
  * Without Keel (no CPUID 0x40000010) the frequencies can be given as
  * tsc_khz= and lapic_khz= on the command line to exercise the guest on
@@ -23,8 +30,10 @@
 
 const char test_name[] = "timer";
 
-#define TIMER_VECTOR	0xec
-#define SPURIOUS_VECTOR 0xff
+#define TIMER_VECTOR	    0xec
+#define PERCPU_TIMER_VECTOR 0xed
+#define WAKE_VECTOR	    0xee
+#define SPURIOUS_VECTOR	    0xff
 
 #define KEEL_CPUID_BASE	  0x40000000
 #define KEEL_CPUID_TIMING 0x40000010
@@ -39,6 +48,13 @@ const char test_name[] = "timer";
 /* How long to wait for an interrupt before declaring it lost. */
 #define LOST_BOUND_MS	     2000
 #define KVMCLOCK_INTERVAL_MS 20
+/* Per-CPU timers: programmed time and how late each may fire. */
+#define PERCPU_TIMER_MS	     10
+#define PERCPU_LATE_BOUND_MS 50
+/* How long the boot CPU waits for every AP's results, and how often it
+ * wakes to look. */
+#define PERCPU_WAIT_MS 10000
+#define WAKE_PERIOD_MS 5
 /* 2020-01-01T00:00:00Z: a wall clock before this is not the real time. */
 #define PLAUSIBLE_EPOCH_SECONDS 1577836800u
 
@@ -69,11 +85,6 @@ static void spurious_interrupt(uint8_t vector)
 static uint64_t ms_to_tsc(uint64_t ms)
 {
 	return ms * tsc_khz;
-}
-
-static uint64_t tsc_to_us(uint64_t ticks)
-{
-	return ticks * 1000 / tsc_khz;
 }
 
 /* Opens interrupt windows until `ticks` timer interrupts have arrived or
@@ -337,6 +348,170 @@ out:
 	wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, 0);
 }
 
+/* What one CPU measured of its own timers (percpu_timers()). */
+struct percpu_result {
+	bool oneshot_fired, deadline_fired, x2apic;
+	uint64_t oneshot_elapsed;   /* TSC ticks from arming to interrupt */
+	int64_t deadline_late;	    /* TSC ticks after the deadline */
+	unsigned int oneshot_count; /* interrupts in twice the period */
+	unsigned int deadline_count;
+	volatile bool done;
+};
+
+static struct percpu_result percpu_results[GUEST_MAX_CPUS];
+static volatile unsigned int percpu_ticks[GUEST_MAX_CPUS];
+static volatile uint64_t percpu_tick_tsc[GUEST_MAX_CPUS];
+
+/* Counts the interrupt on the CPU that takes it: a timer interrupt on the
+ * wrong CPU shows up as a count that is not 1 on both. */
+static void percpu_timer_interrupt(uint8_t vector)
+{
+	unsigned int cpu = cpu_index();
+	uint64_t now = rdtsc();
+
+	(void)vector;
+	if (percpu_ticks[cpu] == 0)
+		percpu_tick_tsc[cpu] = now;
+	percpu_ticks[cpu] = percpu_ticks[cpu] + 1;
+	apic_eoi();
+}
+
+/* Halts until this CPU's timer interrupt has arrived. A lost interrupt
+ * leaves the CPU halted: the boot CPU then reports it missing. */
+static void percpu_wait_tick(unsigned int cpu)
+{
+	while (percpu_ticks[cpu] == 0)
+		irq_wait();
+}
+
+/* One-shot, then TSC-deadline, each counted for twice its period. */
+static void percpu_timers(unsigned int cpu)
+{
+	struct percpu_result *r = &percpu_results[cpu];
+	uint64_t programmed = ms_to_tsc(PERCPU_TIMER_MS), start, deadline;
+
+	apic_software_enable(SPURIOUS_VECTOR);
+	percpu_ticks[cpu] = 0;
+	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIVIDE_BY_1);
+	apic_write(APIC_LVT_TIMER,
+		   APIC_LVT_TIMER_ONESHOT | PERCPU_TIMER_VECTOR);
+	start = rdtsc();
+	apic_write(APIC_TIMER_INITIAL_COUNT, lapic_khz * PERCPU_TIMER_MS);
+	percpu_wait_tick(cpu);
+	r->oneshot_fired = true;
+	r->oneshot_elapsed = percpu_tick_tsc[cpu] - start;
+	tsc_delay_ms(2 * PERCPU_TIMER_MS);
+	irq_window();
+	r->oneshot_count = percpu_ticks[cpu];
+	timer_stop();
+
+	/* The APs are still in xAPIC mode: TSC-deadline goes through the
+	 * x2APIC. */
+	r->x2apic = apic_current_mode() == APIC_MODE_X2APIC ||
+		    !exinfo_faulted(apic_enable_x2apic());
+	if (r->x2apic) {
+		percpu_ticks[cpu] = 0;
+		apic_write(APIC_LVT_TIMER,
+			   APIC_LVT_TIMER_TSC_DEADLINE | PERCPU_TIMER_VECTOR);
+		deadline = rdtsc() + programmed;
+		wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
+		percpu_wait_tick(cpu);
+		r->deadline_fired = true;
+		r->deadline_late = (int64_t)(percpu_tick_tsc[cpu] - deadline);
+		tsc_delay_ms(2 * PERCPU_TIMER_MS);
+		irq_window();
+		r->deadline_count = percpu_ticks[cpu];
+		timer_stop();
+	}
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+}
+
+static void ap_main(unsigned int cpu)
+{
+	percpu_timers(cpu);
+}
+
+static void wake_interrupt(uint8_t vector)
+{
+	(void)vector;
+	apic_eoi();
+}
+
+static bool all_done(unsigned int cpus)
+{
+	for (unsigned int i = 0; i < cpus; i++)
+		if (!__atomic_load_n(&percpu_results[i].done, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}
+
+/* The boot CPU sleeps between periodic wake-ups, so on a shared physical
+ * CPU it leaves the time to the APs. */
+static void wait_for_aps(unsigned int cpus)
+{
+	uint64_t start = rdtsc();
+
+	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIVIDE_BY_1);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | WAKE_VECTOR);
+	apic_write(APIC_TIMER_INITIAL_COUNT, lapic_khz * WAKE_PERIOD_MS);
+	while (!all_done(cpus) && rdtsc() - start < ms_to_tsc(PERCPU_WAIT_MS))
+		irq_wait();
+	timer_stop();
+}
+
+static void report_percpu(unsigned int cpu)
+{
+	const struct percpu_result *r = &percpu_results[cpu];
+	uint64_t programmed = ms_to_tsc(PERCPU_TIMER_MS);
+
+	if (!check(r->done, "cpu%u: timers finished within %u ms", cpu,
+		   PERCPU_WAIT_MS)) {
+		printf("timer: cpu%u: one-shot %s, TSC-deadline %s\n", cpu,
+		       r->oneshot_fired ? "fired" : "never fired",
+		       r->deadline_fired ? "fired" : "never fired");
+		return;
+	}
+	printf("timer: cpu%u: one-shot programmed %lu us, fired after %lu us\n",
+	       cpu, tsc_to_us(programmed), tsc_to_us(r->oneshot_elapsed));
+	check(r->oneshot_elapsed >= programmed &&
+		  r->oneshot_elapsed <=
+		      programmed + ms_to_tsc(PERCPU_LATE_BOUND_MS),
+	      "cpu%u: one-shot fired on cpu%u, no earlier than programmed "
+	      "and within %u ms of it",
+	      cpu, cpu, PERCPU_LATE_BOUND_MS);
+	check(r->oneshot_count == 1, "cpu%u: one-shot fired once (%u times)",
+	      cpu, r->oneshot_count);
+	if (!check(r->x2apic, "cpu%u: switched to x2APIC mode", cpu))
+		return;
+	printf("timer: cpu%u: TSC-deadline fired %ld us after the deadline\n",
+	       cpu, r->deadline_late * 1000 / (int64_t)tsc_khz);
+	check(r->deadline_late >= 0 &&
+		  r->deadline_late <= (int64_t)ms_to_tsc(PERCPU_LATE_BOUND_MS),
+	      "cpu%u: TSC-deadline fired on cpu%u, after the deadline and "
+	      "within %u ms of it",
+	      cpu, cpu, PERCPU_LATE_BOUND_MS);
+	check(r->deadline_count == 1,
+	      "cpu%u: TSC-deadline fired once (%u times)", cpu,
+	      r->deadline_count);
+}
+
+/* Every CPU's own timers at once (item 6 of the file comment). */
+static void percpu_test(void)
+{
+	unsigned int cpus = cpu_count();
+
+	if (cpus == 1)
+		return;
+	irq_set_handler(PERCPU_TIMER_VECTOR, percpu_timer_interrupt);
+	irq_set_handler(WAKE_VECTOR, wake_interrupt);
+	unsigned int online = smp_start_aps(ap_main);
+	check(online == cpus, "%u of %u CPUs came online", online, cpus);
+	percpu_timers(0);
+	wait_for_aps(online);
+	for (unsigned int cpu = 0; cpu < online; cpu++)
+		report_percpu(cpu);
+}
+
 void test_main(void)
 {
 	legacy_pic_mask_all();
@@ -352,5 +527,6 @@ void test_main(void)
 		periodic_test();
 	}
 	kvmclock_test();
+	percpu_test();
 	test_finish();
 }

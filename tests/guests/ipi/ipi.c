@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipi: inter-processor interrupts between the guest's CPUs.
+ *
+ * The guest starts its APs (guest.h, "SMP"; a DomU without ACPI tables
+ * takes cpus=N) and plays ping-pong between CPU 0 and CPU 1: CPU 0 sends
+ * a fixed IPI to CPU 1, whose handler answers with a fixed IPI to CPU 0,
+ * and CPU 0 waits (halted) for the answer before the next round. In turn:
+ *
+ *   1. xAPIC, physical destination (APIC ID), ROUND_TRIPS rounds;
+ *   2. xAPIC, logical destination (flat model, one LDR bit per CPU);
+ *   3. x2APIC, physical destination (32-bit APIC ID), after every CPU
+ *      switched itself to x2APIC mode;
+ *   4. x2APIC, logical destination (cluster and bit from each CPU's own
+ *      read-only LDR, which must follow SDM vol. 3A §11.12.10.2);
+ *   5. NMI IPIs to CPU 1, answered with a fixed IPI from its NMI handler.
+ *
+ * Every round must be answered within IPI_BOUND_MS (a one-shot LAPIC
+ * timer on CPU 0 bounds each wait), each ping must arrive once on CPU 1
+ * and each pong once on CPU 0 with the round's sequence number; no other
+ * CPU may see any of them. Each mode prints
+ * "ipi: <mode>: N round trips, avg X us, max Y us".
+ */
+#include "guest.h"
+
+const char test_name[] = "ipi";
+
+/* Each mode pings and answers on its own pair of vectors, so an answer
+ * that comes too late for one mode cannot pass for one of the next. */
+#define PING_VECTOR(mode) (0x50 + 2 * (mode))
+#define PONG_VECTOR(mode) (0x51 + 2 * (mode))
+#define MODES		  5
+#define COMMAND_VECTOR	  0x42
+#define WATCHDOG_VECTOR	  0xe0
+#define SPURIOUS_VECTOR	  0xff
+
+#define ROUND_TRIPS	 1000
+#define MODE_ROUND_TRIPS 200
+#define NMI_ROUND_TRIPS	 20
+/*
+ * How long one round may take. The guest's TSC runs on while the emulator
+ * thread of a virtual CPU waits for a host CPU (other emulators share the
+ * host), which has stretched single rounds to 300 ms: the bound catches
+ * lost IPIs and lost wake-ups, not slowness.
+ */
+#define IPI_BOUND_MS 1000
+/* After the last round: time for duplicates to show up. */
+#define SETTLE_MS 20
+/* How long CPU 1 may take to carry out a command. */
+#define COMMAND_TIMEOUT_MS 2000
+
+#define PINGER	  0
+#define RESPONDER 1
+
+enum kind { PING, PONG, NMI, STALE, KINDS };
+static const char *const kind_names[KINDS] = {"ping", "pong", "NMI",
+					      "stale IPI"};
+
+/* What each CPU received in the current mode, counted by the handler on
+ * that CPU; STALE: an IPI on the vectors of an earlier mode. */
+static volatile unsigned int received[GUEST_MAX_CPUS][KINDS];
+static volatile unsigned int current_mode;
+
+/* The round in flight: CPU 0 writes round_seq before each ping, CPU 1
+ * copies it into answer_seq before it answers, CPU 0's pong handler
+ * records it. */
+static volatile unsigned int round_seq, answer_seq, pong_seq;
+static volatile bool pong_arrived;
+static volatile uint64_t pong_tsc;
+static volatile bool watchdog_fired;
+
+/* How CPU 1 answers: destination and ICR of the pong. */
+static volatile uint32_t pong_dest, pong_icr;
+
+/* Commands CPU 0 gives the APs. */
+enum command { CMD_NONE, CMD_X2APIC };
+static volatile enum command command[GUEST_MAX_CPUS];
+static volatile bool command_done[GUEST_MAX_CPUS];
+static volatile bool command_ok[GUEST_MAX_CPUS];
+/* Each CPU's logical destination, read from its own LDR. */
+static volatile uint32_t logical_id[GUEST_MAX_CPUS];
+
+static uint32_t lapic_khz;
+
+static void count(enum kind kind)
+{
+	unsigned int cpu = cpu_index();
+
+	received[cpu][kind] = received[cpu][kind] + 1;
+}
+
+static void answer(void)
+{
+	answer_seq = round_seq;
+	apic_send_ipi(pong_dest, pong_icr);
+}
+
+static void ping_interrupt(uint8_t vector)
+{
+	bool current = vector == PING_VECTOR(current_mode);
+
+	count(current ? PING : STALE);
+	apic_eoi();
+	if (current && cpu_index() == RESPONDER)
+		answer();
+}
+
+static void pong_interrupt(uint8_t vector)
+{
+	if (vector != PONG_VECTOR(current_mode)) {
+		count(STALE);
+		apic_eoi();
+		return;
+	}
+	count(PONG);
+	if (cpu_index() == PINGER) {
+		pong_tsc = rdtsc();
+		pong_seq = answer_seq;
+		pong_arrived = true;
+	}
+	apic_eoi();
+}
+
+static void nmi_interrupt(uint8_t vector)
+{
+	(void)vector;
+	count(NMI);
+	if (cpu_index() == RESPONDER)
+		answer();
+}
+
+static void command_interrupt(uint8_t vector)
+{
+	(void)vector;
+	apic_eoi();
+}
+
+static void watchdog_interrupt(uint8_t vector)
+{
+	(void)vector;
+	watchdog_fired = true;
+	apic_eoi();
+}
+
+static void spurious_interrupt(uint8_t vector)
+{
+	/* A spurious interrupt needs no EOI (SDM vol. 3A §11.9). */
+	(void)vector;
+}
+
+/* Each CPU enables its APIC and, in xAPIC mode, takes logical bit `cpu`
+ * in the flat model (SDM §11.6.2.2): 8 CPUs at most have one. */
+static void apic_setup(unsigned int cpu)
+{
+	apic_software_enable(SPURIOUS_VECTOR);
+	apic_write(APIC_DFR, APIC_DFR_FLAT);
+	apic_write(APIC_LDR, cpu < 8 ? (1u << cpu) << 24 : 0);
+	logical_id[cpu] = cpu < 8 ? 1u << cpu : 0;
+}
+
+static bool switch_to_x2apic(unsigned int cpu)
+{
+	if (exinfo_faulted(apic_enable_x2apic()))
+		return false;
+	logical_id[cpu] = apic_read(APIC_LDR);
+	return true;
+}
+
+/* APs sleep until an IPI comes; commands arrive with COMMAND_VECTOR. */
+static void ap_main(unsigned int cpu)
+{
+	apic_setup(cpu);
+	for (;;) {
+		enum command cmd = command[cpu];
+
+		if (cmd != CMD_NONE) {
+			command[cpu] = CMD_NONE;
+			if (cmd == CMD_X2APIC)
+				command_ok[cpu] = switch_to_x2apic(cpu);
+			__atomic_store_n(&command_done[cpu], true,
+					 __ATOMIC_RELEASE);
+		}
+		irq_wait();
+	}
+}
+
+static bool run_command(unsigned int cpu, enum command cmd)
+{
+	uint64_t start = rdtsc();
+
+	command_done[cpu] = false;
+	command[cpu] = cmd;
+	apic_send_ipi(cpu_apic_id(cpu), APIC_ICR_FIXED | COMMAND_VECTOR);
+	while (!__atomic_load_n(&command_done[cpu], __ATOMIC_ACQUIRE)) {
+		if (rdtsc() - start > us_to_tsc(COMMAND_TIMEOUT_MS * 1000))
+			return false;
+		cpu_relax();
+	}
+	return command_ok[cpu];
+}
+
+static void watchdog_arm(void)
+{
+	watchdog_fired = false;
+	apic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_ONESHOT | WATCHDOG_VECTOR);
+	apic_write(APIC_TIMER_INITIAL_COUNT, lapic_khz * IPI_BOUND_MS);
+}
+
+static void watchdog_disarm(void)
+{
+	apic_write(APIC_TIMER_INITIAL_COUNT, 0);
+}
+
+/* Sleeps until the pong arrives or the watchdog fires. */
+static bool wait_for_pong(void)
+{
+	while (!pong_arrived && !watchdog_fired)
+		irq_wait();
+	return pong_arrived;
+}
+
+static void reset_counts(void)
+{
+	for (unsigned int cpu = 0; cpu < GUEST_MAX_CPUS; cpu++)
+		for (unsigned int k = 0; k < KINDS; k++)
+			received[cpu][k] = 0;
+}
+
+/* Only `cpu` received `kind`, exactly `expected` times. */
+static void check_counts(const char *mode, enum kind kind, unsigned int cpu,
+			 unsigned int expected)
+{
+	unsigned int elsewhere = 0;
+
+	for (unsigned int c = 0; c < cpu_count(); c++)
+		if (c != cpu)
+			elsewhere += received[c][kind];
+	check(received[cpu][kind] == expected && elsewhere == 0,
+	      "%s: cpu%u received %u %ss (expected %u), other CPUs %u", mode,
+	      cpu, received[cpu][kind], kind_names[kind], expected, elsewhere);
+}
+
+/*
+ * `rounds` round trips of mode number `index`: CPU 0 sends ping_icr (with
+ * the mode's ping vector unless it is an NMI) to ping_dest; CPU 1 answers
+ * with a fixed IPI on the mode's pong vector, destination mode `logical`,
+ * to answer_dest.
+ */
+static void ping_pong(unsigned int index, const char *mode, uint32_t ping_dest,
+		      uint32_t ping_icr, uint32_t answer_dest, bool logical,
+		      unsigned int rounds)
+{
+	enum kind sent = ping_icr == APIC_ICR_NMI ? NMI : PING;
+	uint64_t total = 0, worst = 0;
+	unsigned int done = 0, wrong_seq = 0;
+
+	if (sent == PING)
+		ping_icr |= PING_VECTOR(index);
+	pong_dest = answer_dest;
+	pong_icr = APIC_ICR_FIXED | (logical ? APIC_ICR_LOGICAL : 0) |
+		   PONG_VECTOR(index);
+	reset_counts();
+	current_mode = index;
+	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIVIDE_BY_1);
+	for (unsigned int r = 1; r <= rounds; r++) {
+		pong_arrived = false;
+		round_seq = r;
+		watchdog_arm();
+		uint64_t start = rdtsc();
+		apic_send_ipi(ping_dest, ping_icr);
+		bool answered = wait_for_pong();
+		watchdog_disarm();
+		if (!answered) {
+			printf("ipi: %s: round %u: no answer within %u ms\n",
+			       mode, r, IPI_BOUND_MS);
+			break;
+		}
+		if (pong_seq != r)
+			wrong_seq++;
+		uint64_t rtt = pong_tsc - start;
+		total += rtt;
+		if (rtt > worst)
+			worst = rtt;
+		done++;
+	}
+	/* Late duplicates would arrive now; interrupts stay open. */
+	uint64_t settle = rdtsc();
+	while (rdtsc() - settle < us_to_tsc(SETTLE_MS * 1000))
+		irq_window();
+
+	if (done)
+		printf("ipi: %s: %u round trips, avg %lu us, max %lu us\n",
+		       mode, done, tsc_to_us(total / done), tsc_to_us(worst));
+	check(done == rounds && worst <= us_to_tsc(IPI_BOUND_MS * 1000),
+	      "%s: %u of %u rounds answered, each within %u ms", mode, done,
+	      rounds, IPI_BOUND_MS);
+	check(wrong_seq == 0, "%s: every answer is the round's own (%u not)",
+	      mode, wrong_seq);
+	check_counts(mode, sent, RESPONDER, done);
+	check_counts(mode, PONG, PINGER, done);
+	check_counts(mode, STALE, PINGER, 0);
+}
+
+static void xapic_tests(void)
+{
+	ping_pong(0, "xAPIC physical", cpu_apic_id(RESPONDER), APIC_ICR_FIXED,
+		  cpu_apic_id(PINGER), false, ROUND_TRIPS);
+	ping_pong(1, "xAPIC logical", logical_id[RESPONDER],
+		  APIC_ICR_FIXED | APIC_ICR_LOGICAL, logical_id[PINGER], true,
+		  MODE_ROUND_TRIPS);
+	ping_pong(2, "NMI", cpu_apic_id(RESPONDER), APIC_ICR_NMI,
+		  cpu_apic_id(PINGER), false, NMI_ROUND_TRIPS);
+}
+
+/* x2APIC logical ID: cluster ID[31:4] in bits 31:16, bit ID[3:0] below. */
+static uint32_t expected_x2apic_ldr(uint32_t apic_id)
+{
+	return ((apic_id >> 4) << 16) | (1u << (apic_id & 0xf));
+}
+
+static void x2apic_tests(unsigned int online)
+{
+	if (!check(cpuid(1).ecx & (1u << 21), "CPUID shows x2APIC"))
+		return;
+	/* The APs first: CPU 0 still reaches them in xAPIC mode. */
+	for (unsigned int cpu = 1; cpu < online; cpu++)
+		if (!check(run_command(cpu, CMD_X2APIC),
+			   "cpu%u switched to x2APIC mode", cpu))
+			return;
+	if (!check(switch_to_x2apic(PINGER), "cpu0 switched to x2APIC mode"))
+		return;
+	for (unsigned int cpu = 0; cpu < online; cpu++)
+		check(logical_id[cpu] == expected_x2apic_ldr(cpu_apic_id(cpu)),
+		      "cpu%u: x2APIC LDR 0x%x derives from APIC ID %u", cpu,
+		      logical_id[cpu], cpu_apic_id(cpu));
+
+	ping_pong(3, "x2APIC physical", cpu_apic_id(RESPONDER), APIC_ICR_FIXED,
+		  cpu_apic_id(PINGER), false, MODE_ROUND_TRIPS);
+	ping_pong(4, "x2APIC logical", logical_id[RESPONDER],
+		  APIC_ICR_FIXED | APIC_ICR_LOGICAL, logical_id[PINGER], true,
+		  MODE_ROUND_TRIPS);
+}
+
+void test_main(void)
+{
+	legacy_pic_mask_all();
+	for (unsigned int mode = 0; mode < MODES; mode++) {
+		irq_set_handler(PING_VECTOR(mode), ping_interrupt);
+		irq_set_handler(PONG_VECTOR(mode), pong_interrupt);
+	}
+	irq_set_handler(COMMAND_VECTOR, command_interrupt);
+	irq_set_handler(WATCHDOG_VECTOR, watchdog_interrupt);
+	irq_set_handler(SPURIOUS_VECTOR, spurious_interrupt);
+	nmi_set_handler(nmi_interrupt);
+
+	lapic_khz = platform_lapic_khz();
+	printf("ipi: TSC %u kHz, LAPIC timer %u kHz\n", platform_tsc_khz(),
+	       lapic_khz);
+	if (!platform_tsc_khz() || !lapic_khz ||
+	    lapic_khz > UINT32_MAX / IPI_BOUND_MS)
+		test_fail("TSC and LAPIC timer frequencies are unknown "
+			  "(Keel's CPUID leaf 0x40000010, or tsc_khz= and "
+			  "lapic_khz=)");
+	if (cpu_count() < 2)
+		test_fail("needs 2 CPUs, found %u (ACPI MADT or cpus=)",
+			  cpu_count());
+
+	apic_setup(PINGER);
+	unsigned int online = smp_start_aps(ap_main);
+	check(online == cpu_count(), "%u of %u CPUs came online", online,
+	      cpu_count());
+	if (online < 2)
+		test_finish();
+
+	xapic_tests();
+	x2apic_tests(online);
+	test_finish();
+}
