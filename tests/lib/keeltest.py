@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tty
 
@@ -286,7 +287,8 @@ class Machine:
         """Bochs with COM1 on a pseudo-terminal that this process owns: its
         master side is the pexpect child. The `term` display needs TERM and
         a stdout (/dev/null); the built-in debugger is told to continue by
-        an -rc file. Files of the run: <logdir>/<name>.bochs/."""
+        an -rc file; the screen is drained (_drain_bochs_screen). Files of
+        the run: <logdir>/<name>.bochs/."""
         workdir = os.path.join(self.logdir, self.name + ".bochs")
         os.makedirs(workdir, exist_ok=True)
         master, slave = pty.openpty()
@@ -300,11 +302,13 @@ class Machine:
                                  os.path.join(workdir, "bochs.log")))
         argv = ["bochs", "-q", "-f", config, "-rc", rc_path]
         env = dict(os.environ, TERM="xterm")
-        with open(os.devnull, "r+b") as null, \
-                open(os.path.join(workdir, "stderr.log"), "wb") as err:
+        stderr_path = os.path.join(workdir, "stderr.log")
+        with open(os.devnull, "r+b") as null, open(stderr_path, "wb") as err:
             proc = subprocess.Popen(argv, stdin=null, stdout=null,
                                     stderr=err, cwd=workdir, env=env,
                                     start_new_session=True)
+        threading.Thread(target=_drain_bochs_screen,
+                         args=(proc, stderr_path), daemon=True).start()
         child = _BochsConsole(proc, master, slave, timeout=self.timeout,
                               encoding="utf-8", codec_errors="replace",
                               maxread=65536)
@@ -475,6 +479,37 @@ def _megabytes(size):
     if text.endswith("M"):
         return int(text[:-1])
     return int(text)
+
+
+def _drain_bochs_screen(proc, stderr_path):
+    """Bochs built with its debugger draws the `term` display on a
+    pseudo-terminal of its own (stderr: `Bochs connected to screen
+    "/dev/pts/N"`). Nobody reads that terminal, so after some minutes its
+    buffer is full, Bochs blocks in a write and the machine stops: read the
+    screen in raw mode (no echo back into Bochs's keyboard input) and drop
+    it until Bochs exits."""
+    screen = None
+    while screen is None and proc.poll() is None:
+        with open(stderr_path, errors="replace") as f:
+            m = re.search(r'connected to screen "([^"]+)"', f.read())
+        if m:
+            screen = m.group(1)
+        else:
+            time.sleep(0.2)
+    if screen is None:
+        return
+    try:
+        fd = os.open(screen, os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return
+    try:
+        tty.setraw(fd)
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass  # EIO once Bochs has exited and closed its side
+    finally:
+        os.close(fd)
 
 
 class _BochsConsole(pexpect.fdpexpect.fdspawn):

@@ -14,6 +14,7 @@ struct domain;
 #define TIMER_VECTOR 0xF0
 #define IPI_KICK_VECTOR 0xF1
 #define IPI_PANIC_VECTOR 0xF2
+#define IPI_VMCS_CLEAR_VECTOR 0xF3 /* VMX: release a VMCS another CPU needs */
 #define ERROR_VECTOR 0xFE
 #define SPURIOUS_VECTOR 0xFF
 

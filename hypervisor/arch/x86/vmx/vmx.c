@@ -6,16 +6,22 @@
  * (vCPUs start in real mode after INIT/SIPI); VPID, virtual NMIs, RDTSCP,
  * INVPCID and XSAVES are used when present. Physical interrupts exit the
  * guest without being acknowledged, so Keel takes them through its own IDT
- * after the exit, as on SVM. Every vCPU has its own VMCS; the VMCS stays
- * active on the CPU that first loaded it.
+ * after the exit, as on SVM. Every vCPU has its own VMCS; it stays active
+ * on the CPU that last used it until another CPU needs it (vmcs_load()).
+ * Events, the interrupt window and the values interruptible() reads are
+ * kept in struct vmx_vcpu and written to the VMCS at the next VM entry, so
+ * that the calls common code makes under the domain lock never wait for
+ * another CPU.
  */
 #include <keel/cpu.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/hvm.h>
 #include <keel/io.h>
+#include <keel/irq.h>
 #include <keel/mm.h>
 #include <keel/percpu.h>
+#include <keel/traps.h>
 #include <keel/x86.h>
 #include "vmx.h"
 
@@ -72,22 +78,44 @@ struct vmx_cpu {
 	uint64_t vmxon_pa;
 	uint64_t host_msrs_pa;	 /* VM-exit MSR-load area */
 	struct vmx_vcpu *loaded; /* the current VMCS of this CPU */
+	/* A VMCS active here that another CPU waits for (vmcs_fetch()). */
+	struct vmx_vcpu *clear_request;
+};
+
+/* An event for the next VM entry (§25.8.3), or the one to deliver again. */
+struct vmx_event {
+	uint32_t info; /* VM-entry interruption information; 0: none */
+	uint32_t error;
+	uint32_t insn_len;
+	/* An exception that pushes an error code unless in real mode. */
+	bool error_if_protected;
 };
 
 struct vmx_vcpu {
 	struct vcpu *v;
 	uint64_t vmcs_pa;
 	uint64_t io_bitmaps_pa, msr_bitmap_pa, guest_msrs_pa, vapic_pa;
-	int cpu;	      /* where the VMCS is active, -1 while clear */
-	bool launched;	      /* VMLAUNCH succeeded: VMRESUME from now on */
-	uint32_t proc, entry; /* cached controls that change at run time */
-	uint64_t cr2;	      /* not part of the VMCS: switched by hand */
+	int cpu;	/* where the VMCS is active, -1 while clear (atomic) */
+	bool launched;	/* VMLAUNCH succeeded: VMRESUME from now on */
+	uint32_t entry; /* cached entry controls */
+	/* Processor controls wanted for the next entry / in the VMCS. */
+	uint32_t proc, vmcs_proc;
+	uint64_t cr2; /* not part of the VMCS: switched by hand */
+	/* Guest RFLAGS and interruptibility: last exit or set_state. */
+	uint64_t rflags;
+	uint32_t intr_state;
+	struct vmx_event event;
+	/* Where the vCPU last entered, and the p2m generation it saw then. */
+	int entered_cpu;
+	uint64_t ept_generation;
 	uint16_t vpid;
 };
 
 static struct vmx_caps caps;
 static struct vmx_cpu vmx_cpus[MAX_CPUS];
 static uint16_t next_vpid = 1;
+/* Bumped by every p2m change (vmx_p2m_flush()); read at each VM entry. */
+static uint64_t ept_generation = 1;
 /* Guest CR bits the hardware must see set / may see set (§24.8, §26.3.1.1). */
 static uint64_t cr0_guest_set, cr0_guest_allowed, cr0_mask;
 static uint64_t cr4_guest_set, cr4_guest_allowed, cr4_mask;
@@ -313,25 +341,82 @@ static void write_host_state(struct vmx_cpu *c)
 }
 
 /*
- * Makes v's VMCS the current one of this CPU. A VMCS active on another CPU
- * would first need a VMCLEAR there (§24.11.1); Keel does not move vCPUs
- * between CPUs, so that is an invariant violation.
+ * VMCLEARs the VMCS another CPU asked this one to release: its data goes
+ * back to memory and its launch state becomes clear (§25.11.3). Runs from
+ * the IPI and from every loop that waits for another CPU.
+ */
+static void serve_clear_request(void)
+{
+	struct vmx_cpu *c = this_cpu()->arch;
+	struct vmx_vcpu *x;
+
+	if (!c)
+		return;
+	x = __atomic_exchange_n(&c->clear_request, NULL, __ATOMIC_ACQUIRE);
+	if (!x)
+		return;
+	vmclear(x->vmcs_pa);
+	if (c->loaded == x)
+		c->loaded = NULL;
+	x->launched = false;
+	__atomic_store_n(&x->cpu, -1, __ATOMIC_RELEASE);
+}
+
+static void ipi_vmcs_clear(struct cpu_regs *regs)
+{
+	(void)regs;
+	serve_clear_request();
+}
+
+/*
+ * A VMCS may be active on one CPU only and only that CPU can VMCLEAR it
+ * (§25.11.1): ask the owner by IPI and wait. The owner takes the IPI when
+ * it next enables interrupts (after its current exit, or in HLT); while
+ * waiting, this CPU serves requests aimed at it, so two CPUs fetching
+ * each other's VMCS do not wait forever. The caller must not hold a lock
+ * the owner may spin on: vcpu_run holds none, and the state accessors
+ * reach here only for a vCPU that is not running (INIT/SIPI).
+ */
+static void vmcs_fetch(struct vmx_vcpu *x, int owner)
+{
+	struct vmx_cpu *oc = &vmx_cpus[owner];
+	struct vmx_vcpu *none = NULL;
+
+	while (!__atomic_compare_exchange_n(&oc->clear_request, &none, x, false,
+					    __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED)) {
+		none = NULL;
+		serve_clear_request();
+		cpu_relax();
+	}
+	lapic_send_ipi(percpu_area[owner].apic_id, IPI_VMCS_CLEAR_VECTOR);
+	while (__atomic_load_n(&x->cpu, __ATOMIC_ACQUIRE) >= 0) {
+		serve_clear_request();
+		cpu_relax();
+	}
+}
+
+/*
+ * Makes v's VMCS the current one of this CPU, fetching it from the CPU
+ * where it is active. Host state that depends on the CPU is rewritten
+ * when the VMCS arrives on a CPU.
  */
 static struct vmx_vcpu *vmcs_load(struct vcpu *v)
 {
 	struct vmx_vcpu *x = to_vmx(v);
 	struct vmx_cpu *c = this_cpu()->arch;
 	int cpu = (int)this_cpu()->cpu;
+	int owner;
 
 	if (c->loaded == x)
 		return x;
-	if (x->cpu >= 0 && x->cpu != cpu)
-		panic("VMCS of d%u v%u is active on cpu%d, wanted on cpu%d",
-		      v->dom->id, v->id, x->cpu, cpu);
+	owner = __atomic_load_n(&x->cpu, __ATOMIC_ACQUIRE);
+	if (owner >= 0 && owner != cpu)
+		vmcs_fetch(x, owner);
 	vmptrld(x->vmcs_pa);
 	c->loaded = x;
-	if (x->cpu != cpu) {
-		x->cpu = cpu;
+	if (owner != cpu) {
+		__atomic_store_n(&x->cpu, cpu, __ATOMIC_RELAXED);
 		write_host_state(c);
 	}
 	return x;
@@ -418,6 +503,7 @@ static int vmx_vcpu_create(struct vcpu *v)
 	v->arch = x;
 	x->v = v;
 	x->cpu = -1;
+	x->entered_cpu = -1;
 	x->vmcs_pa = alloc_zeroed(0);
 	x->io_bitmaps_pa = alloc_zeroed(IO_BITMAPS_ORDER);
 	x->msr_bitmap_pa = alloc_zeroed(0);
@@ -442,7 +528,7 @@ static int vmx_vcpu_create(struct vcpu *v)
 	vmclear(x->vmcs_pa);
 	vmcs_load(v);
 
-	x->proc = caps.proc;
+	x->proc = x->vmcs_proc = caps.proc;
 	x->entry = caps.entry;
 	vmwrite(VMCS_PIN_CONTROLS, caps.pin);
 	vmwrite(VMCS_PROC_CONTROLS, x->proc);
@@ -479,21 +565,24 @@ static int vmx_vcpu_create(struct vcpu *v)
 			invvpid(INVVPID_ALL_CONTEXT, 0);
 	}
 	write_reset_state();
+	x->rflags = vmread(VMCS_GUEST_RFLAGS);
+	x->intr_state = 0;
 	return 0;
 }
 
 static void vmx_vcpu_destroy(struct vcpu *v)
 {
 	struct vmx_vcpu *x = to_vmx(v);
+	int owner;
 
 	if (!x)
 		return;
-	if (x->cpu >= 0) {
-		struct vmx_cpu *c = percpu_area[x->cpu].arch;
+	owner = __atomic_load_n(&x->cpu, __ATOMIC_ACQUIRE);
+	if (owner >= 0 && owner != (int)this_cpu()->cpu) {
+		vmcs_fetch(x, owner);
+	} else if (owner >= 0) {
+		struct vmx_cpu *c = this_cpu()->arch;
 
-		if (x->cpu != (int)this_cpu()->cpu)
-			panic("VMCS of d%u v%u is active on cpu%d", v->dom->id,
-			      v->id, x->cpu);
 		vmclear(x->vmcs_pa);
 		if (c->loaded == x)
 			c->loaded = NULL;
@@ -539,6 +628,13 @@ static uint16_t ar_to_attr(uint32_t ar)
 	if (ar & VMX_AR_UNUSABLE)
 		attr &= ~VMX_AR_P;
 	return attr;
+}
+
+/* Guest interruptibility state (§25.4.2): the VMCS field and its copy. */
+static void set_intr_state(struct vmx_vcpu *x, uint32_t state)
+{
+	x->intr_state = state;
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, state);
 }
 
 static void seg_write(enum vmcs_seg seg, const struct segment *s)
@@ -643,14 +739,13 @@ static void vmx_set_state(struct vcpu *v, const struct guest_state *gs)
 		vmwrite(VMCS_ENTRY_CONTROLS, entry);
 	}
 	vmwrite(VMCS_GUEST_RFLAGS, gs->rflags);
+	x->rflags = gs->rflags;
 	/* Moving RIP retires the instruction an STI or MOV SS shadow covered.
 	 */
 	if (gs->rip != vmread(VMCS_GUEST_RIP)) {
-		uint64_t intr = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-
-		if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOVSS))
-			vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
-				intr & ~(INTR_BLOCK_STI | INTR_BLOCK_MOVSS));
+		if (x->intr_state & (INTR_BLOCK_STI | INTR_BLOCK_MOVSS))
+			set_intr_state(x, x->intr_state & ~(INTR_BLOCK_STI |
+							    INTR_BLOCK_MOVSS));
 		vmwrite(VMCS_GUEST_RIP, gs->rip);
 	}
 	vmwrite(VMCS_GUEST_IA32_PAT, gs->pat);
@@ -690,37 +785,38 @@ static bool exception_has_error(uint8_t vector)
 	return false;
 }
 
+/*
+ * Queues the event in struct vmx_vcpu; the next VM entry writes it to the
+ * VMCS (write_entry_event()), so this never needs v's VMCS.
+ */
 static bool vmx_inject_event(struct vcpu *v, enum event_type type,
 			     uint8_t vector, bool has_error, uint32_t error)
 {
-	uint32_t info = vector | INTR_INFO_VALID;
+	struct vmx_vcpu *x = to_vmx(v);
+	struct vmx_event ev = {.info = vector | INTR_INFO_VALID};
 
-	vmcs_load(v);
-	if (vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)
+	if (x->event.info & INTR_INFO_VALID)
 		return false;
 	switch (type) {
 	case EVENT_EXTINT:
-		info |= INTR_TYPE_EXT_INTR;
+		ev.info |= INTR_TYPE_EXT_INTR;
 		break;
 	case EVENT_NMI:
 		/* VM entry refuses an NMI in these shadows (§26.3.1.5). */
-		if (vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+		if (x->intr_state &
 		    (INTR_BLOCK_STI | INTR_BLOCK_MOVSS | INTR_BLOCK_NMI))
 			return false;
-		info |= INTR_TYPE_NMI;
+		ev.info |= INTR_TYPE_NMI;
 		break;
 	case EVENT_EXCEPTION:
-		info |= INTR_TYPE_HW_EXC;
+		ev.info |= INTR_TYPE_HW_EXC;
 		/*
 		 * The error code is delivered exactly when the architecture
-		 * pushes one: never in real mode (§26.2.1.3).
+		 * pushes one: never in real mode (§26.2.1.3), which the
+		 * guest's CR0 at entry decides.
 		 */
-		if (exception_has_error(vector) &&
-		    (vmread(VMCS_GUEST_CR0) & X86_CR0_PE)) {
-			info |= INTR_INFO_DELIVER_ERR;
-			vmwrite(VMCS_ENTRY_EXCEPTION_ERROR,
-				has_error ? error : 0);
-		}
+		ev.error_if_protected = exception_has_error(vector);
+		ev.error = has_error ? error : 0;
 		break;
 	case EVENT_SOFTINT:
 		/*
@@ -728,38 +824,51 @@ static bool vmx_inject_event(struct vcpu *v, enum event_type type,
 		 * instruction length of 0 where the CPU accepts it (MISC bit
 		 * 30), otherwise delivered like an external interrupt.
 		 */
-		if (caps.misc & VMX_MISC_ZERO_LEN_INJECT) {
-			info |= INTR_TYPE_SOFT_INTR;
-			vmwrite(VMCS_ENTRY_INSN_LEN, 0);
-		} else {
-			info |= INTR_TYPE_EXT_INTR;
-		}
+		if (caps.misc & VMX_MISC_ZERO_LEN_INJECT)
+			ev.info |= INTR_TYPE_SOFT_INTR;
+		else
+			ev.info |= INTR_TYPE_EXT_INTR;
 		break;
 	}
-	vmwrite(VMCS_ENTRY_INTR_INFO, info);
+	x->event = ev;
 	return true;
+}
+
+/* Writes the queued event, if any, to the current VMCS (§25.8.3). */
+static void write_entry_event(struct vmx_vcpu *x)
+{
+	struct vmx_event *ev = &x->event;
+	uint32_t info = ev->info;
+
+	if (!(info & INTR_INFO_VALID))
+		return;
+	if (ev->error_if_protected && (vmread(VMCS_GUEST_CR0) & X86_CR0_PE))
+		info |= INTR_INFO_DELIVER_ERR;
+	if (info & INTR_INFO_DELIVER_ERR)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, ev->error);
+	vmwrite(VMCS_ENTRY_INSN_LEN, ev->insn_len);
+	vmwrite(VMCS_ENTRY_INTR_INFO, info);
 }
 
 static bool vmx_interruptible(struct vcpu *v)
 {
-	vmcs_load(v);
-	return (vmread(VMCS_GUEST_RFLAGS) & X86_RFLAGS_IF) &&
-	       !(vmread(VMCS_GUEST_INTERRUPTIBILITY) &
-		 (INTR_BLOCK_STI | INTR_BLOCK_MOVSS)) &&
-	       !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	struct vmx_vcpu *x = to_vmx(v);
+
+	return (x->rflags & X86_RFLAGS_IF) &&
+	       !(x->intr_state & (INTR_BLOCK_STI | INTR_BLOCK_MOVSS)) &&
+	       !(x->event.info & INTR_INFO_VALID);
 }
 
-/* Interrupt-window exiting: an exit as soon as RFLAGS.IF=1 and no shadow. */
+/*
+ * Interrupt-window exiting: an exit as soon as RFLAGS.IF=1 and no shadow.
+ * The next VM entry writes the control.
+ */
 static void vmx_request_intr_window(struct vcpu *v, bool on)
 {
-	struct vmx_vcpu *x = vmcs_load(v);
-	uint32_t proc = on ? x->proc | PROC_INTR_WINDOW_EXITING
-			   : x->proc & ~PROC_INTR_WINDOW_EXITING;
+	struct vmx_vcpu *x = to_vmx(v);
 
-	if (proc != x->proc) {
-		x->proc = proc;
-		vmwrite(VMCS_PROC_CONTROLS, proc);
-	}
+	x->proc = on ? x->proc | PROC_INTR_WINDOW_EXITING
+		     : x->proc & ~PROC_INTR_WINDOW_EXITING;
 }
 
 /*
@@ -767,25 +876,24 @@ static void vmx_request_intr_window(struct vcpu *v, bool on)
  * next entry, with its error code and, for software events, the length of
  * the instruction that raised it (§28.2.4, §27.8.3).
  */
-static void requeue_vectoring_event(void)
+static void requeue_vectoring_event(struct vmx_vcpu *x)
 {
 	uint32_t info = vmread(VMCS_IDT_VECTORING_INFO), type;
+	struct vmx_event ev = {0};
 
 	if (!(info & INTR_INFO_VALID))
 		return;
 	type = info & INTR_INFO_TYPE_MASK;
 	if (info & INTR_INFO_DELIVER_ERR)
-		vmwrite(VMCS_ENTRY_EXCEPTION_ERROR,
-			vmread(VMCS_IDT_VECTORING_ERROR));
+		ev.error = vmread(VMCS_IDT_VECTORING_ERROR);
 	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXC ||
 	    type == INTR_TYPE_SOFT_EXC)
-		vmwrite(VMCS_ENTRY_INSN_LEN, vmread(VMCS_EXIT_INSN_LEN));
+		ev.insn_len = vmread(VMCS_EXIT_INSN_LEN);
 	if (type == INTR_TYPE_NMI && (caps.pin & PIN_VIRTUAL_NMIS))
-		vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
-			vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~INTR_BLOCK_NMI);
-	vmwrite(VMCS_ENTRY_INTR_INFO,
-		info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERR |
-			INTR_INFO_TYPE_MASK | INTR_INFO_VECTOR_MASK));
+		set_intr_state(x, x->intr_state & ~INTR_BLOCK_NMI);
+	ev.info = info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERR |
+			  INTR_INFO_TYPE_MASK | INTR_INFO_VECTOR_MASK);
+	x->event = ev;
 }
 
 /* ---- exits ------------------------------------------------------------ */
@@ -895,7 +1003,7 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 		return true;
 	}
 	x->launched = true;
-	requeue_vectoring_event();
+	requeue_vectoring_event(x);
 	switch (basic) {
 	case VMX_EXIT_EXCEPTION_NMI: {
 		uint32_t info = vmread(VMCS_EXIT_INTR_INFO);
@@ -968,9 +1076,7 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 		if ((qual & EPT_QUAL_NMI_UNBLOCK) &&
 		    (caps.pin & PIN_VIRTUAL_NMIS) &&
 		    !(vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
-			vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
-				vmread(VMCS_GUEST_INTERRUPTIBILITY) |
-				    INTR_BLOCK_NMI);
+			set_intr_state(x, x->intr_state | INTR_BLOCK_NMI);
 		break;
 	case VMX_EXIT_EPT_MISCONFIG:
 		printk("d%u v%u: EPT misconfiguration for guest-physical %lx\n",
@@ -1014,12 +1120,46 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 	return true;
 }
 
+/*
+ * Guest-physical and combined translations this CPU may hold for v's EPT
+ * are stale when v last entered elsewhere (they date from an earlier stay
+ * here) or when a p2m changed since; INVEPT drops them for every VPID
+ * (§29.4.3.1).
+ */
+static void flush_stale_ept(struct vcpu *v, struct vmx_vcpu *x)
+{
+	uint64_t gen = __atomic_load_n(&ept_generation, __ATOMIC_ACQUIRE);
+	int cpu = (int)this_cpu()->cpu;
+
+	if (x->entered_cpu == cpu && x->ept_generation == gen)
+		return;
+	if (caps.ept_vpid & EPT_CAP_INVEPT_SINGLE)
+		invept(INVEPT_SINGLE_CONTEXT, eptp_of(v->dom));
+	else
+		invept(INVEPT_ALL_CONTEXT, 0);
+	x->entered_cpu = cpu;
+	x->ept_generation = gen;
+}
+
+/* Control and event changes made since the last exit (§25.6.2, §25.8.3). */
+static void prepare_entry(struct vmx_vcpu *x)
+{
+	if (x->proc != x->vmcs_proc) {
+		vmwrite(VMCS_PROC_CONTROLS, x->proc);
+		x->vmcs_proc = x->proc;
+	}
+	write_entry_event(x);
+}
+
+/* No lock is held here: vmcs_load() may wait for another CPU. */
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct vmx_vcpu *x = vmcs_load(v);
 	int rc;
 
 	do {
+		flush_stale_ept(v, x);
+		prepare_entry(x);
 		vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
 		vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
 		if (read_cr2() != x->cr2)
@@ -1040,6 +1180,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			    x->launched ? "RESUME" : "LAUNCH", e->raw);
 			return;
 		}
+		/* Every exit clears the entry event's valid bit (§28.2). */
+		x->event.info = 0;
+		x->rflags = vmread(VMCS_GUEST_RFLAGS);
+		x->intr_state = vmread(VMCS_GUEST_INTERRUPTIBILITY);
 		v->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
 	} while (!vmx_translate_exit(v, x, e));
 }
@@ -1085,15 +1229,13 @@ static bool vmx_p2m_is_large(uint64_t entry)
 }
 
 /*
- * INVEPT drops the guest-physical and combined translations of every
- * VPID that used this EPT (§29.4.3.1). Keel runs guests on this CPU only.
+ * Every CPU may cache translations of d's EPT: each vCPU flushes on its
+ * next VM entry (flush_stale_ept()), as the SVM backend does at VMRUN.
  */
 static void vmx_p2m_flush(struct domain *d)
 {
-	if (caps.ept_vpid & EPT_CAP_INVEPT_SINGLE)
-		invept(INVEPT_SINGLE_CONTEXT, eptp_of(d));
-	else
-		invept(INVEPT_ALL_CONTEXT, 0);
+	(void)d;
+	__atomic_add_fetch(&ept_generation, 1, __ATOMIC_RELEASE);
 }
 
 static const struct hvm_ops vmx_ops = {
@@ -1326,5 +1468,6 @@ const struct hvm_ops *vmx_probe(void)
 		   ? " invept-single"
 		   : " (no single-context INVEPT: global flushes)",
 	       true_ctls ? " true-controls" : "");
+	irq_set_handler(IPI_VMCS_CLEAR_VECTOR, ipi_vmcs_clear);
 	return &vmx_ops;
 }
