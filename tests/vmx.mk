@@ -1,8 +1,9 @@
 # Intel VT-x tests: Keel's VMX backend under Bochs (model corei7_haswell_4770).
 #
 #   make test-vmx                        the test guests, then the Dom0 boot
-#   make test-vmx VMX_GUESTS="cpuid e820"  only these guests (no Dom0 boot)
-#   make test-vmx-guests                 every test guest (tests/system/test_vmx.py)
+#   make test-vmx VMX_GUESTS="cpuid smp"   only these guests (no Dom0 boot)
+#   make test-vmx-guests                 every test guest and the two-CPU boot
+#                                        (tests/system/test_vmx.py)
 #   make test-vmx-dom0                   Debian's kernel as Dom0 to a root
 #                                        shell (tests/system/test_vmx_dom0.py)
 

@@ -11,11 +11,17 @@ with EPT and unrestricted guest) boots it. Checked:
   timer             VMX: CPUID, MSR, port I/O and HLT exits, EPT)
   hvmem, triple     Keel prints `d0: domain crashed:` (an EPT violation
                     outside Dom0's memory; a triple-fault exit)
+  smp               two physical CPUs: Dom0 is the ipi guest with 2 vCPUs
+                    (its AP starts by INIT/SIPI from the other CPU; IPIs
+                    and an NMI between them), beside a timer DomU with 2
+                    unpinned vCPUs; both bring all vCPUs online and pass.
+                    VMCSs move between CPUs: every vCPU is created on
+                    cpu0, and DomU vCPUs migrate.
 
 Bochs runs about 50M instructions per second, so every boot takes tens of
 seconds; the emulator is killed as soon as the result line is seen.
 
-  tests/system/test_vmx.py [--only NAME]...
+  tests/system/test_vmx.py [--only NAME]...   (NAME: a guest or smp)
 """
 # suite-timeout: 1800
 
@@ -92,6 +98,67 @@ def run_guest(suite, guest, keel_elf):
             suite.fail(label, e)
 
 
+# Two physical CPUs (Bochs `cpu: count=2`): Dom0 = ipi guest, one DomU =
+# timer guest; the DomU takes its CPU count from cpus= (no ACPI for DomUs).
+SMP_KEEL_CMDLINE = ("console=com1 maxcpus=2 dom0_max_vcpus=2 dom0_mem=256M "
+                    "domu=timer:1,mem=32M,vcpus=2")
+SMP_TIMEOUT = 400
+
+
+def run_smp(suite, keel_elf):
+    label = "vmx/smp"
+    binaries = [keeltest.out_path("guests", name + ".bin")
+                for name in ("ipi", "timer")]
+    missing = [b for b in binaries if not os.path.exists(b)]
+    if missing:
+        suite.fail(label, "missing: %s (make guests)" % ", ".join(missing))
+        return
+    iso = keeltest.out_path("vmx", "smp.iso")
+    keeltest.build_iso(iso, keel_elf, [(binaries[0], ""),
+                                       (binaries[1], "cpus=2")],
+                       keel_cmdline=SMP_KEEL_CMDLINE)
+    machine = keeltest.Machine("vmx-smp", iso=iso, smp=2, mem=MEMORY,
+                               timeout=SMP_TIMEOUT, backend="bochs")
+
+    def dom0(log):
+        return keeltest.dom0_stream(log)
+
+    def domu(log):
+        text = keeltest.ANSI_ESCAPE.sub("", log).replace("\r", "")
+        return "\n".join(line[len("(timer) "):] for line in text.split("\n")
+                         if line.startswith("(timer) "))
+
+    def finished(log):
+        return (re.search(r"TEST ipi: (PASS|FAIL)", dom0(log)) and
+                re.search(r"TEST timer: (PASS|FAIL)", domu(log)) or
+                re.search(r"Panic on cpu|domain crashed", log))
+
+    with machine:
+        try:
+            machine.wait_until(finished, "both verdicts", SMP_TIMEOUT)
+        except keeltest.TestFailure:
+            pass  # each missing verdict fails below
+        log = keeltest.ANSI_ESCAPE.sub("", machine.log_text())
+    tail = machine.tail()
+    online = re.search(r"SMP: (\d+) of (\d+) CPUs online", log)
+    suite.check(label + ": Keel runs on 2 physical CPUs",
+                online and online.group(1) == "2",
+                "Keel's SMP line: %s\n%s"
+                % (online.group(0) if online else "missing", tail))
+    for name, stream, where in [("ipi", dom0(log), "Dom0"),
+                                ("timer", domu(log), "DomU")]:
+        suite.check("%s: %s %s starts 2 vCPUs" % (label, where, name),
+                    "%s: 2 of 2 CPUs online" % name in stream,
+                    "no `%s: 2 of 2 CPUs online`\n%s" % (name, tail))
+        verdict = re.search(r"TEST %s: (PASS|FAIL[^\n]{0,200})" % name,
+                            stream)
+        suite.check("%s: %s %s passes" % (label, where, name),
+                    verdict and verdict.group(1) == "PASS",
+                    "%s\n%s" % (verdict.group(0) if verdict else
+                                "no verdict within %d s" % SMP_TIMEOUT,
+                                tail))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", default=[],
@@ -106,6 +173,8 @@ def main():
     else:
         for guest in guests:
             run_guest(suite, guest, keel_elf)
+        if not args.only or "smp" in args.only:
+            run_smp(suite, keel_elf)
     suite.finish()
 
 
