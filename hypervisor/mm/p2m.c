@@ -5,6 +5,7 @@
 #include <keel/hvm.h>
 #include <keel/mm.h>
 #include <keel/p2m.h>
+#include <keel/sched.h>
 #include <keel/x86.h>
 
 #define LEVELS 4
@@ -75,6 +76,8 @@ int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	if (!IS_ALIGNED(gpa | hpa | size, PAGE_SIZE) || gpa >= GPA_LIMIT ||
 	    size > GPA_LIMIT - gpa)
 		return -EINVAL;
+	bool replaced = false;
+
 	while (size) {
 		bool large = IS_ALIGNED(gpa | hpa, LARGE_PAGE_SIZE) &&
 			     size >= LARGE_PAGE_SIZE;
@@ -88,12 +91,17 @@ int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 			page_free(table_of(*e));
 			d->p2m_pages--;
 		}
+		replaced |= hvm->p2m_present(*e);
 		*e = hvm->p2m_entry(hpa, perms, large, uncached);
 		gpa += step;
 		hpa += step;
 		size -= step;
 	}
 	hvm->p2m_flush(d);
+	/* Non-present entries are never cached: only a replaced one can be
+	 * stale in another CPU's TLB. */
+	if (replaced)
+		sched_evict_domain(d);
 	return 0;
 }
 
@@ -146,6 +154,7 @@ void p2m_unmap(struct domain *d, uint64_t gpa, uint64_t size)
 		gpa = next;
 	}
 	hvm->p2m_flush(d);
+	sched_evict_domain(d);
 }
 
 int p2m_lookup(struct domain *d, uint64_t gpa, uint64_t *hpa)

@@ -82,6 +82,40 @@ void sched_dump(void)
 			sched->dump(c);
 }
 
+/*
+ * A CPU that is in (or about to enter) one of d's vCPUs may still hold
+ * translations of d's old nested page tables: kick it out of the guest and
+ * wait until it has left. Its next entry flushes, because the vendor code
+ * marked every vCPU of d before this was called (hvm_ops.p2m_flush).
+ * Waiting is safe with d->lock held: a CPU counts its exit before it
+ * takes the lock to handle it.
+ */
+void sched_evict_domain(const struct domain *d)
+{
+	uint64_t seen[MAX_CPUS];
+	unsigned self = this_cpu()->cpu;
+
+	/* The flags set by p2m_flush must be visible before `current` is read;
+	 * the other side takes d->lock (a full barrier) after setting it. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		struct vcpu *v = __atomic_load_n(&percpu_area[c].current,
+						 __ATOMIC_ACQUIRE);
+
+		seen[c] = 0;
+		if (c == self || !percpu_area[c].online || !v || v->dom != d)
+			continue;
+		seen[c] = __atomic_load_n(&percpu_area[c].exits, __ATOMIC_ACQUIRE) + 1;
+		lapic_send_ipi(percpu_area[c].apic_id, IPI_KICK_VECTOR);
+	}
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		while (seen[c] && __atomic_load_n(&percpu_area[c].current,
+						  __ATOMIC_ACQUIRE) &&
+		       __atomic_load_n(&percpu_area[c].exits,
+				       __ATOMIC_ACQUIRE) < seen[c])
+			cpu_relax();
+}
+
 /* Host TSC at which v's virtual LAPIC timer is due, or 0. */
 static uint64_t vtimer_due(struct vcpu *v)
 {

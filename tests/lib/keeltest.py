@@ -393,8 +393,8 @@ class Machine:
             if time.monotonic() > deadline:
                 raise self._failure("timed out waiting for " + what)
             try:
-                # Only reads (and logs) whatever arrives within a second.
-                self.child.expect(pexpect.TIMEOUT, timeout=1)
+                # Only reads (and logs) whatever arrives meanwhile.
+                self.child.expect(pexpect.TIMEOUT, timeout=0.05)
             except pexpect.EOF:
                 raise self._failure("emulator exited (%s) while waiting for %s"
                                     % (self._exit_description(), what))

@@ -59,6 +59,7 @@ static int setup(void **state)
 	assert_int_equal(p2m_init(&dom), 0);
 	assert_int_equal(dom.p2m_pages, 1);
 	npt_flushes = 0;
+	npt_evictions = 0;
 	return 0;
 }
 
@@ -123,6 +124,8 @@ static void test_large_leaves(void **state)
 	(void)state;
 	assert_int_equal(p2m_map(&dom, MiB(2), HPA, MiB(8), P2M_RWX, false), 0);
 	assert_true(npt_flushes >= 1);
+	/* Nothing was mapped there before: no TLB can hold a stale entry. */
+	assert_int_equal(npt_evictions, 0);
 	/* Root, one PDPT, one PD: no 4 KiB tables at all. */
 	assert_int_equal(dom.p2m_pages, 3);
 	for (uint64_t off = 0; off < MiB(8); off += MiB(2)) {
@@ -216,6 +219,8 @@ static void test_split_preserves_neighbours(void **state)
 	assert_int_equal(
 	    p2m_map(&dom, gpa + 0x3000, other, PAGE_SIZE, P2M_RWX, false), 0);
 	assert_true(npt_flushes >= 1);
+	/* A page that had a translation got a new one: shoot it down. */
+	assert_int_equal(npt_evictions, 1);
 	assert_int_equal(dom.p2m_pages, 4);
 	assert_false(entry_at(gpa, 1) & PTE_PS);
 	for (unsigned i = 0; i < 512; i++) {
@@ -267,6 +272,7 @@ static void test_unmap(void **state)
 	/* One 4 KiB page out of a 2 MiB leaf. */
 	p2m_unmap(&dom, MiB(2) + 0x5000, PAGE_SIZE);
 	assert_true(npt_flushes >= 1);
+	assert_int_equal(npt_evictions, 1);
 	expect_unmapped(MiB(2) + 0x5000);
 	expect_unmapped(MiB(2) + 0x5FFF);
 	expect_maps(MiB(2) + 0x4FFF, HPA + MiB(2) + 0x4FFF);

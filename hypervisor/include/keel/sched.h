@@ -18,6 +18,9 @@ void sched_init(const char *cmdline);
 /* Hands a vCPU of a running domain to the scheduler. */
 void sched_add_vcpu(struct vcpu *v);
 __noreturn void sched_loop(void);
+/* Returns once no other CPU runs d on translations from before the call
+ * (TLB shootdown after a p2m change that removed or narrowed access). */
+void sched_evict_domain(const struct domain *d);
 /* The debug console's 'r' key. */
 void sched_dump(void);
 

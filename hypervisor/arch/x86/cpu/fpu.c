@@ -3,6 +3,10 @@
  * Lazy switching of guest extended state (Intel SDM vol. 1 ch. 13 and
  * vol. 3A §13). XCR0 is not part of the VMCB or VMCS: the physical XCR0
  * is the running guest's, so it is switched with the state it describes.
+ * Saves and restores run with every supported component enabled, as KVM
+ * does: XSAVE keeps XSTATE_BV bits outside the current XCR0, and XRSTOR
+ * faults on them, so a guest that shrinks its XCR0 would otherwise leave
+ * an area the hypervisor cannot load.
  */
 #include <keel/cpu.h>
 #include <keel/domain.h>
@@ -78,27 +82,30 @@ void fpu_vcpu_destroy(struct vcpu *v)
 
 static void save(struct vcpu *v)
 {
-	if (xcr0_supported)
+	if (xcr0_supported) {
+		xsetbv(0, xcr0_supported);
 		__asm__ volatile("xsave64 %0"
 				 : "+m"(*(uint8_t(*)[FXSAVE_SIZE])v->fpu_area)
 				 : "a"(~0u), "d"(~0u)
 				 : "memory");
-	else
+	} else {
 		__asm__ volatile("fxsave64 %0"
 				 : "=m"(*(uint8_t(*)[FXSAVE_SIZE])v->fpu_area)
 				 :
 				 : "memory");
+	}
 }
 
 static void restore(struct vcpu *v)
 {
 	if (xcr0_supported) {
-		xsetbv(0, v->xcr0);
+		xsetbv(0, xcr0_supported);
 		__asm__ volatile("xrstor64 %0"
 				 :
 				 : "m"(*(uint8_t(*)[FXSAVE_SIZE])v->fpu_area),
 				   "a"(~0u), "d"(~0u)
 				 : "memory");
+		xsetbv(0, v->xcr0);
 	} else {
 		__asm__ volatile("fxrstor64 %0"
 				 :
