@@ -81,7 +81,9 @@ bool cmdline_u64(const char *key, uint64_t *out);
 typedef void (*irq_handler_t)(uint8_t vector);
 void irq_set_handler(uint8_t vector, irq_handler_t handler);
 /* Masks both legacy 8259 PICs: firmware leaves IRQ0 (the PIT) routed to
- * vector 8, which would look like a #DF once interrupts are enabled. */
+ * vector 8, which would look like a #DF once interrupts are enabled. A
+ * machine without them (Keel's boot-time DomUs: the ports fault) needs
+ * nothing masked. */
 void legacy_pic_mask_all(void);
 /* Loads an IDT limit of 0 so any exception or interrupt triple-faults. */
 void idt_load_empty(void);
@@ -110,8 +112,8 @@ uint64_t us_to_tsc(uint64_t us);
  * CPU alone. CPU 0 is always the boot CPU; at most GUEST_MAX_CPUS.
  *
  * smp_start_aps() starts every other CPU the way an OS does: it copies a
- * real-mode trampoline (trampoline.S) to the lowest 4 KiB page at or above
- * 4 KiB below 1 MiB that the e820 map calls RAM, then, one CPU at a time,
+ * real-mode trampoline (trampoline.S) to the lowest 4 KiB page between
+ * 4 KiB and 1 MiB that the e820 map calls RAM, then, one CPU at a time,
  * sends INIT, waits 10 ms, and sends up to two STARTUP IPIs 200 us apart
  * (Intel SDM vol. 3A §8.4.4.1) through the boot CPU's APIC in its current
  * mode. The AP enters long mode on the boot CPU's page tables, loads the
@@ -123,16 +125,16 @@ uint64_t us_to_tsc(uint64_t us);
  * Returns the number of CPUs online, the boot CPU included, and prints
  * what it did. Needs platform_tsc_khz() for its delays.
  */
+typedef void (*ap_main_t)(unsigned int cpu);
+
 struct cpu {
 	struct cpu *self;   /* at %gs:0, see this_cpu() */
 	unsigned int index; /* 0 = boot CPU */
 	uint32_t apic_id;
 	enum apic_mode apic_mode; /* how apic_read/apic_write reach it */
 	volatile bool online;
-	void (*ap_main)(unsigned int cpu);
+	ap_main_t ap_main;
 };
-
-typedef void (*ap_main_t)(unsigned int cpu);
 
 /* The calling CPU: IA32_GS_BASE points at its struct cpu. */
 static inline struct cpu *this_cpu(void)

@@ -57,17 +57,14 @@ static void discover(void)
 	uint32_t ids[GUEST_MAX_CPUS];
 	const char *rsdp_source = "";
 	int listed = acpi_madt_apic_ids(ids, GUEST_MAX_CPUS, &rsdp_source);
-	unsigned int n = 0;
-	uint64_t count;
+	uint64_t n = 1;
 	char source[64];
 
 	if (listed > 0) {
-		n = (unsigned int)listed;
+		n = (uint64_t)listed;
 		snprintf(source, sizeof(source), "the ACPI MADT (RSDP from %s)",
 			 rsdp_source);
-	} else if (cmdline_u64("cpus", &count) && count > 0) {
-		n = count > GUEST_MAX_CPUS ? GUEST_MAX_CPUS + 1
-					   : (unsigned int)count;
+	} else if (cmdline_u64("cpus", &n) && n > 0) {
 		for (unsigned int i = 0; i < n && i < GUEST_MAX_CPUS; i++)
 			ids[i] = i;
 		snprintf(source, sizeof(source),
@@ -78,17 +75,15 @@ static void discover(void)
 		snprintf(source, sizeof(source), "no MADT and no cpus=");
 	}
 	if (n > GUEST_MAX_CPUS) {
-		printf("%s: %u CPUs listed, using the first %u\n", test_name, n,
-		       GUEST_MAX_CPUS);
+		printf("%s: %lu CPUs listed, using the first %u\n", test_name,
+		       n, GUEST_MAX_CPUS);
 		n = GUEST_MAX_CPUS;
 	}
 	/* CPU 0 is the boot CPU; the others keep the table's order. */
 	nr_cpus = 1;
-	for (unsigned int i = 0; i < n; i++) {
+	for (unsigned int i = 0; i < n && nr_cpus < GUEST_MAX_CPUS; i++) {
 		if (ids[i] == cpus[0].apic_id)
 			continue;
-		if (nr_cpus == GUEST_MAX_CPUS)
-			break;
 		cpus[nr_cpus].index = nr_cpus;
 		cpus[nr_cpus].apic_id = ids[i];
 		nr_cpus++;

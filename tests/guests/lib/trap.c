@@ -82,7 +82,14 @@ void trap_load(void)
 
 void legacy_pic_mask_all(void)
 {
-	outb(PIC_MASTER_DATA, 0xff);
+	uint32_t exinfo = outb_safe(PIC_MASTER_DATA, 0xff);
+
+	if (exinfo_faulted(exinfo)) {
+		printf("%s: no legacy PIC: OUT to port 0x%x faults (vector "
+		       "%u)\n",
+		       test_name, PIC_MASTER_DATA, exinfo_vector(exinfo));
+		return;
+	}
 	outb(PIC_SLAVE_DATA, 0xff);
 }
 

@@ -121,6 +121,18 @@ static inline void outb(uint16_t port, uint8_t value)
 	__asm__ volatile("outb %0, %1" ::"a"(value), "Nd"(port));
 }
 
+/* Returns 0 or the exinfo of the fault OUT raised: under a hypervisor a
+ * port that nothing decodes may fault. */
+static inline uint32_t outb_safe(uint16_t port, uint8_t value)
+{
+	uint64_t exinfo = 0;
+
+	__asm__ volatile("1: outb %b1, %w2\n2:\n\t" EXTABLE_ENTRY(1b, 2b)
+			 : "+D"(exinfo)
+			 : "a"(value), "Nd"(port));
+	return (uint32_t)exinfo;
+}
+
 static inline uint8_t inb(uint16_t port)
 {
 	uint8_t value;

@@ -17,8 +17,12 @@
  *      included, arms its own one-shot timer (APs: in xAPIC mode) and then
  *      its own TSC-deadline timer (in x2APIC mode) at the same time as the
  *      others; each interrupt must arrive on the CPU that armed the timer,
- *      once, no earlier than programmed and at most PERCPU_LATE_BOUND_MS
- *      late.
+ *      once, no earlier than programmed and within the late bound.
+ *
+ * Every timer may fire up to LATE_BOUND_MS late, or late_ms= from the
+ * command line: an emulated machine with several CPUs on a busy host
+ * stalls its vCPUs for longer (up to 1.9 s with four emulated CPUs on two
+ * loaded host cores), and the guest's TSC runs on meanwhile.
  *
  * Without Keel (no CPUID 0x40000010) the frequencies can be given as
  * tsc_khz= and lapic_khz= on the command line to exercise the guest on
@@ -42,15 +46,16 @@ const char test_name[] = "timer";
 #define DEADLINE_MS    10
 #define PERIOD_MS      10
 #define PERIODIC_TICKS 5
-/* How late an interrupt may be. Guest TSC time keeps running while an
- * emulator is slow to run the guest, so this is generous. */
+/* How late an interrupt may be by default. Guest TSC time keeps running
+ * while an emulator is slow to run the guest, so this is generous. */
 #define LATE_BOUND_MS 100
-/* How long to wait for an interrupt before declaring it lost. */
-#define LOST_BOUND_MS	     2000
+/* How long to wait for an interrupt before declaring it lost; late_ms=
+ * may not come close to it. */
+#define LOST_BOUND_MS	     5000
+#define MAX_LATE_BOUND_MS    (LOST_BOUND_MS / 2)
 #define KVMCLOCK_INTERVAL_MS 20
-/* Per-CPU timers: programmed time and how late each may fire. */
-#define PERCPU_TIMER_MS	     10
-#define PERCPU_LATE_BOUND_MS 50
+/* Per-CPU timers: the programmed time. */
+#define PERCPU_TIMER_MS 10
 /* How long the boot CPU waits for every AP's results, and how often it
  * wakes to look. */
 #define PERCPU_WAIT_MS 10000
@@ -59,6 +64,7 @@ const char test_name[] = "timer";
 #define PLAUSIBLE_EPOCH_SECONDS 1577836800u
 
 static uint32_t tsc_khz, lapic_khz;
+static uint32_t late_bound_ms = LATE_BOUND_MS;
 static volatile unsigned int timer_ticks;
 static volatile uint64_t tick_tsc[PERIODIC_TICKS];
 
@@ -148,7 +154,10 @@ static bool oneshot_test(const char *mode)
 	uint64_t start = rdtsc();
 	apic_write(APIC_TIMER_INITIAL_COUNT, count);
 	uint32_t current = apic_read(APIC_TIMER_CURRENT_COUNT);
-	check(current > 0 && current <= count,
+	/* 0 only if the whole period passed before the read (a stalled
+	 * emulator). */
+	bool expired = rdtsc() - start >= ms_to_tsc(ONESHOT_MS);
+	check(current <= count && (current > 0 || expired),
 	      "%s one-shot: current count 0x%x counts down from 0x%x", mode,
 	      current, count);
 
@@ -163,9 +172,9 @@ static bool oneshot_test(const char *mode)
 	       mode, tsc_to_us(programmed), tsc_to_us(elapsed));
 	bool ok = check(elapsed >= programmed,
 			"%s one-shot: fired no earlier than programmed", mode);
-	ok &= check(elapsed <= programmed + ms_to_tsc(LATE_BOUND_MS),
+	ok &= check(elapsed <= programmed + ms_to_tsc(late_bound_ms),
 		    "%s one-shot: fired within %u ms of the programmed time",
-		    mode, LATE_BOUND_MS);
+		    mode, late_bound_ms);
 
 	tsc_delay_ms(2 * ONESHOT_MS);
 	irq_window();
@@ -245,9 +254,9 @@ static void tsc_deadline_test(void)
 		printf("timer: TSC-deadline: fired %ld us after the deadline\n",
 		       late * 1000 / (int64_t)tsc_khz);
 		check(late >= 0, "TSC-deadline: fired after the deadline");
-		check(late <= (int64_t)ms_to_tsc(LATE_BOUND_MS),
+		check(late <= (int64_t)ms_to_tsc(late_bound_ms),
 		      "TSC-deadline: fired within %u ms of the deadline",
-		      LATE_BOUND_MS);
+		      late_bound_ms);
 	}
 
 	/* Writing 0 disarms the timer (SDM vol. 3A §11.5.4.1). */
@@ -474,11 +483,10 @@ static void report_percpu(unsigned int cpu)
 	printf("timer: cpu%u: one-shot programmed %lu us, fired after %lu us\n",
 	       cpu, tsc_to_us(programmed), tsc_to_us(r->oneshot_elapsed));
 	check(r->oneshot_elapsed >= programmed &&
-		  r->oneshot_elapsed <=
-		      programmed + ms_to_tsc(PERCPU_LATE_BOUND_MS),
+		  r->oneshot_elapsed <= programmed + ms_to_tsc(late_bound_ms),
 	      "cpu%u: one-shot fired on cpu%u, no earlier than programmed "
 	      "and within %u ms of it",
-	      cpu, cpu, PERCPU_LATE_BOUND_MS);
+	      cpu, cpu, late_bound_ms);
 	check(r->oneshot_count == 1, "cpu%u: one-shot fired once (%u times)",
 	      cpu, r->oneshot_count);
 	if (!check(r->x2apic, "cpu%u: switched to x2APIC mode", cpu))
@@ -486,10 +494,10 @@ static void report_percpu(unsigned int cpu)
 	printf("timer: cpu%u: TSC-deadline fired %ld us after the deadline\n",
 	       cpu, r->deadline_late * 1000 / (int64_t)tsc_khz);
 	check(r->deadline_late >= 0 &&
-		  r->deadline_late <= (int64_t)ms_to_tsc(PERCPU_LATE_BOUND_MS),
+		  r->deadline_late <= (int64_t)ms_to_tsc(late_bound_ms),
 	      "cpu%u: TSC-deadline fired on cpu%u, after the deadline and "
 	      "within %u ms of it",
-	      cpu, cpu, PERCPU_LATE_BOUND_MS);
+	      cpu, cpu, late_bound_ms);
 	check(r->deadline_count == 1,
 	      "cpu%u: TSC-deadline fired once (%u times)", cpu,
 	      r->deadline_count);
@@ -519,6 +527,11 @@ void test_main(void)
 	irq_set_handler(SPURIOUS_VECTOR, spurious_interrupt);
 	if (!read_timing_leaf())
 		test_finish();
+	uint64_t late_ms;
+	if (cmdline_u64("late_ms", &late_ms) && late_ms > 0 &&
+	    late_ms <= MAX_LATE_BOUND_MS)
+		late_bound_ms = (uint32_t)late_ms;
+	printf("timer: timers may fire up to %u ms late\n", late_bound_ms);
 
 	xapic_test();
 	if (x2apic_enable()) {
