@@ -23,8 +23,10 @@ packages=(
 	# Dom0 initramfs and kernel package handling
 	busybox-static cpio zstd xz-utils
 	# product images (make image): Debian Dom0 root filesystem, live squashfs,
-	# libvirt domain XML validation, ssh into the booted qcow2 in its test
-	debootstrap squashfs-tools libvirt-clients openssh-client
+	# the qcow2's ext4 root (mkfs.ext4 -d); their tests: libvirt domain XML
+	# validation (virt-xml-validate runs xmllint), ssh into the booted qcow2
+	debootstrap squashfs-tools e2fsprogs libvirt-clients libxml2-utils
+	openssh-client
 )
 
 missing_packages() {
