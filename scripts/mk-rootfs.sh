@@ -56,6 +56,9 @@ for m in dev/pts dev sys proc; do
 	umount -l "$tmp/$m" 2>/dev/null || true
 done
 rm -rf --one-file-system "$tmp"
+# The build log sits beside the tree: its directory must exist on a fresh
+# checkout.
+mkdir -p "$(dirname "$rootfs")"
 
 echo "mk-rootfs: debootstrap $suite (minbase) from $mirror"
 started=$SECONDS
