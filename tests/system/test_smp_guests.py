@@ -81,6 +81,9 @@ class Guest:
         if m:
             if m.group(1) == "PASS":
                 return "PASS"
+            # The reason is complete once the line has ended in the log.
+            if not re.search(r"TEST %s: FAIL[^\n]*\n" % self.binary, log):
+                return None
             # A Dom0 line has no end in the joined stream: cut at the next
             # line's prefix.
             reason = out[m.end():].split("\n")[0]

@@ -18,8 +18,11 @@
  * Every answer must reach CPU 0 before a one-shot LAPIC timer of
  * IPI_BOUND_MS, armed on CPU 0 with the ping, fires; each ping must arrive
  * once on CPU 1 and each pong once on CPU 0 with the round's sequence
- * number; no other CPU may see any of them. Each mode prints
- * "ipi: <mode>: N round trips, avg X us, max Y us" (TSC time).
+ * number; no other CPU may see any of them, and no round may see its
+ * IPI or its answer twice (the rounds where that happened are printed).
+ * Each mode prints "ipi: <mode>: N round trips, avg X us, max Y us" (TSC
+ * time). rounds=N on the command line sets the round trips of every
+ * fixed-IPI mode.
  *
  * The bound is a race against CPU 0's own timer rather than TSC time:
  * an emulated machine on a busy host stalls (rounds of 1.4 s in TSC time
@@ -44,6 +47,7 @@ const char test_name[] = "ipi";
 #define ROUND_TRIPS	 1000
 #define MODE_ROUND_TRIPS 200
 #define NMI_ROUND_TRIPS	 20
+#define MAX_ROUND_TRIPS	 1000000
 /* CPU 0's timer for one round (see above). A single emulated CPU can
  * still wait this long for a host CPU while the other runs. */
 #define IPI_BOUND_MS 1000
@@ -61,6 +65,8 @@ const char test_name[] = "ipi";
 enum kind { PING, PONG, NMI, STALE, KINDS };
 static const char *const kind_names[KINDS] = {"ping", "pong", "NMI",
 					      "stale IPI"};
+enum side { PINGED, ANSWERED, SIDES };
+static const char *const side_names[SIDES] = {"IPI", "answer"};
 
 /* What each CPU received in the current mode, counted by the handler on
  * that CPU; STALE: an IPI on the vectors of an earlier mode. */
@@ -73,6 +79,12 @@ static volatile unsigned int current_mode;
 static volatile unsigned int round_seq, answer_seq, pong_seq;
 /* When CPU 1 answered (its TSC; the TSCs of a guest's vCPUs agree). */
 static volatile uint64_t answer_tsc;
+/* Rounds in which CPU 1 took the IPI (PINGED) or CPU 0 the answer
+ * (ANSWERED) a second time: how many, and the first few. */
+#define DUPLICATES_KEPT 8
+static volatile unsigned int last_round[SIDES];
+static volatile unsigned int duplicates[SIDES];
+static volatile unsigned int duplicate_round[SIDES][DUPLICATES_KEPT];
 static volatile bool pong_arrived;
 static volatile uint64_t pong_tsc;
 static volatile bool watchdog_fired;
@@ -96,12 +108,28 @@ static volatile bool ap_ready[GUEST_MAX_CPUS];
 #define AP_READY_TIMEOUT_MS 2000
 
 static uint32_t lapic_khz;
+static unsigned int xapic_physical_rounds = ROUND_TRIPS;
+static unsigned int mode_rounds = MODE_ROUND_TRIPS;
 
 static void count(enum kind kind)
 {
 	unsigned int cpu = cpu_index();
 
 	received[cpu][kind] = received[cpu][kind] + 1;
+}
+
+/* Called by the handler of a round's IPI (side PINGED, CPU 1) or answer
+ * (ANSWERED, CPU 0) with the round it belongs to. */
+static void note_round(enum side side, unsigned int round)
+{
+	if (round != last_round[side]) {
+		last_round[side] = round;
+		return;
+	}
+	unsigned int n = duplicates[side];
+	if (n < DUPLICATES_KEPT)
+		duplicate_round[side][n] = round;
+	duplicates[side] = n + 1;
 }
 
 static void answer(void)
@@ -117,8 +145,10 @@ static void ping_interrupt(uint8_t vector)
 
 	count(current ? PING : STALE);
 	apic_eoi();
-	if (current && cpu_index() == RESPONDER)
+	if (current && cpu_index() == RESPONDER) {
+		note_round(PINGED, round_seq);
 		answer();
+	}
 }
 
 static void pong_interrupt(uint8_t vector)
@@ -132,6 +162,7 @@ static void pong_interrupt(uint8_t vector)
 	if (cpu_index() == PINGER) {
 		pong_tsc = rdtsc();
 		pong_seq = answer_seq;
+		note_round(ANSWERED, pong_seq);
 		pong_arrived = true;
 	}
 	apic_eoi();
@@ -141,8 +172,10 @@ static void nmi_interrupt(uint8_t vector)
 {
 	(void)vector;
 	count(NMI);
-	if (cpu_index() == RESPONDER)
+	if (cpu_index() == RESPONDER) {
+		note_round(PINGED, round_seq);
 		answer();
+	}
 }
 
 static void command_interrupt(uint8_t vector)
@@ -275,6 +308,25 @@ static void reset_counts(void)
 	for (unsigned int cpu = 0; cpu < GUEST_MAX_CPUS; cpu++)
 		for (unsigned int k = 0; k < KINDS; k++)
 			received[cpu][k] = 0;
+	for (unsigned int side = 0; side < SIDES; side++)
+		last_round[side] = duplicates[side] = 0;
+}
+
+static void check_duplicates(const char *mode, enum side side)
+{
+	unsigned int n = duplicates[side];
+	/* ": r1 r2 ..." with up to DUPLICATES_KEPT rounds of 7 digits. */
+	char rounds[2 + 8 * DUPLICATES_KEPT + 4] = "";
+	size_t len = 0;
+
+	for (unsigned int i = 0; i < n && i < DUPLICATES_KEPT; i++)
+		len += (size_t)snprintf(rounds + len, sizeof(rounds) - len,
+					"%s %u", i ? "" : ":",
+					duplicate_round[side][i]);
+	if (n > DUPLICATES_KEPT)
+		snprintf(rounds + len, sizeof(rounds) - len, " ...");
+	check(n == 0, "%s: no round took its %s twice (%u did%s)", mode,
+	      side_names[side], n, rounds);
 }
 
 /* Only `cpu` received `kind`, exactly `expected` times. */
@@ -352,15 +404,17 @@ static void ping_pong(unsigned int index, const char *mode, uint32_t ping_dest,
 	check_counts(mode, sent, RESPONDER, done);
 	check_counts(mode, PONG, PINGER, done);
 	check_counts(mode, STALE, PINGER, 0);
+	check_duplicates(mode, PINGED);
+	check_duplicates(mode, ANSWERED);
 }
 
 static void xapic_tests(void)
 {
 	ping_pong(0, "xAPIC physical", cpu_apic_id(RESPONDER), APIC_ICR_FIXED,
-		  cpu_apic_id(PINGER), false, ROUND_TRIPS);
+		  cpu_apic_id(PINGER), false, xapic_physical_rounds);
 	ping_pong(1, "xAPIC logical", logical_id[RESPONDER],
 		  APIC_ICR_FIXED | APIC_ICR_LOGICAL, logical_id[PINGER], true,
-		  MODE_ROUND_TRIPS);
+		  mode_rounds);
 	ping_pong(2, "NMI", cpu_apic_id(RESPONDER), APIC_ICR_NMI,
 		  cpu_apic_id(PINGER), false, NMI_ROUND_TRIPS);
 }
@@ -388,10 +442,10 @@ static void x2apic_tests(unsigned int online)
 		      logical_id[cpu], cpu_apic_id(cpu));
 
 	ping_pong(3, "x2APIC physical", cpu_apic_id(RESPONDER), APIC_ICR_FIXED,
-		  cpu_apic_id(PINGER), false, MODE_ROUND_TRIPS);
+		  cpu_apic_id(PINGER), false, mode_rounds);
 	ping_pong(4, "x2APIC logical", logical_id[RESPONDER],
 		  APIC_ICR_FIXED | APIC_ICR_LOGICAL, logical_id[PINGER], true,
-		  MODE_ROUND_TRIPS);
+		  mode_rounds);
 }
 
 void test_main(void)
@@ -406,6 +460,10 @@ void test_main(void)
 	irq_set_handler(SPURIOUS_VECTOR, spurious_interrupt);
 	nmi_set_handler(nmi_interrupt);
 
+	uint64_t rounds;
+	if (cmdline_u64("rounds", &rounds) && rounds > 0 &&
+	    rounds <= MAX_ROUND_TRIPS)
+		xapic_physical_rounds = mode_rounds = (unsigned int)rounds;
 	lapic_khz = platform_lapic_khz();
 	printf("ipi: TSC %u kHz, LAPIC timer %u kHz\n", platform_tsc_khz(),
 	       lapic_khz);
