@@ -132,10 +132,9 @@ BOOTS = [
 # Measurements worth printing, per guest binary.
 MEASURES = {
     "ipi": r"ipi: [\w ]+: \d+ round trips, avg \d+ us, max \d+ us",
-    "timer": r"timer: (cpu\d+: )?(xAPIC one-shot|x2APIC one-shot|one-shot)"
-             r"[^\n]*?fired after \d+ us|timer: (cpu\d+: )?TSC-deadline: "
-             r"fired -?\d+ us after the deadline|timer: cpu\d+: "
-             r"TSC-deadline fired -?\d+ us after the deadline",
+    "timer": r"timer: (cpu\d+: )?[\w ]*one-shot:? programmed \d+ us, "
+             r"fired after \d+ us|timer: (cpu\d+: )?TSC-deadline:? fired "
+             r"-?\d+ us after the deadline",
 }
 
 
