@@ -40,14 +40,16 @@ kvm_works() {
 }
 
 case ${KEEL_ACCEL:-auto} in
-kvm) accel=(-accel kvm -cpu host) ;;
-tcg) accel=(-accel tcg -cpu max) ;;
+kvm) accel=(-accel kvm -cpu host -smp 2) ;;
+tcg) accel=(-accel tcg -cpu max -smp 1) ;;
 auto)
 	if kvm_works; then
-		accel=(-accel kvm -cpu host)
+		accel=(-accel kvm -cpu host -smp 2)
 	else
-		echo "run-qemu: KVM not usable here; emulating (TCG, -cpu max)" >&2
-		accel=(-accel tcg -cpu max)
+		# One CPU: QEMU 7.2's multi-threaded TCG can crash while Dom0
+		# sizes PCI BARs with other vCPU threads running (README, Testing).
+		echo "run-qemu: KVM not usable here; emulating (TCG, -cpu max, 1 CPU)" >&2
+		accel=(-accel tcg -cpu max -smp 1)
 	fi
 	;;
 *)
@@ -56,6 +58,6 @@ auto)
 	;;
 esac
 
-exec qemu-system-x86_64 "${accel[@]}" -machine q35 -m 2G -smp 2 \
+exec qemu-system-x86_64 "${accel[@]}" -machine q35 -m 2G \
 	"${firmware[@]}" -cdrom "$iso" -nic user,model=virtio-net-pci \
 	-nographic -serial mon:stdio -echr 0x1d -no-reboot "$@"

@@ -14,6 +14,8 @@
 #include <keel/sched.h>
 
 #define IDLE_POLL_NS 20000000ULL /* console input is polled at least this often */
+/* Other CPUs have nothing to poll: they sleep until a timer or a kick. */
+#define AP_IDLE_NS 1000000000ULL
 
 const struct sched_policy *sched;
 static volatile bool resched[MAX_CPUS];
@@ -185,7 +187,8 @@ __noreturn void sched_loop(void)
 
 		if (cpu == 0)
 			console_poll_input();
-		horizon = run_vtimers(cpu, now + ns_to_tsc(IDLE_POLL_NS));
+		horizon = run_vtimers(
+		    cpu, now + ns_to_tsc(cpu ? AP_IDLE_NS : IDLE_POLL_NS));
 		resched[cpu] = false;
 		dec = sched->schedule(cpu, now_ns(), prev);
 		prev = v = dec.next;

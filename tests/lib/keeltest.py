@@ -352,6 +352,13 @@ class Machine:
         kept = [line.rstrip() for line in text.split("\n") if line.strip()]
         return "\n".join(kept[-lines:])
 
+    def emulator_signal(self):
+        """The signal that killed the emulator, or None (still running, or
+        it exited by itself)."""
+        if self.child is None or self.child.isalive():
+            return None
+        return self.child.signalstatus
+
     def _exit_description(self):
         try:
             self.child.wait()

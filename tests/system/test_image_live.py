@@ -63,13 +63,13 @@ def check_shell(suite, machine, variant):
     check("br0 gets 10.0.2.15 by DHCP",
           "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
           "&& break; sleep 1; done; ip -4 -o addr show br0",
-          r"inet 10\.0\.2\.15/", timeout=90)
+          r"inet 10\.0\.2\.15/", timeout=240)
 
 
 def boot_live(suite, iso, uefi):
     variant = "uefi" if uefi else "bios"
     machine = keeltest.Machine(
-        "image-live-" + variant, iso=iso, cpu="max", smp=2, mem="2G",
+        "image-live-" + variant, iso=iso, cpu="max", smp=1, mem="2G",
         uefi=uefi, timeout=BOOT_TIMEOUT,
         extra_args=["-nic", "user,model=virtio-net-pci"])
     with machine:

@@ -99,7 +99,7 @@ def boot_disk(suite, work, image, key, uefi):
                     "-b", image, disk, DISK_SIZE], check=True)
     port = free_port()
     machine = keeltest.Machine(
-        "image-qcow2-" + variant, cpu="max", smp=2, mem="2G", uefi=uefi,
+        "image-qcow2-" + variant, cpu="max", smp=1, mem="2G", uefi=uefi,
         timeout=BOOT_TIMEOUT,
         extra_args=["-drive", "file=%s,if=virtio,format=qcow2" % disk,
                     "-drive", "file=%s,media=cdrom,format=raw" % seed,

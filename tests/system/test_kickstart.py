@@ -70,7 +70,7 @@ def blank_disk(work, name):
 
 def installer_machine(name, iso, disk, ks_iso):
     return keeltest.Machine(
-        name, iso=iso, cpu="max", smp=2, mem="2G", timeout=BOOT_TIMEOUT,
+        name, iso=iso, cpu="max", smp=1, mem="2G", timeout=BOOT_TIMEOUT,
         extra_args=["-drive", "file=%s,if=virtio,format=raw" % disk,
                     "-drive", "file=%s,media=cdrom,format=raw" % ks_iso,
                     "-nic", "user,model=virtio-net-pci", "-boot", "order=d"])
@@ -181,7 +181,7 @@ def boot_installed(suite, work, disk, uefi):
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
                     "-b", disk, overlay], check=True)
     machine = keeltest.Machine(
-        "kickstart-boot-" + variant, cpu="max", smp=2, mem="2G", uefi=uefi,
+        "kickstart-boot-" + variant, cpu="max", smp=1, mem="2G", uefi=uefi,
         timeout=BOOT_TIMEOUT,
         extra_args=["-drive", "file=%s,if=virtio,format=qcow2" % overlay,
                     "-nic", "user,model=virtio-net-pci"])

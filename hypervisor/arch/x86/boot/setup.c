@@ -69,33 +69,25 @@ static uint32_t isa_gsi(uint8_t irq)
 	return irq;
 }
 
-/*
- * Dom0 gets dom0_max_vcpus= vCPUs, at most one per online CPU. The
- * default is one until SMP Dom0 is fast and stable under emulation.
- */
+/* Dom0 gets one vCPU per online CPU; dom0_max_vcpus= caps it. */
 static unsigned dom0_vcpus(const char *cmdline)
 {
 	char arg[16];
-	uint64_t n = 1;
+	uint64_t n = nr_cpus_online;
 
 	if (cmdline_get(cmdline, "dom0_max_vcpus", arg, sizeof(arg)) > 0)
 		n = parse_size(arg, NULL);
 	return (unsigned)MAX(1, MIN(n, (uint64_t)nr_cpus_online));
 }
 
-/*
- * maxcpus=N (as in Xen) brings up N CPUs. The default is the boot CPU
- * alone for now: QEMU 7.2's multi-threaded TCG has crashed (SIGSEGV)
- * while Dom0 probed PCI with Keel's other CPUs online, so emulated test
- * machines ask for more explicitly.
- */
+/* maxcpus=N (as in Xen) brings up at most N CPUs; all by default. */
 static unsigned max_cpus(const char *cmdline)
 {
 	char arg[16];
 
 	if (cmdline_get(cmdline, "maxcpus", arg, sizeof(arg)) > 0)
 		return (unsigned)MAX(1, MIN(parse_size(arg, NULL), (uint64_t)MAX_CPUS));
-	return 1;
+	return MAX_CPUS;
 }
 
 void start_keel(uint32_t magic, uint64_t mbi_pa)
@@ -155,10 +147,7 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	dom0->state = DOM_RUNNING;
 	/*
 	 * Dom0 vCPU n stays on CPU n (Xen's dom0_vcpus_pin): Dom0 drives the
-	 * hardware and its vCPUs should not wander. It also keeps guest code
-	 * off the other CPUs of an emulated machine unless DomUs use them
-	 * (QEMU 7.2's multi-threaded TCG has crashed, SIGSEGV, while a
-	 * nested guest moved between its vCPU threads).
+	 * hardware and its vCPUs should not wander.
 	 */
 	for (unsigned i = 0; i < dom0->nr_vcpus; i++) {
 		sched_add_vcpu(dom0->vcpus[i]);

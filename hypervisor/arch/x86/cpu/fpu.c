@@ -73,9 +73,13 @@ int fpu_vcpu_init(struct vcpu *v)
 
 void fpu_vcpu_destroy(struct vcpu *v)
 {
-	for (unsigned c = 0; c < MAX_CPUS; c++)
-		__atomic_compare_exchange_n(&fpu_owner[c], &v, NULL, false,
-					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		struct vcpu *expected = v; /* overwritten when it differs */
+
+		__atomic_compare_exchange_n(&fpu_owner[c], &expected, NULL,
+					    false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	}
 	xfree(v->fpu_alloc);
 	v->fpu_alloc = v->fpu_area = NULL;
 }

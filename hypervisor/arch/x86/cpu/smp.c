@@ -112,12 +112,12 @@ unsigned smp_boot_aps(unsigned max_cpus)
 
 		if (apic_id == this_cpu()->apic_id)
 			continue;
-		if (nr_cpus_online >= max_cpus)
-			break;
 		if (nr_cpus_online == MAX_CPUS) {
 			printk("more than %u CPUs: the rest stay offline\n", MAX_CPUS);
 			break;
 		}
+		if (nr_cpus_online >= max_cpus)
+			break;
 		stack = frames_alloc(2); /* STACK_SIZE */
 		if (!stack)
 			panic("no memory for an AP stack");
