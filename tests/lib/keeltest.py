@@ -153,6 +153,19 @@ def build_iso(iso_path, keel_elf, modules, keel_cmdline="", timeout_menu=0):
 # Disk images
 # --------------------------------------------------------------------------
 
+def dom0_modules():
+    """The test ISO's Dom0 as build_iso() modules: Debian's kernel with the
+    command line of image/grub.cfg, then the busybox initramfs."""
+    return [(build_path("kernel", "vmlinuz"),
+             "console=ttyS0,115200 pci=nomsi"),
+            (out_path("dom0-initramfs.cpio.gz"), "")]
+
+
+def missing_files(paths):
+    """The paths among paths that do not exist (things to build first)."""
+    return [p for p in paths if not os.path.exists(p)]
+
+
 def make_pattern_disk(path, size=1024 * 1024, seed="keel"):
     """Create a raw disk image of `size` bytes of reproducible, non-trivial
     content (a SHA-256 chain of `seed`) and return that content's SHA-256 in

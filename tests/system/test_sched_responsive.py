@@ -32,11 +32,9 @@ def busy_reports(log, name):
 def main():
     suite = keeltest.Suite("Dom0 responsiveness under load")
     busy = keeltest.out_path("guests", "busy.bin")
-    kernel = keeltest.build_path("kernel", "vmlinuz")
-    initramfs = keeltest.out_path("dom0-initramfs.cpio.gz")
-    missing = [p for p in (busy, kernel, initramfs,
-                           keeltest.out_path("keel.elf"))
-               if not os.path.exists(p)]
+    dom0 = keeltest.dom0_modules()
+    missing = keeltest.missing_files(
+        [busy, keeltest.out_path("keel.elf")] + [m[0] for m in dom0])
     if missing:
         suite.fail("Keel, the busy guest and the Dom0 kernel are built",
                    "missing: %s (run 'make guests test-iso')" % missing)
@@ -44,8 +42,7 @@ def main():
     iso = keeltest.out_path("test-responsive.iso")
     keeltest.build_iso(
         iso, keeltest.out_path("keel.elf"),
-        [(kernel, "console=ttyS0,115200 pci=nomsi"), (initramfs, "")] +
-        [(busy, "seconds=0")] * len(BUSY),
+        dom0 + [(busy, "seconds=0")] * len(BUSY),
         keel_cmdline="console=com1 maxcpus=1 dom0_mem=512M " + " ".join(
             "domu=%s:%d,mem=32M" % (name, i + 2)
             for i, name in enumerate(BUSY)))

@@ -77,18 +77,15 @@ def main():
                    "main loop and 4 vCPU threads share 2 cores); run with "
                    "KEEL_SLOW_TESTS=1")
         suite.finish()
-    kernel = keeltest.build_path("kernel", "vmlinuz")
-    initramfs = keeltest.out_path("dom0-initramfs.cpio.gz")
-    missing = [p for p in (kernel, initramfs, keeltest.out_path("keel.elf"))
-               if not os.path.exists(p)]
+    dom0 = keeltest.dom0_modules()
+    missing = keeltest.missing_files(
+        [keeltest.out_path("keel.elf")] + [m[0] for m in dom0])
     if missing:
         suite.fail("Keel and the Dom0 kernel are built",
                    "missing: %s (run 'make test-iso')" % missing)
         suite.finish()
     iso = keeltest.out_path("test-smp-dom0.iso")
-    keeltest.build_iso(
-        iso, keeltest.out_path("keel.elf"),
-        [(kernel, "console=ttyS0,115200 pci=nomsi"), (initramfs, "")],
+    keeltest.build_iso(iso, keeltest.out_path("keel.elf"), dom0,
         keel_cmdline="console=com1")
     for attempt in range(1, BOOT_ATTEMPTS + 1):
         machine = boot(suite, iso, attempt)
