@@ -147,16 +147,8 @@ void lapic_timer_calibrate(void)
 
 void lapic_timer_arm(uint64_t deadline)
 {
-	uint64_t now, count, armed = this_cpu()->timer_deadline;
+	uint64_t now, count;
 
-	/*
-	 * A timer that fires no later stays: waking early only makes the
-	 * scheduler loop look again, while reprogramming is a trapped MMIO
-	 * write on emulated and nested machines, after every guest exit.
-	 * (A fired timer reads 0, or its interrupt is still pending.)
-	 */
-	if (armed && armed <= deadline)
-		return;
 	this_cpu()->timer_deadline = deadline;
 	if (use_tsc_deadline) {
 		apic_write(APIC_LVT_TIMER, LVT_TSC_DEADLINE | TIMER_VECTOR);
