@@ -47,10 +47,10 @@ def boot(suite, iso, attempt):
     start = time.monotonic()
     try:
         machine.expect(r"SMP: %d of %d CPUs online" % (CPUS, CPUS), 120)
-        online = None
+        failure = None
         machine.wait_for_shell()
     except keeltest.TestFailure as e:
-        online = e
+        failure = e
     signal = machine.emulator_signal()
     if signal and attempt < BOOT_ATTEMPTS:
         print("# attempt %d: QEMU was killed by signal %d during the boot "
@@ -58,9 +58,9 @@ def boot(suite, iso, attempt):
               % (attempt, signal))
         machine.stop()
         return None
-    if online:
+    if failure:
         suite.fail("Keel brings up all %d CPUs and Dom0 reaches its shell"
-                   % CPUS, online)
+                   % CPUS, failure)
         machine.stop()
         return None
     print("# Dom0 shell after %.0f s (attempt %d)"
@@ -86,7 +86,7 @@ def main():
         suite.finish()
     iso = keeltest.out_path("test-smp-dom0.iso")
     keeltest.build_iso(iso, keeltest.out_path("keel.elf"), dom0,
-        keel_cmdline="console=com1")
+                       keel_cmdline="console=com1")
     for attempt in range(1, BOOT_ATTEMPTS + 1):
         machine = boot(suite, iso, attempt)
         if machine:
