@@ -191,6 +191,8 @@ __noreturn void sched_loop(void)
 		    cpu, now + ns_to_tsc(cpu ? AP_IDLE_NS : IDLE_POLL_NS));
 		resched[cpu] = false;
 		dec = sched->schedule(cpu, now_ns(), prev);
+		if (prev && dec.next != prev)
+			fpu_release(prev); /* before another CPU can run it */
 		prev = v = dec.next;
 		if (resched[cpu])
 			continue;

@@ -39,6 +39,8 @@ struct vcpu {
 	uint64_t xcr0;	      /* the guest's XCR0 (see fpu.c) */
 	void *fpu_area;	      /* XSAVE/FXSAVE image, 64-byte aligned */
 	void *fpu_alloc;      /* what fpu_area was carved from */
+	int fpu_cpu;	      /* CPU whose registers last held its state */
+	bool fpu_live;	      /* running there, fpu_area not yet current */
 };
 
 struct dom_mem_range {
