@@ -197,8 +197,8 @@ __noreturn void sched_loop(void)
 		if (resched[cpu])
 			continue;
 		horizon = MIN(horizon, slice_end(now, dec.slice_ns));
-		lapic_timer_arm(horizon);
 		if (!v) {
+			lapic_timer_arm(horizon);
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
 			continue;
 		}
@@ -213,7 +213,7 @@ __noreturn void sched_loop(void)
 		spin_unlock(&v->dom->lock);
 		fpu_switch_to(v);
 		start = now_ns();
-		hvm->vcpu_run(v, &exit);
+		hvm->vcpu_run(v, horizon, &exit); /* back in Keel by horizon */
 		v->runtime_ns += now_ns() - start;
 		this_cpu()->current = NULL;
 		__atomic_add_fetch(&this_cpu()->exits, 1, __ATOMIC_RELEASE);

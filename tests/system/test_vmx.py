@@ -17,13 +17,19 @@ with EPT and unrestricted guest) boots it. Checked:
                     unpinned vCPUs; both bring all vCPUs online and pass.
                     VMCSs move between CPUs: every vCPU is created on
                     cpu0, and DomU vCPUs migrate.
+  preemption        one CPU: Keel reports the VMX-preemption timer in use;
+                    two busy DomUs share the CPU and both progress, and the
+                    debug console's exit counters (Ctrl-A x3, 'd') show
+                    that their runs ended by the preemption timer
+                    (`deadline` exits), not by the LAPIC timer (`extint`).
 
 Bochs runs about 50M instructions per second, so every boot takes tens of
 seconds; the emulator is killed as soon as the result line is seen.
 
-  tests/system/test_vmx.py [--only NAME]...   (NAME: a guest or smp)
+  tests/system/test_vmx.py [--only NAME]...   (NAME: a guest, smp or
+                                               preemption)
 """
-# suite-timeout: 1800
+# suite-timeout: 2400
 
 import argparse
 import os
@@ -159,6 +165,99 @@ def run_smp(suite, keel_elf):
                                 tail))
 
 
+# One CPU: Dom0 = e820 guest (finishes and halts), two busy DomUs that
+# never stop; their progress is compared over the same TSC seconds.
+PREEMPT_KEEL_CMDLINE = ("console=com1 maxcpus=1 dom0_mem=128M "
+                        "domu=left:1,mem=32M domu=right:2,mem=32M")
+PREEMPT_TIMEOUT = 400
+PREEMPT_FIRST, PREEMPT_LAST = 2, 6  # busy seconds compared
+# Runs on cpu0 end at least every 20 ms (Keel's console poll), so each
+# busy DomU gets many runs per second; the floor is far below that.
+MIN_DEADLINE_EXITS = 20
+CTRL_A = "\x01"
+
+
+def busy_progress(log, name, t):
+    m = re.search(r"\(%s\) busy: t=%d progress=(\d+)\s" % (name, t), log)
+    return int(m.group(1)) if m else None
+
+
+def vcpu_exits(log, dom_id):
+    """The exit counters the debug console's 'd' printed last for dNv0."""
+    found = re.findall(r"d%dv0: [^\n]*\n[^\n]*exits:([^\n]*)\n" % dom_id,
+                       log)
+    if not found:
+        return None
+    return {k: int(v) for k, v in re.findall(r"([-\w]+)=(\d+)", found[-1])}
+
+
+def run_preemption(suite, keel_elf):
+    label = "vmx/preemption"
+    binaries = [keeltest.out_path("guests", name + ".bin")
+                for name in ("e820", "busy")]
+    missing = [b for b in binaries if not os.path.exists(b)]
+    if missing:
+        suite.fail(label, "missing: %s (make guests)" % ", ".join(missing))
+        return
+    iso = keeltest.out_path("vmx", "preemption.iso")
+    keeltest.build_iso(iso, keel_elf,
+                       [(binaries[0], "addr=" + HYPERVISOR_ADDR),
+                        (binaries[1], "seconds=0"),
+                        (binaries[1], "seconds=0")],
+                       keel_cmdline=PREEMPT_KEEL_CMDLINE)
+    machine = keeltest.Machine("vmx-preemption", iso=iso, smp=1, mem=MEMORY,
+                               timeout=PREEMPT_TIMEOUT, backend="bochs")
+    with machine:
+        try:
+            features = machine.expect(r"VMX: VMCS revision[^\r\n]*\r*\n",
+                                      BOOT_TIMEOUT).group(0).strip()
+            suite.check(label + ": Keel uses the VMX-preemption timer",
+                        "preemption-timer" in features,
+                        "Keel's VMX line: %s" % features)
+            for name in ("left", "right"):
+                machine.expect(r"\(%s\) busy: t=%d progress=\d+\s"
+                               % (name, PREEMPT_LAST), RESULT_TIMEOUT)
+            log = keeltest.ANSI_ESCAPE.sub("", machine.log_text())
+            ids = dict((name, int(i)) for i, name in
+                       re.findall(r"d(\d+) '(left|right)': module", log))
+            if len(ids) != 2:
+                suite.fail(label, "Keel did not report both DomUs:\n" +
+                           machine.tail())
+                return
+            machine.send(CTRL_A * 3)
+            machine.expect(r"Keel debug console", 60)
+            machine.send("d")
+            # 'd' lists the domains in id order: wait for the last one.
+            machine.expect(r"d%dv0: [^\n]*\n[^\n]*exits:[^\n]*\n"
+                           % max(ids.values()), 60)
+        except keeltest.TestFailure as e:
+            suite.fail(label, e)
+            return
+        log = keeltest.ANSI_ESCAPE.sub("", machine.log_text()).replace(
+            "\r", "")
+    for name in ("left", "right"):
+        a = busy_progress(log, name, PREEMPT_FIRST)
+        b = busy_progress(log, name, PREEMPT_LAST)
+        rate = (b - a) / float(PREEMPT_LAST - PREEMPT_FIRST) \
+            if a is not None and b is not None else 0
+        print("# %s: %.0f iterations/s (t=%d..%d)"
+              % (name, rate, PREEMPT_FIRST, PREEMPT_LAST))
+        suite.check("%s: busy DomU %s progresses on the shared CPU"
+                    % (label, name), rate > 0,
+                    "progress t=%d: %s, t=%d: %s"
+                    % (PREEMPT_FIRST, a, PREEMPT_LAST, b))
+        exits = vcpu_exits(log, ids[name])
+        print("# %s exits: %s" % (name, exits))
+        deadline = exits.get("deadline", 0) if exits else 0
+        extint = exits.get("extint", 0) if exits else 0
+        suite.check("%s: %s's runs end by the preemption timer "
+                    "(deadline exits %d >= %d, more than extint %d)"
+                    % (label, name, deadline, MIN_DEADLINE_EXITS, extint),
+                    deadline >= MIN_DEADLINE_EXITS and deadline > extint,
+                    "debug console exit counters: %s\n%s"
+                    % (exits, machine.tail()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", default=[],
@@ -175,6 +274,8 @@ def main():
             run_guest(suite, guest, keel_elf)
         if not args.only or "smp" in args.only:
             run_smp(suite, keel_elf)
+        if not args.only or "preemption" in args.only:
+            run_preemption(suite, keel_elf)
     suite.finish()
 
 

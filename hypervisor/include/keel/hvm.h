@@ -27,6 +27,7 @@ enum exit_reason {
 	EXIT_SHUTDOWN,	   /* triple fault */
 	EXIT_EXCEPTION,	   /* an intercepted guest exception */
 	EXIT_INIT,
+	EXIT_DEADLINE,	   /* the deadline given to vcpu_run passed */
 	EXIT_XSETBV,
 	EXIT_PAUSE,
 	EXIT_VIRT_INSN,	   /* SVM/VMX instructions: #UD for guests */
@@ -94,8 +95,21 @@ struct hvm_ops {
 	int (*cpu_enable)(void);
 	int (*vcpu_create)(struct vcpu *v);
 	void (*vcpu_destroy)(struct vcpu *v);
-	/* Enters the guest and returns at its next exit. */
-	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+	/*
+	 * Enters the guest and returns at its next exit, at the latest soon
+	 * after the host TSC reaches deadline_tsc: the backend arranges that
+	 * exit (a hardware timer of the vendor, or Keel's LAPIC timer).
+	 * Called with no lock held.
+	 */
+	void (*vcpu_run)(struct vcpu *v, uint64_t deadline_tsc,
+			 struct vm_exit *exit);
+	/*
+	 * A STARTUP IPI for v, which waits for one after INIT: v starts in
+	 * real mode at vector * 4 KiB when it next runs. Only recorded here,
+	 * since the sender holds the domain lock and v's state may be loaded
+	 * on another CPU; vcpu_run applies it (hvm_startup_state()).
+	 */
+	void (*startup_ipi)(struct vcpu *v, uint8_t vector);
 	void (*get_state)(struct vcpu *v, struct guest_state *s);
 	void (*set_state)(struct vcpu *v, const struct guest_state *s);
 	/* Queues an event for the next entry; false if one is already queued. */
@@ -124,5 +138,11 @@ extern const struct hvm_ops *hvm;
 
 /* Probes the CPU, picks SVM or VMX, or explains why neither works. */
 int hvm_init(void);
+
+/*
+ * Puts v where a STARTUP IPI sends it: real mode at vector * 4 KiB. For the
+ * backends' vcpu_run, once v's state is loaded on the calling CPU.
+ */
+void hvm_startup_state(struct vcpu *v, uint8_t vector);
 
 #endif

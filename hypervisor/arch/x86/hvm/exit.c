@@ -196,7 +196,11 @@ void hvm_handle_exit(struct vcpu *v, struct vm_exit *e)
 	case EXIT_EXTINT:
 	case EXIT_NMI:
 	case EXIT_PAUSE:
-		/* The host takes the interrupt (or just reschedules). */
+	case EXIT_DEADLINE:
+		/*
+		 * The host takes the interrupt; after PAUSE or a passed run
+		 * deadline the scheduler decides what runs next.
+		 */
 		break;
 	case EXIT_INTR_WINDOW:
 		hvm->request_intr_window(v, false);
@@ -264,4 +268,27 @@ void hvm_deliver_events(struct vcpu *v)
 	} else {
 		hvm->request_intr_window(v, true);
 	}
+}
+
+/* STARTUP: real mode at vector * 4 KiB (SDM vol. 3A §8.4.4.1). */
+void hvm_startup_state(struct vcpu *v, uint8_t vector)
+{
+	struct guest_state s;
+
+	hvm->get_state(v, &s);
+	memset(v->gpr, 0, sizeof(v->gpr));
+	s.cr0 = 0x60000010; /* CD | NW | ET */
+	s.cr3 = s.cr4 = s.efer = 0;
+	s.rflags = 2;
+	s.rip = 0;
+	s.cs = (struct segment){ (uint16_t)(vector << 8), 0x9B, 0xFFFF,
+				 (uint64_t)vector << 12 };
+	s.ds = s.es = s.fs = s.gs = s.ss =
+		(struct segment){ 0, 0x93, 0xFFFF, 0 };
+	s.tr = (struct segment){ 0, 0x8B, 0xFFFF, 0 };
+	s.ldtr = (struct segment){ 0, 0x82, 0xFFFF, 0 };
+	s.gdtr_base = s.idtr_base = 0;
+	s.gdtr_limit = s.idtr_limit = 0xFFFF;
+	s.cpl = 0;
+	hvm->set_state(v, &s);
 }

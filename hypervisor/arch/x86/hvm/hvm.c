@@ -14,9 +14,9 @@ const char *const exit_reason_names[EXIT_NR] = {
 	[EXIT_NPF] = "npf",		[EXIT_HLT] = "hlt",
 	[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
 	[EXIT_EXCEPTION] = "exception", [EXIT_INIT] = "init",
-	[EXIT_XSETBV] = "xsetbv",	[EXIT_PAUSE] = "pause",
-	[EXIT_VIRT_INSN] = "virt-insn", [EXIT_INVALID] = "invalid",
-	[EXIT_UNKNOWN] = "unknown",
+	[EXIT_DEADLINE] = "deadline",	[EXIT_XSETBV] = "xsetbv",
+	[EXIT_PAUSE] = "pause",		[EXIT_VIRT_INSN] = "virt-insn",
+	[EXIT_INVALID] = "invalid",	[EXIT_UNKNOWN] = "unknown",
 };
 
 const struct hvm_ops *svm_probe(void);

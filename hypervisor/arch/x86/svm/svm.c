@@ -13,6 +13,7 @@
 #include <keel/errno.h>
 #include <keel/hvm.h>
 #include <keel/io.h>
+#include <keel/irq.h>
 #include <keel/mm.h>
 #include <keel/percpu.h>
 #include <keel/x86.h>
@@ -32,6 +33,8 @@ struct svm_vcpu {
 	uint64_t iopm_pa, msrpm_pa;
 	bool flush_tlb; /* p2m changed since last VMRUN */
 	int last_cpu;	/* where it last ran: its ASID's TLB entries live there */
+	/* A STARTUP IPI vector not yet applied, or -1 (atomic). */
+	int startup_vector;
 };
 
 static uint32_t svm_features;
@@ -136,6 +139,7 @@ static int svm_vcpu_create(struct vcpu *v)
 		return -ENOMEM;
 	v->arch = s;
 	s->last_cpu = -1;
+	s->startup_vector = -1;
 	s->vmcb = vmcb = phys_to_virt(s->vmcb_pa);
 
 	iopm_setup(phys_to_virt(s->iopm_pa), v->dom->privileged);
@@ -297,12 +301,27 @@ static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
-static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+/*
+ * Only records the vector: the VMCB may be in use by another CPU running
+ * v until its exit is handled (see hvm_ops.startup_ipi).
+ */
+static void svm_startup_ipi(struct vcpu *v, uint8_t vector)
+{
+	__atomic_store_n(&to_svm(v)->startup_vector, vector, __ATOMIC_RELEASE);
+}
+
+/* SVM has no timer of its own: Keel's LAPIC timer ends the run. */
+static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
 	struct vmcb *vmcb = s->vmcb;
 	struct svm_cpu *c = this_cpu()->arch;
+	int startup;
 
+	startup = __atomic_exchange_n(&s->startup_vector, -1, __ATOMIC_ACQUIRE);
+	if (startup >= 0)
+		hvm_startup_state(v, (uint8_t)startup);
+	lapic_timer_arm(deadline);
 	vmcb->rax = v->gpr[GPR_RAX];
 	vmcb->rsp = v->gpr[GPR_RSP];
 	/*
@@ -492,6 +511,7 @@ static const struct hvm_ops svm_ops = {
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_run = svm_vcpu_run,
+	.startup_ipi = svm_startup_ipi,
 	.get_state = svm_get_state,
 	.set_state = svm_set_state,
 	.inject_event = svm_inject_event,

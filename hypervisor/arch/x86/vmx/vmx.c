@@ -3,15 +3,15 @@
  * The Intel VT-x backend of struct hvm_ops (Intel SDM vol. 3C, ch. 24-29).
  *
  * Keel needs EPT (4-level, write-back, 2 MiB pages) and unrestricted guest
- * (vCPUs start in real mode after INIT/SIPI); VPID, virtual NMIs, RDTSCP,
- * INVPCID and XSAVES are used when present. Physical interrupts exit the
- * guest without being acknowledged, so Keel takes them through its own IDT
- * after the exit, as on SVM. Every vCPU has its own VMCS; it stays active
- * on the CPU that last used it until another CPU needs it (vmcs_load()).
- * Events, the interrupt window and the values interruptible() reads are
- * kept in struct vmx_vcpu and written to the VMCS at the next VM entry, so
- * that the calls common code makes under the domain lock never wait for
- * another CPU.
+ * (vCPUs start in real mode after INIT/SIPI); VPID, virtual NMIs, the
+ * VMX-preemption timer, RDTSCP, INVPCID and XSAVES are used when present.
+ * Physical interrupts exit the guest without being acknowledged, so Keel
+ * takes them through its own IDT after the exit, as on SVM. Every vCPU has
+ * its own VMCS; it stays active on the CPU that last used it until another
+ * CPU needs it (vmcs_load()). Events, the interrupt window, STARTUP IPIs
+ * and the values interruptible() reads are kept in struct vmx_vcpu and
+ * written to the VMCS at the next VM entry, so that the calls common code
+ * makes under the domain lock never wait for another CPU.
  */
 #include <keel/cpu.h>
 #include <keel/domain.h>
@@ -70,6 +70,7 @@ struct vmx_caps {
 	uint32_t pin, proc, proc2, exit, entry; /* the controls Keel sets */
 	uint64_t ept_vpid;
 	uint64_t misc;
+	unsigned preempt_rate; /* the preemption timer ticks at TSC >> rate */
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	unsigned nr_switched_msrs;
 };
@@ -105,6 +106,8 @@ struct vmx_vcpu {
 	uint64_t rflags;
 	uint32_t intr_state;
 	struct vmx_event event;
+	/* A STARTUP IPI vector not yet applied, or -1 (atomic). */
+	int startup_vector;
 	/* Where the vCPU last entered, and the p2m generation it saw then. */
 	int entered_cpu;
 	uint64_t ept_generation;
@@ -374,8 +377,8 @@ static void ipi_vmcs_clear(struct cpu_regs *regs)
  * it next enables interrupts (after its current exit, or in HLT); while
  * waiting, this CPU serves requests aimed at it, so two CPUs fetching
  * each other's VMCS do not wait forever. The caller must not hold a lock
- * the owner may spin on: vcpu_run holds none, and the state accessors
- * reach here only for a vCPU that is not running (INIT/SIPI).
+ * the owner may spin on with interrupts off, such as the domain lock:
+ * vcpu_run holds none, which is why STARTUP IPIs wait for it.
  */
 static void vmcs_fetch(struct vmx_vcpu *x, int owner)
 {
@@ -504,6 +507,7 @@ static int vmx_vcpu_create(struct vcpu *v)
 	x->v = v;
 	x->cpu = -1;
 	x->entered_cpu = -1;
+	x->startup_vector = -1;
 	x->vmcs_pa = alloc_zeroed(0);
 	x->io_bitmaps_pa = alloc_zeroed(IO_BITMAPS_ORDER);
 	x->msr_bitmap_pa = alloc_zeroed(0);
@@ -1028,6 +1032,9 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 	case VMX_EXIT_EXTERNAL_INTR:
 		e->reason = EXIT_EXTINT;
 		break;
+	case VMX_EXIT_PREEMPT_TIMER:
+		e->reason = EXIT_DEADLINE;
+		break;
 	case VMX_EXIT_TRIPLE_FAULT:
 		e->reason = EXIT_SHUTDOWN;
 		break;
@@ -1151,12 +1158,44 @@ static void prepare_entry(struct vmx_vcpu *x)
 	write_entry_event(x);
 }
 
-/* No lock is held here: vmcs_load() may wait for another CPU. */
-static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
+/*
+ * The VMX-preemption timer counts down while the guest runs, by one each
+ * time TSC bit `rate` changes, and exits (reason 52) when it reaches zero;
+ * a value of zero exits before the first guest instruction (§26.5.1,
+ * §27.7.4). VM entry loads it from the VMCS: the time left to deadline.
+ */
+static uint32_t preempt_timer_value(uint64_t deadline)
+{
+	uint64_t now = rdtsc();
+	uint64_t ticks =
+	    deadline > now ? (deadline - now) >> caps.preempt_rate : 0;
+
+	return ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
+}
+
+/* Only records the vector: see hvm_ops.startup_ipi. */
+static void vmx_startup_ipi(struct vcpu *v, uint8_t vector)
+{
+	__atomic_store_n(&to_vmx(v)->startup_vector, vector, __ATOMIC_RELEASE);
+}
+
+/*
+ * No lock is held here: vmcs_load() may wait for another CPU. The guest
+ * leaves by the deadline through the preemption timer when the CPU has
+ * one, otherwise through Keel's LAPIC timer.
+ */
+static void vmx_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 {
 	struct vmx_vcpu *x = vmcs_load(v);
-	int rc;
+	bool preempt_timer = caps.pin & PIN_PREEMPT_TIMER;
+	int startup, rc;
 
+	/* v's VMCS is current here: a STARTUP IPI can be applied now. */
+	startup = __atomic_exchange_n(&x->startup_vector, -1, __ATOMIC_ACQUIRE);
+	if (startup >= 0)
+		hvm_startup_state(v, (uint8_t)startup);
+	if (!preempt_timer)
+		lapic_timer_arm(deadline);
 	do {
 		flush_stale_ept(v, x);
 		prepare_entry(x);
@@ -1164,6 +1203,9 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
 		if (read_cr2() != x->cr2)
 			write_cr2(x->cr2);
+		if (preempt_timer)
+			vmwrite(VMCS_PREEMPT_TIMER_VALUE,
+				preempt_timer_value(deadline));
 		rc = vmx_enter(v->gpr, x->launched);
 		x->cr2 = read_cr2();
 		if (rc) {
@@ -1244,6 +1286,7 @@ static const struct hvm_ops vmx_ops = {
     .vcpu_create = vmx_vcpu_create,
     .vcpu_destroy = vmx_vcpu_destroy,
     .vcpu_run = vmx_vcpu_run,
+    .startup_ipi = vmx_startup_ipi,
     .get_state = vmx_get_state,
     .set_state = vmx_set_state,
     .inject_event = vmx_inject_event,
@@ -1414,7 +1457,7 @@ const struct hvm_ops *vmx_probe(void)
 	ok &= pick_controls(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
 				      : MSR_IA32_VMX_PINBASED_CTLS,
 			    pin_needed, ARRAY_SIZE(pin_needed), NULL, 0,
-			    PIN_VIRTUAL_NMIS, &caps.pin);
+			    PIN_VIRTUAL_NMIS | PIN_PREEMPT_TIMER, &caps.pin);
 	ok &= pick_controls(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 				      : MSR_IA32_VMX_PROCBASED_CTLS,
 			    proc_needed, ARRAY_SIZE(proc_needed), proc_unwanted,
@@ -1444,6 +1487,7 @@ const struct hvm_ops *vmx_probe(void)
 		return NULL;
 
 	caps.misc = rdmsr(MSR_IA32_VMX_MISC);
+	caps.preempt_rate = caps.misc & VMX_MISC_PREEMPT_RATE_MASK;
 	caps.cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
 	caps.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
 	caps.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
@@ -1461,9 +1505,12 @@ const struct hvm_ops *vmx_probe(void)
 	caps.nr_switched_msrs =
 	    ARRAY_SIZE(switched_msrs) - (regs[3] & (1u << 27) ? 0 : 1);
 
-	printk("VMX: VMCS revision %x; ept unrestricted-guest%s%s%s%s\n",
+	printk("VMX: VMCS revision %x; ept unrestricted-guest%s%s%s%s%s\n",
 	       caps.revision, caps.proc2 & PROC2_ENABLE_VPID ? " vpid" : "",
 	       caps.pin & PIN_VIRTUAL_NMIS ? " vnmi" : "",
+	       caps.pin & PIN_PREEMPT_TIMER
+		   ? " preemption-timer"
+		   : " (no preemption timer: the LAPIC timer ends runs)",
 	       caps.ept_vpid & EPT_CAP_INVEPT_SINGLE
 		   ? " invept-single"
 		   : " (no single-context INVEPT: global flushes)",

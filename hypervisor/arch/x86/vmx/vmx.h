@@ -56,7 +56,8 @@
 #define VMX_BASIC_TRUE_CTLS	BIT(55)
 
 /* IA32_VMX_MISC (appendix A.6) */
-#define VMX_MISC_ZERO_LEN_INJECT BIT(30)
+#define VMX_MISC_PREEMPT_RATE_MASK 0x1FULL /* timer ticks: TSC >> rate */
+#define VMX_MISC_ZERO_LEN_INJECT   BIT(30)
 
 /* IA32_VMX_EPT_VPID_CAP (appendix A.10) */
 #define EPT_CAP_EXECUTE_ONLY	BIT(0)
@@ -80,6 +81,7 @@
 #define PIN_EXT_INTR_EXITING BIT(0)
 #define PIN_NMI_EXITING	     BIT(3)
 #define PIN_VIRTUAL_NMIS     BIT(5)
+#define PIN_PREEMPT_TIMER    BIT(6) /* activate VMX-preemption timer */
 
 /* Primary processor-based VM-execution controls (§25.6.2, table 25-6) */
 #define PROC_INTR_WINDOW_EXITING BIT(2)
@@ -187,6 +189,7 @@ enum vmcs_field {
 	VMCS_GUEST_INTERRUPTIBILITY = 0x4824,
 	VMCS_GUEST_ACTIVITY_STATE = 0x4826,
 	VMCS_GUEST_SYSENTER_CS = 0x482A,
+	VMCS_PREEMPT_TIMER_VALUE = 0x482E,
 	VMCS_HOST_SYSENTER_CS = 0x4C00,
 	/* natural width */
 	VMCS_CR0_GUEST_HOST_MASK = 0x6000,
@@ -295,6 +298,7 @@ enum vmcs_seg {
 #define VMX_EXIT_EPT_VIOLATION	  48
 #define VMX_EXIT_EPT_MISCONFIG	  49
 #define VMX_EXIT_INVEPT		  50
+#define VMX_EXIT_PREEMPT_TIMER	  52
 #define VMX_EXIT_INVVPID	  53
 #define VMX_EXIT_XSETBV		  55
 
