@@ -30,29 +30,16 @@ void vcpu_init_signal(struct vcpu *v)
 	vcpu_sleep(v);
 }
 
-/* STARTUP: real mode at vector * 4 KiB (SDM vol. 3A §8.4.4.1). */
+/*
+ * STARTUP: v starts in real mode at vector * 4 KiB. The sender holds the
+ * domain lock, and v's state may be loaded on another CPU (a VMCS only that
+ * CPU can release): v's own CPU applies it before v next runs.
+ */
 void vcpu_startup_ipi(struct vcpu *v, uint8_t vector)
 {
-	struct guest_state s;
-
 	if (v->state != VCPU_DOWN)
 		return;
-	hvm->get_state(v, &s);
-	memset(v->gpr, 0, sizeof(v->gpr));
-	s.cr0 = 0x60000010; /* CD | NW | ET */
-	s.cr3 = s.cr4 = s.efer = 0;
-	s.rflags = 2;
-	s.rip = 0;
-	s.cs = (struct segment){ (uint16_t)(vector << 8), 0x9B, 0xFFFF,
-				 (uint64_t)vector << 12 };
-	s.ds = s.es = s.fs = s.gs = s.ss =
-		(struct segment){ 0, 0x93, 0xFFFF, 0 };
-	s.tr = (struct segment){ 0, 0x8B, 0xFFFF, 0 };
-	s.ldtr = (struct segment){ 0, 0x82, 0xFFFF, 0 };
-	s.gdtr_base = s.idtr_base = 0;
-	s.gdtr_limit = s.idtr_limit = 0xFFFF;
-	s.cpl = 0;
-	hvm->set_state(v, &s);
+	hvm->startup_ipi(v, vector);
 	v->state = VCPU_RUNNABLE;
 	vcpu_wake(v);
 }
