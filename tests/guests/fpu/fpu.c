@@ -22,7 +22,7 @@
  * several fpu guests differ; xcr0= (default: x87, SSE and AVX where the
  * CPU has them); nap_us= (default 2000; 0: no naps); cpus= for a DomU's
  * vCPU count.
- * Prints "fpu: cpuN: R rounds, P preempted, xcr0 0xX" per vCPU.
+ * Prints "fpu: cpuN: xcr0 0xX, R rounds, P preempted" per vCPU.
  */
 #include "guest.h"
 
@@ -396,8 +396,8 @@ void test_main(void)
 		while (!__atomic_load_n(&results[cpu].done, __ATOMIC_ACQUIRE))
 			cpu_relax();
 	for (unsigned int cpu = 0; cpu < online; cpu++) {
-		printf("fpu: cpu%u: %lu rounds, %lu preempted, xcr0 0x%lx\n",
-		       cpu, results[cpu].rounds, results[cpu].preempted, xcr0);
+		printf("fpu: cpu%u: xcr0 0x%lx, %lu rounds, %lu preempted\n",
+		       cpu, xcr0, results[cpu].rounds, results[cpu].preempted);
 		check(results[cpu].preempted > 0,
 		      "cpu%u was preempted with its registers live", cpu);
 	}

@@ -403,6 +403,10 @@ static void svm_set_state(struct vcpu *v, const struct guest_state *gs)
 	vmcb->cr4 = gs->cr4;
 	vmcb->efer = gs->efer | EFER_SVME; /* VMRUN requires it (§15.5.1) */
 	vmcb->rflags = gs->rflags;
+	/* Moving RIP retires the instruction an STI or MOV SS shadow covered
+	 * (an intercepted HLT right after STI exits inside the shadow). */
+	if (gs->rip != vmcb->rip)
+		vmcb->interrupt_shadow &= ~INT_SHADOW;
 	vmcb->rip = gs->rip;
 	vmcb->g_pat = gs->pat;
 	seg_put(&vmcb->cs, &gs->cs);
