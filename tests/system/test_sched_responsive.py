@@ -31,13 +31,6 @@ def busy_reports(log, name):
 
 def main():
     suite = keeltest.Suite("Dom0 responsiveness under load")
-    if os.environ.get("KEEL_FPU_SHARING_TESTS") != "1":
-        suite.skip("Dom0 shell round trips beside 4 busy guests on one CPU",
-                   "known bug: when Dom0 shares a CPU, Keel's XSAVE/XRSTOR "
-                   "switch of its FPU state can break Linux's signal frames "
-                   "(init dies: 'bad frame in rt_sigreturn'); run with "
-                   "KEEL_FPU_SHARING_TESTS=1")
-        suite.finish()
     busy = keeltest.out_path("guests", "busy.bin")
     dom0 = keeltest.dom0_modules()
     missing = keeltest.missing_files(
