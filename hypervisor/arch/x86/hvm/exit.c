@@ -249,6 +249,23 @@ void hvm_handle_exit(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
+/*
+ * Whether v's next instruction is HLT. `sti; hlt` must not take an
+ * interrupt between the two (the STI shadow), or the guest halts after
+ * its wake-up has already been handled. QEMU's TCG emulation of SVM can
+ * exit at that HLT without reporting the shadow; waiting for the HLT exit
+ * is correct whether or not a shadow is reported, as an interrupt may
+ * always arrive an instruction later.
+ */
+static bool about_to_halt(struct vcpu *v)
+{
+	struct guest_state s;
+	uint8_t op;
+
+	hvm->get_state(v, &s);
+	return guest_fetch_insn(v, &s, &op, 1) == 1 && op == 0xF4;
+}
+
 void hvm_deliver_events(struct vcpu *v)
 {
 	int vec;
@@ -261,8 +278,13 @@ void hvm_deliver_events(struct vcpu *v)
 		hvm->request_intr_window(v, false);
 		return;
 	}
-	if (hvm->interruptible(v) &&
-	    hvm->inject_event(v, EVENT_EXTINT, (uint8_t)vec, false, 0)) {
+	if (!hvm->interruptible(v)) {
+		hvm->request_intr_window(v, true);
+	} else if (about_to_halt(v)) {
+		/* Its HLT exits at once; the interrupt follows the HLT. */
+		hvm->request_intr_window(v, false);
+	} else if (hvm->inject_event(v, EVENT_EXTINT, (uint8_t)vec, false,
+				     0)) {
 		vlapic_irq_injected(&v->vlapic, (uint8_t)vec);
 		hvm->request_intr_window(v, false);
 	} else {
