@@ -78,7 +78,7 @@ def main():
     suite = keeltest.Suite("SMP test guests on 1 and 4 physical CPUs")
     needed = [binary_path("ipi"), binary_path("timer"),
               binary_path(IDLE_DOM0[0]), keeltest.out_path("keel.elf")]
-    missing = [p for p in needed if not os.path.exists(p)]
+    missing = keeltest.missing_files(needed)
     if missing:
         suite.fail("test guests and keel.elf are built",
                    "missing: %s (run 'make')" % ", ".join(missing))

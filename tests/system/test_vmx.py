@@ -115,7 +115,7 @@ def run_smp(suite, keel_elf):
     label = "vmx/smp"
     binaries = [keeltest.out_path("guests", name + ".bin")
                 for name in ("ipi", "timer")]
-    missing = [b for b in binaries if not os.path.exists(b)]
+    missing = keeltest.missing_files(binaries)
     if missing:
         suite.fail(label, "missing: %s (make guests)" % ", ".join(missing))
         return
@@ -195,7 +195,7 @@ def run_preemption(suite, keel_elf):
     label = "vmx/preemption"
     binaries = [keeltest.out_path("guests", name + ".bin")
                 for name in ("e820", "busy")]
-    missing = [b for b in binaries if not os.path.exists(b)]
+    missing = keeltest.missing_files(binaries)
     if missing:
         suite.fail(label, "missing: %s (make guests)" % ", ".join(missing))
         return
