@@ -201,7 +201,7 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 	if (!rc)
 		rc = load_kernel(d, bi, &sp, &e820);
 	if (rc) {
-		domain_crash(d, "cannot build it (%d)", rc);
+		domain_crash(d, NULL, "cannot build it (%d)", rc);
 		return;
 	}
 	d->state = DOM_RUNNING;

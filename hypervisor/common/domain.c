@@ -257,7 +257,8 @@ static void dump_vcpu(struct vcpu *v)
 	       s.cr3, s.cr4, s.efer);
 }
 
-void domain_crash(struct domain *d, const char *fmt, ...)
+void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt,
+		  ...)
 {
 	va_list ap;
 
@@ -268,8 +269,9 @@ void domain_crash(struct domain *d, const char *fmt, ...)
 	va_end(ap);
 	d->state = DOM_CRASHED;
 	printk("d%u: domain crashed: %s\n", d->id, d->crash_reason);
+	if (culprit)
+		dump_vcpu(culprit);
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
-		dump_vcpu(d->vcpus[i]);
 		d->vcpus[i]->state = VCPU_STOPPED;
 		if (d->vcpus[i]->pcpu >= 0)
 			vcpu_sleep(d->vcpus[i]);

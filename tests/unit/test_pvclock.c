@@ -64,11 +64,12 @@ bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len)
 static unsigned crashes;
 static char crash_reason[128];
 
-void domain_crash(struct domain *d, const char *fmt, ...)
+void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
 {
 	va_list ap;
 
 	(void)d;
+	(void)culprit;
 	crashes++;
 	va_start(ap, fmt);
 	vsnprintf(crash_reason, sizeof(crash_reason), fmt, ap);

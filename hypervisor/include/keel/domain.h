@@ -77,8 +77,14 @@ extern struct domain *domains[MAX_DOMAINS];
 
 struct domain *domain_create(unsigned id, const char *name, bool privileged,
 			     unsigned nr_vcpus);
-/* Stops every vCPU of d with a log line and a register dump; Keel goes on. */
-void domain_crash(struct domain *d, const char *fmt, ...) __printf(2, 3);
+/*
+ * Stops every vCPU of d with a log line; Keel goes on. `culprit` is the vCPU
+ * whose exit this CPU is handling (NULL if none): only its registers are
+ * dumped, as reading another vCPU's may need the CPU that last ran it (a
+ * VMCS), and that CPU may be waiting for the domain lock held here.
+ */
+void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt,
+		  ...) __printf(3, 4);
 bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len);
 
 /* Guest memory access through the domain's p2m. */

@@ -57,7 +57,7 @@ static void emulate(struct vcpu *v, uint64_t gpa, void *dev, uint32_t off,
 	hvm->get_state(v, &s);
 	n = guest_fetch_insn(v, &s, bytes, sizeof(bytes));
 	if (n <= 0 || insn_decode_mmio(bytes, (size_t)n, cpu_mode(&s), &in)) {
-		domain_crash(v->dom,
+		domain_crash(v->dom, v,
 			     "cannot emulate MMIO at %lx: instruction at %lx "
 			     "(%02x %02x %02x %02x)",
 			     gpa, s.rip, n > 0 ? bytes[0] : 0,
@@ -98,13 +98,13 @@ void hvm_npf(struct vcpu *v, struct vm_exit *e)
 	if (d->privileged && !memmap_is_ram(page) && !memmap_is_private(page)) {
 		if (p2m_map(d, page, page, PAGE_SIZE, P2M_RWX,
 			    !memmap_is_firmware(page)))
-			domain_crash(d, "out of memory mapping MMIO %lx", page);
+			domain_crash(d, v, "out of memory mapping MMIO %lx", page);
 		return;
 	}
 	struct guest_state s;
 
 	hvm->get_state(v, &s);
-	domain_crash(d, "%s access to %lx outside its memory (rip %lx)",
+	domain_crash(d, v, "%s access to %lx outside its memory (rip %lx)",
 		     e->npf.fetch ? "execute" : e->npf.write ? "write" : "read",
 		     gpa, s.rip);
 }

@@ -40,7 +40,7 @@ static void time_scale(uint64_t tsc_hz, uint32_t *mul, int8_t *shift)
 
 void pvclock_update(struct vcpu *v)
 {
-	struct pvclock_vcpu_time_info ti = { 0 };
+	struct pvclock_vcpu_time_info ti = {0};
 	uint64_t gpa = v->kvmclock_msr & ~1ULL;
 	uint64_t tsc;
 	uint32_t mul;
@@ -57,7 +57,8 @@ void pvclock_update(struct vcpu *v)
 	ti.tsc_shift = shift;
 	ti.flags = PVCLOCK_TSC_STABLE;
 	if (guest_phys_write(v->dom, gpa, &ti, sizeof(ti)))
-		domain_crash(v->dom, "kvmclock page %lx is not guest RAM", gpa);
+		domain_crash(v->dom, v, "kvmclock page %lx is not guest RAM",
+			     gpa);
 }
 
 /* CMOS RTC at boot (MC146818), so kvmclock's wall clock is real time. */
@@ -74,8 +75,8 @@ static unsigned bcd(uint8_t v, bool is_bcd)
 
 uint64_t pvclock_wallclock_sec(void)
 {
-	static const uint16_t mdays[] = { 0, 31, 59, 90, 120, 151,
-					  181, 212, 243, 273, 304, 334 };
+	static const uint16_t mdays[] = {0,   31,  59,	90,  120, 151,
+					 181, 212, 243, 273, 304, 334};
 	unsigned sec, min, hour, day, mon, year;
 	bool is_bcd;
 	uint64_t days;
