@@ -17,6 +17,12 @@ with EPT and unrestricted guest) boots it. Checked:
                     unpinned vCPUs; both bring all vCPUs online and pass.
                     VMCSs move between CPUs: every vCPU is created on
                     cpu0, and DomU vCPUs migrate.
+  missing           CPUs with VMX but without what Keel needs: Keel names
+                    each missing feature (`VMX lacks ...`) and halts with
+                    `Keel cannot run on this CPU`, not choosing VMX.
+                    core2_penryn_t9600 has neither EPT nor unrestricted
+                    guest; corei5_lynnfield_750 has EPT but no unrestricted
+                    guest.
   preemption        one CPU: Keel reports the VMX-preemption timer in use;
                     two busy DomUs share the CPU and both progress, and the
                     debug console's exit counters (Ctrl-A x3, 'd') show
@@ -26,8 +32,8 @@ with EPT and unrestricted guest) boots it. Checked:
 Bochs runs about 50M instructions per second, so every boot takes tens of
 seconds; the emulator is killed as soon as the result line is seen.
 
-  tests/system/test_vmx.py [--only NAME]...   (NAME: a guest, smp or
-                                               preemption)
+  tests/system/test_vmx.py [--only NAME]...   (NAME: a guest, missing,
+                                               smp or preemption)
 """
 # suite-timeout: 2400
 
@@ -102,6 +108,47 @@ def run_guest(suite, guest, keel_elf):
                             "%s\n%s" % (text, machine.tail()))
         except keeltest.TestFailure as e:
             suite.fail(label, e)
+
+
+# Bochs CPU models with VMX but without a feature Keel needs, and the
+# features Keel must name for each.
+MISSING = [
+    ("core2_penryn_t9600", ["EPT", "unrestricted guest"]),
+    ("corei5_lynnfield_750", ["unrestricted guest"]),
+]
+LACKS_LINE = r"VMX lacks ([^:\r\n]*): Keel needs it"
+
+
+def run_missing(suite, keel_elf):
+    binary = keeltest.out_path("guests", "cpuid.bin")
+    if not os.path.exists(binary):
+        suite.fail("vmx/missing", "%s is missing (make guests)" % binary)
+        return
+    iso = keeltest.out_path("vmx", "missing.iso")
+    keeltest.build_iso(iso, keel_elf, [(binary, "")])
+    for model, features in MISSING:
+        label = "vmx/missing: %s" % model
+        machine = keeltest.Machine("vmx-missing-" + model, iso=iso, smp=1,
+                                   cpu=model, mem=MEMORY,
+                                   timeout=BOOT_TIMEOUT, backend="bochs")
+        with machine:
+            try:
+                machine.expect(BANNER)
+                index = machine.child.expect([NO_VIRT, VIRT_LINE],
+                                             timeout=BOOT_TIMEOUT)
+            except keeltest.TestFailure as e:
+                suite.fail(label + ": Keel refuses the CPU", e)
+                continue
+            log = keeltest.ANSI_ESCAPE.sub("", machine.log_text())
+        named = re.findall(LACKS_LINE, log)
+        suite.check(label + ": Keel refuses the CPU and halts", index == 0,
+                    "Keel went on: %s\n%s" % (machine.child.match.group(0),
+                                              machine.tail()))
+        for feature in features:
+            suite.check("%s: Keel names the missing %s" % (label, feature),
+                        any(feature in name for name in named),
+                        "features Keel named: %s\n%s"
+                        % (named, machine.tail()))
 
 
 # Two physical CPUs (Bochs `cpu: count=2`): Dom0 = ipi guest, one DomU =
@@ -272,6 +319,8 @@ def main():
     else:
         for guest in guests:
             run_guest(suite, guest, keel_elf)
+        if not args.only or "missing" in args.only:
+            run_missing(suite, keel_elf)
         if not args.only or "smp" in args.only:
             run_smp(suite, keel_elf)
         if not args.only or "preemption" in args.only:

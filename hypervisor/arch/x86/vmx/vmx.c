@@ -1470,20 +1470,27 @@ const struct hvm_ops *vmx_probe(void)
 	    true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
 	    entry_needed, ARRAY_SIZE(entry_needed), entry_unwanted,
 	    ARRAY_SIZE(entry_unwanted), 0, &caps.entry);
-	if (!ok)
+	/*
+	 * EPT and unrestricted guest are secondary controls, whose MSRs exist
+	 * only if the primary ones offer them (§A.3.3); a CPU that lacks
+	 * other controls too gets all its gaps reported.
+	 */
+	if (!(caps.proc & PROC_SECONDARY_CONTROLS))
 		return NULL;
 
 	/* Instructions guests are shown by CPUID must not #UD (§25.6.2). */
 	proc2_optional =
 	    PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES;
-	caps.ept_vpid = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	/* Absent (#GP) on CPUs without EPT and VPID: then no capabilities. */
+	if (rdmsr_safe(MSR_IA32_VMX_EPT_VPID_CAP, &caps.ept_vpid))
+		caps.ept_vpid = 0;
 	if ((caps.ept_vpid & VPID_CAP_INVVPID) &&
 	    (caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))
 		proc2_optional |= PROC2_ENABLE_VPID;
-	if (!pick_controls(MSR_IA32_VMX_PROCBASED_CTLS2, proc2_needed,
-			   ARRAY_SIZE(proc2_needed), NULL, 0, proc2_optional,
-			   &caps.proc2) ||
-	    !probe_ept(caps.ept_vpid))
+	ok &= pick_controls(MSR_IA32_VMX_PROCBASED_CTLS2, proc2_needed,
+			    ARRAY_SIZE(proc2_needed), NULL, 0, proc2_optional,
+			    &caps.proc2);
+	if (!ok || !probe_ept(caps.ept_vpid))
 		return NULL;
 
 	caps.misc = rdmsr(MSR_IA32_VMX_MISC);
