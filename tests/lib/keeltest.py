@@ -7,6 +7,7 @@ Every test that boots something in an emulator uses this module:
   Machine       one emulator run whose serial console is driven by pexpect
   Suite         a TAP reporter (ok / not ok / skip lines, exit status)
   TestFailure   raised by Machine when the expected output does not come
+  concurrently()  runs independent boots side by side, one thread each
 
 Run tests with Debian's /usr/bin/python3: python3-pexpect lives there.
 """
@@ -584,35 +585,83 @@ class _BochsConsole(pexpect.fdpexpect.fdspawn):
                     raise
 
 
+def concurrently(*calls):
+    """Call each of calls in a thread of its own; return their results in
+    order once all have returned.
+
+    A TCG boot with one vCPU keeps one host CPU busy, so on a machine with
+    two CPUs two independent boots side by side take about as long as one.
+    Each Machine must be driven by the one thread that started it; results
+    go through a Suite, which prints each line whole. An exception from a
+    call is raised here (the first, in call order) once all have returned,
+    so every boot has stopped its emulator before the test ends.
+    """
+    results = [None] * len(calls)
+    errors = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            results[index] = call()
+        except BaseException as e:  # raised again in the caller's thread
+            errors[index] = e
+
+    # Daemon threads: an interrupted test exits without waiting for the
+    # boots; their emulators go with the closed consoles.
+    threads = [threading.Thread(target=run, args=(index, call), daemon=True)
+               for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results
+
+
 # --------------------------------------------------------------------------
 # TAP reporting
 # --------------------------------------------------------------------------
 
 class Suite:
-    """Prints TAP (version 12 style) results and exits with their verdict."""
+    """Prints TAP (version 12 style) results and exits with their verdict.
+
+    Boots run by concurrently() report through the same Suite: a result
+    and the comments under it are printed whole, under a lock, so lines of
+    two boots never mix and the numbers stay in sequence.
+    """
 
     def __init__(self, name=None):
         self.name = name
         self.count = 0
         self.failed = 0
+        self._lock = threading.RLock()
         if name:
             print("# %s" % name, flush=True)
 
     def _result(self, ok, name, directive=""):
-        self.count += 1
-        line = "%sok %d - %s" % ("" if ok else "not ", self.count, name)
-        if directive:
-            line += " # " + directive
-        print(line, flush=True)
+        with self._lock:
+            self.count += 1
+            line = "%sok %d - %s" % ("" if ok else "not ", self.count, name)
+            if directive:
+                line += " # " + directive
+            print(line, flush=True)
 
     def ok(self, name):
         self._result(True, name)
 
     def fail(self, name, why):
-        self.failed += 1
-        self._result(False, name)
-        for text in str(why).rstrip("\n").split("\n"):
-            print("  # " + text, flush=True)
+        with self._lock:
+            self.failed += 1
+            self._result(False, name)
+            for text in str(why).rstrip("\n").split("\n"):
+                print("  # " + text, flush=True)
+
+    def note(self, text):
+        """Print text as TAP comment lines, whole."""
+        with self._lock:
+            for line in str(text).rstrip("\n").split("\n"):
+                print("# " + line, flush=True)
 
     def skip(self, name, why):
         self._result(True, name, "SKIP " + str(why))

@@ -13,11 +13,16 @@ then:
   - the root file system was grown to the enlarged disk (growpart)
   - ssh through the forwarded port logs in with the seeded key
 
+The two boots are independent and run side by side (each keeps one host
+CPU busy), so results of both come mixed, told apart by bios: and uefi:;
+their serial logs are out/test-logs/image-qcow2-{bios,uefi}.log.
+
 Run by `make image-test` (image/image.mk), which sets KEEL_IMAGE_TESTS=1;
 without it every result is skipped.
 """
 # suite-timeout: 2700
 
+import functools
 import os
 import shutil
 import socket
@@ -58,15 +63,22 @@ local-hostname: %(hostname)s
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count):
+    """count distinct free TCP ports: the sockets are held until all are
+    chosen, so the boots side by side do not get the same one."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def make_seed(work, variant, public_key):
-    user_data = os.path.join(work, "user-data")
-    meta_data = os.path.join(work, "meta-data")
+    user_data = os.path.join(work, "user-data-" + variant)
+    meta_data = os.path.join(work, "meta-data-" + variant)
     with open(user_data, "w") as f:
         f.write(USER_DATA % {"hostname": HOSTNAME, "user": USER,
                              "password": PASSWORD, "key": public_key})
@@ -89,7 +101,7 @@ def ssh(key, port, command, timeout=180):
         stdin=subprocess.DEVNULL).stdout.decode(errors="replace")
 
 
-def boot_disk(suite, work, image, key, uefi):
+def boot_disk(suite, work, image, key, uefi, port):
     variant = "uefi" if uefi else "bios"
     with open(key + ".pub") as f:
         public_key = f.read().strip()
@@ -97,7 +109,6 @@ def boot_disk(suite, work, image, key, uefi):
     disk = os.path.join(work, "disk-%s.qcow2" % variant)
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
                     "-b", image, disk, DISK_SIZE], check=True)
-    port = free_port()
     machine = keeltest.Machine(
         "image-qcow2-" + variant, cpu="max", smp=1, mem="2G", uefi=uefi,
         timeout=BOOT_TIMEOUT,
@@ -139,10 +150,11 @@ def boot_disk(suite, work, image, key, uefi):
                 suite.ok("%s: systemctl is-system-running is %s"
                          % (variant, state))
                 for unit in failed:
-                    print("# %s: failed unit %s: %s" % (
-                        variant, unit, machine.run(
-                            "systemctl status --no-pager -n 5 %s | tail -n 5 "
-                            "| tr '\\n' '|'" % unit, 60)), flush=True)
+                    status = machine.run(
+                        "systemctl status --no-pager -n 5 %s | tail -n 5 "
+                        "| tr '\\n' '|'" % unit, 60)
+                    suite.note("%s: failed unit %s: %s"
+                               % (variant, unit, status))
             else:
                 suite.fail("%s: systemctl is-system-running is running or "
                            "degraded" % variant,
@@ -178,8 +190,10 @@ def main():
         key = os.path.join(work, "id_ed25519")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                         key], check=True)
-        for uefi in (False, True):
-            boot_disk(suite, work, image, key, uefi)
+        ports = free_ports(2)
+        keeltest.concurrently(*(
+            functools.partial(boot_disk, suite, work, image, key, uefi, port)
+            for uefi, port in zip((False, True), ports)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     suite.finish()

@@ -19,10 +19,18 @@ the test puts the profile as /ks.cfg on a second CD-ROM, as a user would.
    must name both lines and write nothing: the blank raw disk must still
    have no allocated block and its first MiB must be zeros.
 
+Each boot keeps one host CPU busy, so independent boots run side by side:
+the installation beside the refusal (each has its own disk and profile
+CD-ROM; both read the ISO only), then the two boots of the installed disk
+(each on its own overlay). Results of boots side by side come mixed, told
+apart by their names; every boot has its serial log in out/test-logs/
+(kickstart-install, kickstart-refused, kickstart-boot-{bios,uefi}).
+
 Run by `make image-test` (KEEL_IMAGE_TESTS=1); skipped otherwise.
 """
 # suite-timeout: 3600
 
+import functools
 import os
 import re
 import shutil
@@ -156,13 +164,13 @@ def check_installed(suite, machine, variant):
     check("root's password is locked",
           "echo %s | sudo -S -p '' passwd -S root" % PASSWORD,
           r"^root L ")
-    print("# %s: / used and size (MiB): %s" % (variant, machine.run(
-        "df -BM --output=used,size / | tail -n1", 30).strip()), flush=True)
+    suite.note("%s: / used and size (MiB): %s" % (variant, machine.run(
+        "df -BM --output=used,size / | tail -n1", 30).strip()))
     state, failed = machine.system_state()
     if state in ("running", "degraded"):
         suite.ok("%s: systemctl is-system-running is %s" % (variant, state))
         for unit in failed:
-            print("# %s: failed unit %s" % (variant, unit), flush=True)
+            suite.note("%s: failed unit %s" % (variant, unit))
     else:
         suite.fail("%s: systemctl is-system-running is running or degraded"
                    % variant, "state %r, failed units: %s" % (state, failed))
@@ -274,11 +282,13 @@ def main():
         suite.finish()
     work = tempfile.mkdtemp(prefix="kickstart-", dir=keeltest.out_path())
     try:
-        disk = install(suite, work, iso)
+        disk, _ = keeltest.concurrently(
+            functools.partial(install, suite, work, iso),
+            functools.partial(refuse_broken, suite, work, iso))
         if disk is not None:
-            for uefi in (False, True):
-                boot_installed(suite, work, disk, uefi)
-        refuse_broken(suite, work, iso)
+            keeltest.concurrently(*(
+                functools.partial(boot_installed, suite, work, disk, uefi)
+                for uefi in (False, True)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     suite.finish()
