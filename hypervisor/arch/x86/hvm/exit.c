@@ -92,7 +92,8 @@ int hvm_skip_insn(struct vcpu *v, const struct vm_exit *e)
 static void skip_or_crash(struct vcpu *v, const struct vm_exit *e)
 {
 	if (hvm_skip_insn(v, e))
-		domain_crash(v->dom, v, "cannot decode the %s instruction at the exit",
+		domain_crash(v->dom, v,
+			     "cannot decode the %s instruction at the exit",
 			     exit_reason_names[e->reason]);
 }
 
@@ -231,14 +232,16 @@ void hvm_handle_exit(struct vcpu *v, struct vm_exit *e)
 		hvm_inject_ud(v);
 		break;
 	case EXIT_SHUTDOWN:
-		domain_crash(v->dom, v, "triple fault (shutdown) on vCPU %u", v->id);
+		domain_crash(v->dom, v, "triple fault (shutdown) on vCPU %u",
+			     v->id);
 		break;
 	case EXIT_INVALID:
-		domain_crash(v->dom, v, "vCPU %u state rejected by the CPU", v->id);
+		domain_crash(v->dom, v, "vCPU %u state rejected by the CPU",
+			     v->id);
 		break;
 	case EXIT_EXCEPTION:
-		domain_crash(v->dom, v, "exception %u in vCPU %u", e->exc.vector,
-			     v->id);
+		domain_crash(v->dom, v, "exception %u in vCPU %u",
+			     e->exc.vector, v->id);
 		break;
 	case EXIT_INIT:
 		/* A physical INIT aimed at this CPU: nothing for the guest. */

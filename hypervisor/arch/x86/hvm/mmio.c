@@ -98,7 +98,8 @@ void hvm_npf(struct vcpu *v, struct vm_exit *e)
 	if (d->privileged && !memmap_is_ram(page) && !memmap_is_private(page)) {
 		if (p2m_map(d, page, page, PAGE_SIZE, P2M_RWX,
 			    !memmap_is_firmware(page)))
-			domain_crash(d, v, "out of memory mapping MMIO %lx", page);
+			domain_crash(d, v, "out of memory mapping MMIO %lx",
+				     page);
 		return;
 	}
 	struct guest_state s;

@@ -1490,7 +1490,8 @@ const struct hvm_ops *vmx_probe(void)
 	ok &= pick_controls(MSR_IA32_VMX_PROCBASED_CTLS2, proc2_needed,
 			    ARRAY_SIZE(proc2_needed), NULL, 0, proc2_optional,
 			    &caps.proc2);
-	if (!ok || !probe_ept(caps.ept_vpid))
+	ok &= probe_ept(caps.ept_vpid);
+	if (!ok)
 		return NULL;
 
 	caps.misc = rdmsr(MSR_IA32_VMX_MISC);
