@@ -6,7 +6,10 @@ command line (the test ISO's Debian kernel and busybox initramfs as Dom0).
 Checks: Keel brings up all 4 CPUs; Dom0's `nproc` is 4; a 4-way parallel
 shell job completes and every Dom0 CPU did part of it (per-CPU user time
 in /proc/stat grows on each); Keel's debug console 'r' shows runtime on
-each of the 4 physical CPUs. Times are printed, not asserted.
+each of the 4 physical CPUs. Times are printed, not asserted: on an idle
+2-core host Dom0's shell came after 31 s and the whole test took 37 s; with
+other emulators running beside it, the shell took up to 453 s (the 4 vCPU
+threads and QEMU's main loop share the 2 cores).
 """
 # suite-timeout: 1200
 
@@ -71,12 +74,6 @@ def boot(suite, iso, attempt):
 
 def main():
     suite = keeltest.Suite("SMP Dom0 on %d CPUs" % CPUS)
-    if os.environ.get("KEEL_SLOW_TESTS") != "1":
-        suite.skip("SMP Dom0 on -smp %d" % CPUS,
-                   "takes 10+ minutes under TCG on a 2-core machine (QEMU's "
-                   "main loop and 4 vCPU threads share 2 cores); run with "
-                   "KEEL_SLOW_TESTS=1")
-        suite.finish()
     dom0 = keeltest.dom0_modules()
     missing = keeltest.missing_files(
         [keeltest.out_path("keel.elf")] + [m[0] for m in dom0])
