@@ -8,6 +8,7 @@ Every test that boots something in an emulator uses this module:
   Suite         a TAP reporter (ok / not ok / skip lines, exit status)
   TestFailure   raised by Machine when the expected output does not come
   concurrently()  runs independent boots side by side, one thread each
+  check_system_state()  records whether systemd finished booting
 
 Run tests with Debian's /usr/bin/python3: python3-pexpect lives there.
 """
@@ -583,6 +584,22 @@ class _BochsConsole(pexpect.fdpexpect.fdspawn):
                                       % self.proc.returncode)
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
+
+
+def check_system_state(suite, machine, variant):
+    """Records in suite whether systemd on machine finished booting
+    (running, or degraded with its failed units and their last log lines
+    noted); `variant` prefixes the result names."""
+    state, failed = machine.system_state()
+    if state not in ("running", "degraded"):
+        suite.fail("%s: systemctl is-system-running is running or degraded"
+                   % variant, "state %r, failed units: %s" % (state, failed))
+        return
+    suite.ok("%s: systemctl is-system-running is %s" % (variant, state))
+    for unit in failed:
+        status = machine.run("systemctl status --no-pager -n 5 %s | "
+                             "tail -n 5 | tr '\\n' '|'" % unit, 60)
+        suite.note("%s: failed unit %s: %s" % (variant, unit, status))
 
 
 def concurrently(*calls):

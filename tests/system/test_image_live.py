@@ -47,17 +47,7 @@ def check_shell(suite, machine, variant):
                        "%r printed:\n%s" % (command, output))
 
     machine.run("export SYSTEMD_PAGER= SYSTEMD_COLORS=0", 10)
-    state, failed = machine.system_state()
-    if state in ("running", "degraded"):
-        suite.ok("%s: systemctl is-system-running is %s" % (variant, state))
-        for unit in failed:
-            status = machine.run(
-                "systemctl status --no-pager -n 5 %s | tail -n 5 | tr '\\n' '|'"
-                % unit, 60)
-            suite.note("%s: failed unit %s\n  %s" % (variant, unit, status))
-    else:
-        suite.fail("%s: systemctl is-system-running is running or degraded"
-                   % variant, "state %r, failed units: %s" % (state, failed))
+    keeltest.check_system_state(suite, machine, variant)
     check("root is an overlay on the live squashfs",
           "findmnt -n -o FSTYPE / ; findmnt -n -o FSTYPE,SOURCE "
           "/run/rootfsbase", r"overlay[\s\S]*squashfs")

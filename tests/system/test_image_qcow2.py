@@ -145,20 +145,7 @@ def boot_disk(suite, work, image, key, uefi, port):
             suite.check("%s: cloud-init set the hostname" % variant,
                         hostname.strip() == HOSTNAME,
                         "hostname is %r" % hostname)
-            state, failed = machine.system_state()
-            if state in ("running", "degraded"):
-                suite.ok("%s: systemctl is-system-running is %s"
-                         % (variant, state))
-                for unit in failed:
-                    status = machine.run(
-                        "systemctl status --no-pager -n 5 %s | tail -n 5 "
-                        "| tr '\\n' '|'" % unit, 60)
-                    suite.note("%s: failed unit %s: %s"
-                               % (variant, unit, status))
-            else:
-                suite.fail("%s: systemctl is-system-running is running or "
-                           "degraded" % variant,
-                           "state %r, failed units: %s" % (state, failed))
+            keeltest.check_system_state(suite, machine, variant)
             size = machine.run("df -B1M --output=size / | tail -n1", 30)
             grown = size.strip().isdigit() and int(size) >= GROWN_ROOT_MIB
             suite.check("%s: root file system grown to the %s disk"

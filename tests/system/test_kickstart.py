@@ -166,14 +166,7 @@ def check_installed(suite, machine, variant):
           r"^root L ")
     suite.note("%s: / used and size (MiB): %s" % (variant, machine.run(
         "df -BM --output=used,size / | tail -n1", 30).strip()))
-    state, failed = machine.system_state()
-    if state in ("running", "degraded"):
-        suite.ok("%s: systemctl is-system-running is %s" % (variant, state))
-        for unit in failed:
-            suite.note("%s: failed unit %s" % (variant, unit))
-    else:
-        suite.fail("%s: systemctl is-system-running is running or degraded"
-                   % variant, "state %r, failed units: %s" % (state, failed))
+    keeltest.check_system_state(suite, machine, variant)
     # networkd configures br0 once a NIC has joined it and has carrier.
     check("br0 has the static address, default route via the gateway",
           "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
