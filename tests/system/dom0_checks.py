@@ -107,3 +107,26 @@ def check_dmesg(machine, pattern, what):
     if not re.search(pattern, text):
         return "dmesg shows no %s (/%s/)" % (what, pattern)
     return None
+
+
+# What must never appear in Dom0's kernel log, on any CPU: Linux taking the
+# CPU for an SEV/SME one, an MSR access that faulted where Linux did not
+# expect it (Linux warns once per kind: Keel's log names each refused
+# MSR), and the FPU/signal damage a wrong XSAVE policy causes.
+DMESG_FORBIDDEN = [
+    (r"\bSEV\b", "SEV"),
+    (r"\bSME\b", "SME"),
+    (r"unchecked MSR access", "an unchecked MSR access"),
+    (r"bad frame in", "a bad signal frame"),
+    (r"XSAVE consistency problem", "an XSAVE consistency problem"),
+    (r"WARNING: CPU", "a kernel warning"),
+]
+
+
+def check_dmesg_clean(machine):
+    text = machine.run("dmesg", timeout=60)
+    problems = ["dmesg shows %s: %s" % (what, m.group(0))
+                for pattern, what in DMESG_FORBIDDEN
+                for m in [re.search(r"[^\n]*" + pattern + r"[^\n]*", text)]
+                if m]
+    return "\n".join(problems) or None

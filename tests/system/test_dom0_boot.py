@@ -6,7 +6,8 @@ For each machine below, QEMU (TCG, AMD SVM) boots the ISO's default entry
 within BOOT_DEADLINE seconds of power-on, Keel's banner and then the Dom0
 root shell; at that shell:
   - uname -r is the pinned Debian kernel
-  - dmesg shows a hypervisor detected and x2APIC routing in use
+  - dmesg shows a hypervisor detected and x2APIC routing in use, and no
+    SEV/SME, unchecked MSR access or FPU trouble (the guest CPU policy)
   - eth0 got 10.0.2.15 by DHCP
   - /dev/vda reads the disk image's bytes
   - the LAPIC timer and virtio interrupt counters in /proc/interrupts grow
@@ -39,6 +40,9 @@ X2APIC_IN_USE = (r"Switched APIC routing to (physical|cluster) x2apic"
 MACHINES = [
     ("max-2G-bios", "max", "2G", False),
     ("EPYC-4G-bios", "EPYC", "4G", False),
+    # Zen 2 and Zen 3 models: speculation controls, RDPID, more leaves.
+    ("EPYC-Rome-2G-bios", "EPYC-Rome", "2G", False),
+    ("EPYC-Milan-2G-bios", "EPYC-Milan", "2G", False),
     ("max-2G-uefi", "max", "2G", True),
 ]
 
@@ -74,6 +78,8 @@ def boot_dom0(suite, iso, disk, disk_sha256, name, cpu, mem, uefi):
                 ("dmesg shows x2APIC in use",
                  lambda: checks.check_dmesg(machine, X2APIC_IN_USE,
                                             "x2APIC routing")),
+                ("dmesg shows no SEV/SME, unchecked MSR or FPU trouble",
+                 lambda: checks.check_dmesg_clean(machine)),
                 ("eth0 gets %s by DHCP" % checks.DHCP_ADDRESS,
                  lambda: checks.check_dhcp_address(machine)),
                 ("/dev/vda reads the disk image's bytes",

@@ -74,25 +74,29 @@ GUESTS = [
 ]
 
 
-def run_guest(suite, guest, keel_elf):
-    label = "vmx/%s" % guest.name
+def run_guest(suite, guest, keel_elf, model="max", backend="Intel VMX",
+              prefix="vmx"):
+    """Boots guest as Dom0 on the Bochs CPU `model` ("max": the VMX
+    reference model) and checks its verdict; also used by
+    test_cpu_models.py for the other models."""
+    label = "%s/%s" % (prefix, guest.name)
     binary = keeltest.out_path("guests", guest.name + ".bin")
     if not os.path.exists(binary):
         suite.fail(label, "%s is missing (make guests)" % binary)
         return
-    iso = keeltest.out_path("vmx", guest.name + ".iso")
+    iso = keeltest.out_path(prefix, guest.name + ".iso")
     keeltest.build_iso(iso, keel_elf, [(binary, guest.cmdline)])
-    machine = keeltest.Machine("vmx-" + guest.name, iso=iso, smp=1,
-                               mem=MEMORY, timeout=BOOT_TIMEOUT,
-                               backend="bochs")
+    machine = keeltest.Machine("%s-%s" % (prefix, guest.name), iso=iso,
+                               cpu=model, smp=1, mem=MEMORY,
+                               timeout=BOOT_TIMEOUT, backend="bochs")
     with machine:
         try:
             machine.expect(BANNER)
             index = machine.child.expect([VIRT_LINE, NO_VIRT],
                                          timeout=BOOT_TIMEOUT)
-            if index != 0 or "Intel VMX" not in machine.child.match.group(1):
-                suite.fail(label, "Keel did not choose VMX:\n" +
-                           machine.tail())
+            if index != 0 or backend not in machine.child.match.group(1):
+                suite.fail(label, "Keel did not choose %s:\n%s"
+                           % (backend, machine.tail()))
                 return
             machine.expect([r"TEST %s: (PASS|FAIL[^\r\n]*)\r*\n" % guest.name,
                             CRASH_LINE], RESULT_TIMEOUT)

@@ -37,6 +37,8 @@ struct vcpu {
 	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
 	uint64_t tsc_offset;
 	uint64_t xcr0;	      /* the guest's XCR0 (see fpu.c) */
+	uint64_t spec_ctrl;   /* IA32_SPEC_CTRL, loaded only while it runs */
+	uint32_t tsc_aux;     /* IA32_TSC_AUX (RDTSCP, RDPID) */
 	void *fpu_area;	      /* XSAVE/FXSAVE image, 64-byte aligned */
 	void *fpu_alloc;      /* what fpu_area was carved from */
 	int fpu_cpu;	      /* CPU whose registers last held its state */
@@ -69,6 +71,7 @@ struct domain {
 	uint64_t p2m_pages; /* page-table pages used */
 	unsigned weight, cap; /* scheduler share; cap in % of one CPU, 0 = none */
 	char crash_reason[96];
+	unsigned msr_refusals; /* MSR accesses answered with #GP (msr.c) */
 	char con_buf[160]; /* a partial line of serial output */
 	unsigned con_len;
 };

@@ -20,6 +20,8 @@ void fpu_switch_to(struct vcpu *v);
 /* Saves v's state if it is live on this CPU: called as soon as the CPU
  * has decided not to run v next, before v can run anywhere else. */
 void fpu_release(struct vcpu *v);
+/* v's XCR0 as the guest last set it (read back while it is live here). */
+uint64_t fpu_guest_xcr0(struct vcpu *v);
 /* XSETBV from the guest: 0, or -EINVAL for a value the CPU rejects. */
 int fpu_set_xcr0(struct vcpu *v, uint32_t index, uint64_t value);
 

@@ -127,6 +127,8 @@ struct hvm_ops {
 	bool (*p2m_present)(uint64_t entry);
 	bool (*p2m_is_large)(uint64_t entry);
 	void (*p2m_flush)(struct domain *d);
+	/* CPU_POLICY_NO_* (cpu_policy.h): what guests cannot be shown. */
+	unsigned (*guest_limits)(void);
 };
 
 #define P2M_R 1u

@@ -14,6 +14,10 @@ void hvm_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 /* 0 or -EINVAL (the caller injects #GP). */
 int hvm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int hvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+/* Around each guest entry: the vCPU's own values of MSRs the hardware
+ * does not switch (IA32_SPEC_CTRL). */
+void hvm_msrs_guest_enter(struct vcpu *v);
+void hvm_msrs_guest_exit(struct vcpu *v);
 /* Port I/O to emulated devices; 0, or -ENODEV when nothing claims it. */
 int hvm_io(struct vcpu *v, uint16_t port, unsigned size, bool in,
 	   uint32_t *val);

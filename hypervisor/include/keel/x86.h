@@ -3,6 +3,8 @@
 #ifndef KEEL_X86_H
 #define KEEL_X86_H
 
+#include <keel/msr.h>
+
 #define X86_CR0_PE (1UL << 0)
 #define X86_CR0_MP (1UL << 1)
 #define X86_CR0_EM (1UL << 2)
@@ -21,7 +23,6 @@
 #define X86_CR4_OSXMMEXCPT (1UL << 10)
 #define X86_CR4_OSXSAVE (1UL << 18)
 
-#define MSR_EFER 0xC0000080
 #define EFER_SCE (1UL << 0)
 #define EFER_LME (1UL << 8)
 #define EFER_LMA (1UL << 10)

@@ -21,6 +21,7 @@
  * is what it last set, however it set it.
  */
 #include <keel/cpu.h>
+#include <keel/cpu_policy.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/fpu.h>
@@ -30,8 +31,6 @@
 #include <keel/x86.h>
 
 #define XCR0_X87      (1ULL << 0)
-#define XCR0_SSE      (1ULL << 1)
-#define XCR0_AVX      (1ULL << 2)
 #define FXSAVE_SIZE   512
 #define FXSAVE_FCW    0
 #define FXSAVE_MXCSR  24
@@ -166,12 +165,18 @@ void fpu_release(struct vcpu *v)
 	__atomic_store_n(&v->fpu_live, false, __ATOMIC_RELEASE);
 }
 
+uint64_t fpu_guest_xcr0(struct vcpu *v)
+{
+	if (xcr0_supported && v->fpu_live && v->fpu_cpu == (int)this_cpu()->cpu)
+		return xgetbv(0);
+	return v->xcr0;
+}
+
 int fpu_set_xcr0(struct vcpu *v, uint32_t index, uint64_t value)
 {
-	/* XCR0 only; x87 always on; AVX needs SSE (SDM vol. 1 §13.3). */
-	if (!xcr0_supported || index != 0 || !(value & XCR0_X87) ||
-	    (value & ~xcr0_supported) ||
-	    ((value & XCR0_AVX) && !(value & XCR0_SSE)))
+	/* XCR0 only, within the guest CPU policy and XSETBV's rules. */
+	if (!xcr0_supported || index != 0 ||
+	    !cpu_policy_xcr0_valid(&guest_cpu_policy, value))
 		return -EINVAL;
 	v->xcr0 = value;
 	xsetbv(0, value); /* v owns this CPU's FPU while it exits here */

@@ -4,8 +4,6 @@
 #include <keel/io.h>
 #include <keel/x86.h>
 
-#define MSR_GS_BASE 0xC0000101
-
 struct percpu percpu_area[MAX_CPUS];
 unsigned nr_cpus_online;
 static uint8_t ist_stacks[MAX_CPUS][3][IST_STACK_SIZE] __aligned(16);

@@ -2,6 +2,7 @@
 /* Vendor selection: the only place that asks which CPU vendor this is. */
 #include <keel/hvm.h>
 #include <keel/cpu.h>
+#include <keel/cpu_policy.h>
 #include <keel/errno.h>
 
 const struct hvm_ops *hvm;
@@ -38,5 +39,6 @@ int hvm_init(void)
 	if (!hvm)
 		return -ENODEV;
 	printk("virtualization: %s\n", hvm->name);
+	guest_cpu_policy_init(hvm->guest_limits());
 	return hvm->cpu_enable();
 }

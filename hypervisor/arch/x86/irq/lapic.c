@@ -7,13 +7,12 @@
  */
 #include <keel/irq.h>
 #include <keel/io.h>
+#include <keel/msr.h>
 #include <keel/percpu.h>
 #include <keel/traps.h>
 
-#define MSR_APIC_BASE 0x1B
 #define APIC_BASE_EXTD (1ULL << 10)
 #define APIC_BASE_EN (1ULL << 11)
-#define MSR_TSC_DEADLINE 0x6E0
 #define XAPIC_DEFAULT_BASE 0xFEE00000ULL
 
 #define APIC_ID 0x20

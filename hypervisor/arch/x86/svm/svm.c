@@ -9,9 +9,11 @@
  * whole TLB on the next VMRUN.
  */
 #include <keel/cpu.h>
+#include <keel/cpu_policy.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/hvm.h>
+#include <keel/hvm_exit.h>
 #include <keel/io.h>
 #include <keel/irq.h>
 #include <keel/mm.h>
@@ -25,6 +27,7 @@
 struct svm_cpu {
 	uint64_t hsave_pa;
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for host hidden state */
+	uint64_t tsc_aux;      /* the value in TSC_AUX, ~0 before the first */
 };
 
 struct svm_vcpu {
@@ -60,6 +63,7 @@ static int svm_cpu_enable(void)
 		return -ENOMEM;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);
+	c->tsc_aux = ~0ULL;
 	this_cpu()->arch = c;
 	return 0;
 }
@@ -90,8 +94,9 @@ static void msrpm_set(uint8_t *pm, uint32_t msr, bool rd, bool wr)
 }
 
 /*
- * MSRs whose state lives in the VMCB or is harmless to share go straight
- * through; everything else exits to the common MSR policy (hvm/msr.c).
+ * MSRs whose state lives in the VMCB go straight through; everything else
+ * exits to the common MSR policy (hvm/msr.c). TSC_AUX is not in the VMCB:
+ * it is the vCPU's (msr.c) and loaded before VMRUN (svm_vcpu_run).
  */
 static const uint32_t passthrough_msrs[] = {
 	0xC0000100, /* FS_BASE */
@@ -104,7 +109,6 @@ static const uint32_t passthrough_msrs[] = {
 	0x174,	    /* SYSENTER_CS */
 	0x175,	    /* SYSENTER_ESP */
 	0x176,	    /* SYSENTER_EIP */
-	0xC0000103, /* TSC_AUX */
 };
 
 /* Dom0 drives the hardware; only the ports Keel emulates are trapped. */
@@ -338,8 +342,16 @@ static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 	s->flush_tlb = false;
 	s->last_cpu = (int)this_cpu()->cpu;
 	vmcb->tsc_offset = v->tsc_offset;
+	/* RDTSCP and RDPID read it directly: one vCPU's value never shows
+	 * in another's. */
+	if (guest_cpu_policy.tsc_aux && c->tsc_aux != v->tsc_aux) {
+		wrmsr(MSR_TSC_AUX, v->tsc_aux);
+		c->tsc_aux = v->tsc_aux;
+	}
 
+	hvm_msrs_guest_enter(v);
 	svm_vmrun(s->vmcb_pa, v->gpr, c->host_vmcb_pa);
+	hvm_msrs_guest_exit(v);
 
 	vmcb->tlb_control = TLB_CONTROL_NONE;
 	v->gpr[GPR_RAX] = vmcb->rax;
@@ -509,6 +521,12 @@ static void svm_p2m_flush(struct domain *d)
 			to_svm(d->vcpus[i])->flush_tlb = true;
 }
 
+/* SVM lets guests run RDTSCP, RDPID and INVPCID unless intercepted. */
+static unsigned svm_guest_limits(void)
+{
+	return 0;
+}
+
 static const struct hvm_ops svm_ops = {
 	.name = "AMD SVM with nested paging",
 	.cpu_enable = svm_cpu_enable,
@@ -526,11 +544,13 @@ static const struct hvm_ops svm_ops = {
 	.p2m_present = svm_p2m_present,
 	.p2m_is_large = svm_p2m_is_large,
 	.p2m_flush = svm_p2m_flush,
+	.guest_limits = svm_guest_limits,
 };
 
 const struct hvm_ops *svm_probe(void)
 {
 	uint32_t f = boot_cpu.svm_features;
+	uint64_t vm_cr;
 
 	if (!boot_cpu.svm) {
 		printk("AMD CPU without SVM (CPUID 8000_0001:ECX.SVM = 0): "
@@ -538,7 +558,11 @@ const struct hvm_ops *svm_probe(void)
 		       "'--cpu host-passthrough' with kvm_amd nested=1\n");
 		return NULL;
 	}
-	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+	/* Every AMD CPU has VM_CR, but Bochs's newer models (ryzen) raise
+	 * #GP for it: without the MSR, nothing can have disabled SVM. */
+	if (rdmsr_safe(MSR_VM_CR, &vm_cr))
+		vm_cr = 0;
+	if (vm_cr & VM_CR_SVMDIS) {
 		printk("SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
 		return NULL;
 	}

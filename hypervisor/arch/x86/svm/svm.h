@@ -4,10 +4,9 @@
 #define KEEL_SVM_H
 
 #include <keel/lib.h>
+#include <keel/msr.h>
 
-#define MSR_VM_CR 0xC0010114
-#define VM_CR_SVMDIS (1u << 4)
-#define MSR_VM_HSAVE_PA 0xC0010117
+#define VM_CR_SVMDIS (1u << 4) /* in MSR_VM_CR (keel/msr.h) */
 
 /* CPUID Fn8000_000A EDX */
 #define SVM_FEAT_NPT (1u << 0)

@@ -14,6 +14,8 @@
  * makes under the domain lock never wait for another CPU.
  */
 #include <keel/cpu.h>
+#include <keel/cpu_policy.h>
+#include <keel/hvm_exit.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/hvm.h>
@@ -1206,7 +1208,9 @@ static void vmx_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 		if (preempt_timer)
 			vmwrite(VMCS_PREEMPT_TIMER_VALUE,
 				preempt_timer_value(deadline));
+		hvm_msrs_guest_enter(v);
 		rc = vmx_enter(v->gpr, x->launched);
+		hvm_msrs_guest_exit(v);
 		x->cr2 = read_cr2();
 		if (rc) {
 			/* VMfailInvalid: no current VMCS, a Keel bug. */
@@ -1280,6 +1284,13 @@ static void vmx_p2m_flush(struct domain *d)
 	__atomic_add_fetch(&ept_generation, 1, __ATOMIC_RELEASE);
 }
 
+/* Without these controls the instructions #UD in a guest (§25.6.2). */
+static unsigned vmx_guest_limits(void)
+{
+	return (caps.proc2 & PROC2_ENABLE_RDTSCP ? 0 : CPU_POLICY_NO_RDTSCP) |
+	       (caps.proc2 & PROC2_ENABLE_INVPCID ? 0 : CPU_POLICY_NO_INVPCID);
+}
+
 static const struct hvm_ops vmx_ops = {
     .name = "Intel VMX with EPT",
     .cpu_enable = vmx_cpu_enable,
@@ -1297,6 +1308,7 @@ static const struct hvm_ops vmx_ops = {
     .p2m_present = vmx_p2m_present,
     .p2m_is_large = vmx_p2m_is_large,
     .p2m_flush = vmx_p2m_flush,
+    .guest_limits = vmx_guest_limits,
 };
 
 /* ---- probing ------------------------------------------------------------ */

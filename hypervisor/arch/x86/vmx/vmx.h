@@ -9,23 +9,11 @@
 #define KEEL_VMX_H
 
 #include <keel/lib.h>
+#include <keel/msr.h>
 
-/* MSRs */
-#define MSR_IA32_FEATURE_CONTROL	0x3A
+/* IA32_FEATURE_CONTROL bits (the MSR numbers are in keel/msr.h) */
 #define FEATURE_CONTROL_LOCKED		BIT(0)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX BIT(2)
-#define MSR_IA32_SYSENTER_CS		0x174
-#define MSR_IA32_PAT			0x277
-#define MSR_STAR			0xC0000081
-#define MSR_LSTAR			0xC0000082
-#define MSR_CSTAR			0xC0000083
-#define MSR_SFMASK			0xC0000084
-#define MSR_FS_BASE			0xC0000100
-#define MSR_GS_BASE			0xC0000101
-#define MSR_KERNEL_GS_BASE		0xC0000102
-#define MSR_TSC_AUX			0xC0000103
-#define MSR_SYSENTER_ESP		0x175
-#define MSR_SYSENTER_EIP		0x176
 
 /* VMX capability MSRs (SDM vol. 3D appendix A) */
 #define MSR_IA32_VMX_BASIC	     0x480
