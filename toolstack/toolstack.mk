@@ -61,12 +61,20 @@ $(OUT)/toolstack/test_%: tests/toolstack/test_%.c $(TS_SRCS) $(TS_HV_SRCS) \
 	@$(TS_CC) $(TS_TEST_CFLAGS) $(TS_HV_CFLAGS) -o $@ $< $(TS_SRCS) \
 		$(TS_HV_SRCS) -lcmocka
 
-toolstack-tests: $(TS_TEST_BINS)
+toolstack-tests: $(TS_TEST_BINS) $(OUT)/toolstack/kl-acpi-dump
+
+$(OUT)/toolstack/kl-acpi-dump: tests/toolstack/acpi_dump.c \
+		$(OUT)/toolstack/libkl.a $(TS_HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(TS_CC) $(TS_CFLAGS) -o $@ $< $(OUT)/toolstack/libkl.a
 
 toolstack-test: toolstack-tests
 	@status=0; for t in $(TS_TEST_BINS); do \
 		echo "# $$t"; \
 		CMOCKA_MESSAGE_OUTPUT=TAP $$t || status=1; \
-	done; exit $$status
+	done; \
+	/usr/bin/python3 tests/toolstack/test_acpi_iasl.py || status=1; \
+	exit $$status
 
 -include $(TS_OBJS:.o=.d)
