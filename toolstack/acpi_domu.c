@@ -17,47 +17,47 @@
 #include <kl/acpi_domu.h>
 #include <kl/aml.h>
 
-#define OEM_ID "KEEL  "
-#define OEM_TABLE_ID "KEELDOMU"
-#define OEM_REVISION 1
-#define CREATOR_ID "KEEL"
+#define OEM_ID		 "KEEL  "
+#define OEM_TABLE_ID	 "KEELDOMU"
+#define OEM_REVISION	 1
+#define CREATOR_ID	 "KEEL"
 #define CREATOR_REVISION 1
 
 #define TABLE_ALIGN 16
 
 /* 5.2.9 FADT: revision 6, minor 5 is ACPI 6.5 (table 5.9). */
-#define FADT_REVISION 6
+#define FADT_REVISION	    6
 #define FADT_MINOR_REVISION 5
 /* 5.2.9 table 5.10 "Fixed ACPI Description Table Fixed Feature Flags". */
-#define FADT_WBINVD BIT(0)
-#define FADT_PWR_BUTTON BIT(4) /* set: no fixed-feature power button */
-#define FADT_SLP_BUTTON BIT(5)
+#define FADT_WBINVD	   BIT(0)
+#define FADT_PWR_BUTTON	   BIT(4) /* set: no fixed-feature power button */
+#define FADT_SLP_BUTTON	   BIT(5)
 #define FADT_RESET_REG_SUP BIT(10)
 /* 5.2.9.3 table 5.11 "IA-PC Boot Architecture Flags": no VGA and no CMOS
  * RTC to probe (time comes from kvmclock); the 8042 bit stays clear, which
  * tells Linux there is no keyboard controller. */
-#define FADT_IAPC_NO_VGA BIT(2)
-#define FADT_IAPC_NO_CMOS_RTC BIT(5)
+#define FADT_IAPC_NO_VGA       BIT(2)
+#define FADT_IAPC_NO_CMOS_RTC  BIT(5)
 #define FADT_HYPERVISOR_VENDOR "KeelKeel"
 
 /* 5.2.12 MADT revision 5 brought the Online Capable flag (ACPI 6.3). */
-#define MADT_REVISION 5
-#define XSDT_REVISION 1
-#define DSDT_REVISION 2 /* 64-bit AML integers */
-#define RSDP_REVISION 2
+#define MADT_REVISION	     5
+#define XSDT_REVISION	     1
+#define DSDT_REVISION	     2 /* 64-bit AML integers */
+#define RSDP_REVISION	     2
 #define ACPI_MADT_X2APIC_LEN 16
-#define ACPI_MADT_LAPIC_LEN 8
+#define ACPI_MADT_LAPIC_LEN  8
 #define ACPI_MADT_IOAPIC_LEN 12
 /* The last xAPIC ID; 0xFF is the broadcast ID (5.2.12.12). */
 #define MAX_XAPIC_ID 254
 
-#define COM1_PORT 0x3F8
-#define COM1_PORTS 8
-#define COM1_IRQ 4
+#define COM1_PORT	0x3F8
+#define COM1_PORTS	8
+#define COM1_IRQ	4
 #define VIRTIO_MMIO_HID "LNRO0005"
 /* virtio 1.x 4.2.2: the registers end at 0x100, device config follows. */
 #define VIRTIO_MMIO_MIN_SIZE 0x200
-#define APIC_PAGE 0x1000
+#define APIC_PAGE	     0x1000
 
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT revision 6 is 276 bytes");
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP revision 2 is 36 bytes");
@@ -90,18 +90,17 @@ static void fill_header(struct acpi_sdt_header *h, const char sig[4],
 static struct acpi_gas io_byte_register(uint16_t port)
 {
 	struct acpi_gas g = {
-		.space_id = ACPI_GAS_SYSTEM_IO,
-		.bit_width = 8,
-		.bit_offset = 0,
-		.access_size = 1, /* 5.2.3.2: byte access */
-		.address = port,
+	    .space_id = ACPI_GAS_SYSTEM_IO,
+	    .bit_width = 8,
+	    .bit_offset = 0,
+	    .access_size = 1, /* 5.2.3.2: byte access */
+	    .address = port,
 	};
 
 	return g;
 }
 
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
-			   uint64_t blen)
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
 }
@@ -132,7 +131,8 @@ static int check_params(const struct kl_acpi_domu *p)
 		/* An ISA IRQ maps to the same GSI; COM1 owns GSI 4. */
 		if (p->com1 && v->gsi == COM1_IRQ)
 			return -EINVAL;
-		if (ranges_overlap(v->base, v->size, p->ioapic_addr, APIC_PAGE) ||
+		if (ranges_overlap(v->base, v->size, p->ioapic_addr,
+				   APIC_PAGE) ||
 		    ranges_overlap(v->base, v->size, KL_ACPI_LAPIC_ADDR,
 				   APIC_PAGE))
 			return -EINVAL;
@@ -169,7 +169,7 @@ static void emit_virtio(struct aml *a, const struct kl_acpi_virtio *v,
 			unsigned index)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char name[5] = { 'V', 'R', hex[index >> 4 & 0xF], hex[index & 0xF], 0 };
+	char name[5] = {'V', 'R', hex[index >> 4 & 0xF], hex[index & 0xF], 0};
 
 	aml_device_begin(a, name);
 	aml_name(a, "_HID");
@@ -185,8 +185,7 @@ static void emit_virtio(struct aml *a, const struct kl_acpi_virtio *v,
 	aml_end(a);
 }
 
-static long build_dsdt(const struct kl_acpi_domu *p, uint8_t *buf,
-		       size_t size)
+static long build_dsdt(const struct kl_acpi_domu *p, uint8_t *buf, size_t size)
 {
 	struct aml a;
 
@@ -216,7 +215,8 @@ static size_t madt_size(const struct kl_acpi_domu *p)
 	size_t n = sizeof(struct acpi_madt) + ACPI_MADT_IOAPIC_LEN;
 
 	for (uint32_t i = 0; i < p->max_vcpus; i++)
-		n += i > MAX_XAPIC_ID ? ACPI_MADT_X2APIC_LEN : ACPI_MADT_LAPIC_LEN;
+		n += i > MAX_XAPIC_ID ? ACPI_MADT_X2APIC_LEN
+				      : ACPI_MADT_LAPIC_LEN;
 	return n;
 }
 
@@ -239,20 +239,20 @@ static void build_madt(const struct kl_acpi_domu *p, uint8_t *buf)
 
 		if (i <= MAX_XAPIC_ID) {
 			struct acpi_madt_lapic l = {
-				.e = { ACPI_MADT_LAPIC, ACPI_MADT_LAPIC_LEN },
-				.processor_uid = (uint8_t)i,
-				.apic_id = (uint8_t)i,
-				.flags = flags,
+			    .e = {ACPI_MADT_LAPIC, ACPI_MADT_LAPIC_LEN},
+			    .processor_uid = (uint8_t)i,
+			    .apic_id = (uint8_t)i,
+			    .flags = flags,
 			};
 
 			memcpy(buf + off, &l, sizeof(l));
 			off += sizeof(l);
 		} else {
 			struct acpi_madt_x2apic x = {
-				.e = { ACPI_MADT_X2APIC, ACPI_MADT_X2APIC_LEN },
-				.x2apic_id = i,
-				.flags = flags,
-				.processor_uid = i,
+			    .e = {ACPI_MADT_X2APIC, ACPI_MADT_X2APIC_LEN},
+			    .x2apic_id = i,
+			    .flags = flags,
+			    .processor_uid = i,
 			};
 
 			memcpy(buf + off, &x, sizeof(x));

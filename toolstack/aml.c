@@ -9,33 +9,33 @@
 #include <kl/aml.h>
 
 /* 20.2.5.x opcodes and 20.2.2/20.2.3 prefixes. */
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
-#define AML_NAME_OP 0x08
-#define AML_BYTE_PREFIX 0x0A
-#define AML_WORD_PREFIX 0x0B
-#define AML_DWORD_PREFIX 0x0C
-#define AML_STRING_PREFIX 0x0D
-#define AML_QWORD_PREFIX 0x0E
-#define AML_SCOPE_OP 0x10
-#define AML_BUFFER_OP 0x11
-#define AML_PACKAGE_OP 0x12
-#define AML_DUAL_NAME_PREFIX 0x2E
-#define AML_MULTI_NAME_PREFIX 0x2F
-#define AML_EXT_OP_PREFIX 0x5B
-#define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
-#define AML_ROOT_CHAR '\\'
+#define AML_ZERO_OP	       0x00
+#define AML_ONE_OP	       0x01
+#define AML_NAME_OP	       0x08
+#define AML_BYTE_PREFIX	       0x0A
+#define AML_WORD_PREFIX	       0x0B
+#define AML_DWORD_PREFIX       0x0C
+#define AML_STRING_PREFIX      0x0D
+#define AML_QWORD_PREFIX       0x0E
+#define AML_SCOPE_OP	       0x10
+#define AML_BUFFER_OP	       0x11
+#define AML_PACKAGE_OP	       0x12
+#define AML_DUAL_NAME_PREFIX   0x2E
+#define AML_MULTI_NAME_PREFIX  0x2F
+#define AML_EXT_OP_PREFIX      0x5B
+#define AML_DEVICE_OP	       0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR	       '\\'
 #define AML_PARENT_PREFIX_CHAR '^'
-#define AML_NULL_NAME 0x00
+#define AML_NULL_NAME	       0x00
 
 /* 6.4.2 small and 6.4.3 large resource descriptor tags. */
-#define RES_IRQ_NOFLAGS 0x22 /* type 0x04, length 2 */
-#define RES_IO 0x47	     /* type 0x08, length 7 */
-#define RES_END_TAG 0x79     /* type 0x0F, length 1 */
+#define RES_IRQ_NOFLAGS	   0x22 /* type 0x04, length 2 */
+#define RES_IO		   0x47 /* type 0x08, length 7 */
+#define RES_END_TAG	   0x79 /* type 0x0F, length 1 */
 #define RES_MEMORY32_FIXED 0x86
-#define RES_EXT_IRQ 0x89
-#define RES_IO_DECODE16 0x01
-#define RES_MEM_RW 0x01
+#define RES_EXT_IRQ	   0x89
+#define RES_IO_DECODE16	   0x01
+#define RES_MEM_RW	   0x01
 
 static void fail(struct aml *a, int err)
 {
@@ -93,7 +93,8 @@ int aml_pkglength_encode(size_t body_len, uint8_t out[4])
 {
 	for (unsigned n = 1; n <= 4; n++) {
 		uint64_t total = (uint64_t)body_len + n;
-		uint64_t limit = n == 1 ? 0x3F : (1ULL << (4 + 8 * (n - 1))) - 1;
+		uint64_t limit =
+		    n == 1 ? 0x3F : (1ULL << (4 + 8 * (n - 1))) - 1;
 
 		if (total > limit)
 			continue;
@@ -404,8 +405,7 @@ void aml_res_irq_noflags(struct aml *a, unsigned irq)
 }
 
 /* 6.4.3.4 32-Bit Fixed Memory Range Descriptor. */
-void aml_res_memory32_fixed(struct aml *a, bool rw, uint32_t base,
-			    uint32_t len)
+void aml_res_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t len)
 {
 	if (!in_restemplate(a))
 		return;

@@ -45,17 +45,28 @@ struct lexer {
 static const char *tok_name(enum tok_type t)
 {
 	switch (t) {
-	case TOK_EOF: return "end of input";
-	case TOK_NL: return "end of line";
-	case TOK_SEMI: return "';'";
-	case TOK_EQ: return "'='";
-	case TOK_PLUSEQ: return "'+='";
-	case TOK_LBRACKET: return "'['";
-	case TOK_RBRACKET: return "']'";
-	case TOK_COMMA: return "','";
-	case TOK_IDENT: return "a name";
-	case TOK_STRING: return "a string";
-	case TOK_NUMBER: return "a number";
+	case TOK_EOF:
+		return "end of input";
+	case TOK_NL:
+		return "end of line";
+	case TOK_SEMI:
+		return "';'";
+	case TOK_EQ:
+		return "'='";
+	case TOK_PLUSEQ:
+		return "'+='";
+	case TOK_LBRACKET:
+		return "'['";
+	case TOK_RBRACKET:
+		return "']'";
+	case TOK_COMMA:
+		return "','";
+	case TOK_IDENT:
+		return "a name";
+	case TOK_STRING:
+		return "a string";
+	case TOK_NUMBER:
+		return "a number";
 	}
 	return "?";
 }
@@ -183,17 +194,30 @@ static int lex_string(struct lexer *lx, struct tok *t)
 			advance(lx);
 			c = lx->p < lx->end ? *lx->p : '\0';
 			switch (c) {
-			case '\\': case '"': case '\'': break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
+			case '\\':
+			case '"':
+			case '\'':
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
 			case 'x':
-				hi = lx->p + 1 < lx->end ? hex_digit(lx->p[1]) : -1;
-				lo = lx->p + 2 < lx->end ? hex_digit(lx->p[2]) : -1;
+				hi = lx->p + 1 < lx->end ? hex_digit(lx->p[1])
+							 : -1;
+				lo = lx->p + 2 < lx->end ? hex_digit(lx->p[2])
+							 : -1;
 				if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 					free(out);
-					return lex_error(lx, eline, ecol,
-							 "bad \\x escape: want two hex digits, not 00");
+					return lex_error(
+					    lx, eline, ecol,
+					    "bad \\x escape: want two hex "
+					    "digits, not 00");
 				}
 				advance(lx);
 				advance(lx);
@@ -201,8 +225,9 @@ static int lex_string(struct lexer *lx, struct tok *t)
 				break;
 			default:
 				free(out);
-				return lex_error(lx, eline, ecol,
-						 "unknown escape sequence in string");
+				return lex_error(
+				    lx, eline, ecol,
+				    "unknown escape sequence in string");
 			}
 		}
 		out[n++] = c;
@@ -246,12 +271,24 @@ static int lex_next(struct lexer *lx, struct tok *t)
 	}
 	c = *lx->p;
 	switch (c) {
-	case '\n': t->type = TOK_NL; break;
-	case ';': t->type = TOK_SEMI; break;
-	case '=': t->type = TOK_EQ; break;
-	case '[': t->type = TOK_LBRACKET; break;
-	case ']': t->type = TOK_RBRACKET; break;
-	case ',': t->type = TOK_COMMA; break;
+	case '\n':
+		t->type = TOK_NL;
+		break;
+	case ';':
+		t->type = TOK_SEMI;
+		break;
+	case '=':
+		t->type = TOK_EQ;
+		break;
+	case '[':
+		t->type = TOK_LBRACKET;
+		break;
+	case ']':
+		t->type = TOK_RBRACKET;
+		break;
+	case ',':
+		t->type = TOK_COMMA;
+		break;
 	case '+':
 		if (lx->p + 1 < lx->end && lx->p[1] == '=') {
 			advance(lx);
@@ -324,8 +361,8 @@ static int unexpected(struct lexer *lx, const struct tok *t, const char *want,
 				"unquoted string '%s' where %s was expected "
 				"(write \"%s\")",
 				t->text, want, t->text);
-	return cfg_diag(lx->res, KL_DIAG_ERROR, lx->file, t->line, t->col,
-			key, "expected %s, found %s", want, tok_name(t->type));
+	return cfg_diag(lx->res, KL_DIAG_ERROR, lx->file, t->line, t->col, key,
+			"expected %s, found %s", want, tok_name(t->type));
 }
 
 /* After '[': atoms separated by commas, newlines anywhere, a trailing comma. */
@@ -343,9 +380,10 @@ static int parse_list(struct lexer *lx, struct cfg_value *v, const char *key)
 			continue;
 		if (t.type == TOK_RBRACKET)
 			return 0;
-		if (want_item && (t.type == TOK_STRING || t.type == TOK_NUMBER)) {
-			struct cfg_atom *grown =
-			    realloc(v->items, (v->nr_items + 1) * sizeof(*grown));
+		if (want_item &&
+		    (t.type == TOK_STRING || t.type == TOK_NUMBER)) {
+			struct cfg_atom *grown = realloc(
+			    v->items, (v->nr_items + 1) * sizeof(*grown));
 
 			if (!grown) {
 				free(t.text);
@@ -364,8 +402,8 @@ static int parse_list(struct lexer *lx, struct cfg_value *v, const char *key)
 			rc = cfg_diag(lx->res, KL_DIAG_ERROR, lx->file, t.line,
 				      t.col, key, "lists cannot be nested");
 		else if (t.type == TOK_EOF)
-			rc = cfg_diag(lx->res, KL_DIAG_ERROR, lx->file,
-				      v->line, v->col, key,
+			rc = cfg_diag(lx->res, KL_DIAG_ERROR, lx->file, v->line,
+				      v->col, key,
 				      "list is not closed with ']'");
 		else
 			rc = unexpected(lx, &t,
@@ -423,10 +461,10 @@ static int append_setting(struct lexer *lx, struct cfg_file *cf,
 	if (!old)
 		return 1; /* nothing to append to: a plain '=' */
 	if (old->value.kind != CFG_LIST)
-		return cfg_diag(lx->res, KL_DIAG_ERROR, lx->file, s->line,
-				s->col, s->key,
-				"'+=' needs a list, but %s:%u sets a single value",
-				old->file, old->line);
+		return cfg_diag(
+		    lx->res, KL_DIAG_ERROR, lx->file, s->line, s->col, s->key,
+		    "'+=' needs a list, but %s:%u sets a single value",
+		    old->file, old->line);
 	total = old->value.nr_items + s->value.nr_items;
 	if (s->value.nr_items == 0)
 		return 0;
@@ -472,8 +510,12 @@ int cfg_parse_text(struct cfg_file *cf, const char *file, unsigned first_line,
 		   const char *text, size_t len, struct kl_cfg_result *res)
 {
 	struct lexer lx = {
-		.p = text, .end = text + len, .line = first_line, .col = 1,
-		.file = file, .res = res,
+	    .p = text,
+	    .end = text + len,
+	    .line = first_line,
+	    .col = 1,
+	    .file = file,
+	    .res = res,
 	};
 	int rc = 0;
 
@@ -504,7 +546,8 @@ int cfg_parse_text(struct cfg_file *cf, const char *file, unsigned first_line,
 		rc = lex_next(&lx, &op);
 		if (!rc && op.type != TOK_EQ && op.type != TOK_PLUSEQ) {
 			rc = cfg_diag(res, KL_DIAG_ERROR, file, op.line, op.col,
-				      s.key, "expected '=' after the name, found %s",
+				      s.key,
+				      "expected '=' after the name, found %s",
 				      tok_name(op.type));
 			free(op.text);
 		}
@@ -515,9 +558,9 @@ int cfg_parse_text(struct cfg_file *cf, const char *file, unsigned first_line,
 			rc = lex_next(&lx, &sep);
 			if (!rc && sep.type != TOK_NL && sep.type != TOK_SEMI &&
 			    sep.type != TOK_EOF) {
-				rc = unexpected(&lx, &sep,
-						"a new line or ';' after the value",
-						s.key);
+				rc = unexpected(
+				    &lx, &sep,
+				    "a new line or ';' after the value", s.key);
 				free(sep.text);
 			}
 		}

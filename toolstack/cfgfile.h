@@ -19,12 +19,12 @@ struct cfg_atom {
 	enum cfg_kind kind; /* CFG_STRING or CFG_NUMBER */
 	char *text;
 	unsigned line, col; /* of the opening quote or first digit */
-	bool plain;         /* no escapes: text[i] sits at col + 1 + i */
+	bool plain;	    /* no escapes: text[i] sits at col + 1 + i */
 };
 
 struct cfg_value {
 	enum cfg_kind kind;
-	struct cfg_atom atom; /* CFG_STRING, CFG_NUMBER */
+	struct cfg_atom atom;	/* CFG_STRING, CFG_NUMBER */
 	struct cfg_atom *items; /* CFG_LIST */
 	size_t nr_items;
 	unsigned line, col;
@@ -71,7 +71,7 @@ int cfg_diag(struct kl_cfg_result *res, enum kl_diag_level level,
 int cfg_diag_atom(struct kl_cfg_result *res, enum kl_diag_level level,
 		  const struct cfg_setting *s, const struct cfg_atom *a,
 		  size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+    __attribute__((format(printf, 6, 7)));
 
 /* disk= and vif= entries (devspec.c): 0, -EINVAL with an error, -ENOMEM. */
 int devspec_parse_disk(struct kl_cfg_result *res, const struct cfg_setting *s,

@@ -79,7 +79,7 @@ int kl_cpumap_parse(const char *s, struct kl_cpumap *map, size_t *bad)
 			goto fail;
 		p++;
 		continue;
-fail:
+	fail:
 		*bad = (size_t)((*p ? p : item) - s);
 		return -EINVAL;
 	}

@@ -68,7 +68,7 @@ static size_t field_eq(const char *t, struct field f)
  */
 static int vdev_index(const char *v, unsigned *index)
 {
-	static const char *const prefixes[] = { "xvd", "sd", "hd" };
+	static const char *const prefixes[] = {"xvd", "sd", "hd"};
 	const char *p = NULL;
 	unsigned long n = 0;
 
@@ -96,7 +96,10 @@ static int vdev_index(const char *v, unsigned *index)
 enum disk_slot { SLOT_TARGET, SLOT_FORMAT, SLOT_VDEV, SLOT_ACCESS, NR_SLOTS };
 
 static const char *const slot_names[NR_SLOTS] = {
-	"target", "format", "vdev", "access",
+    "target",
+    "format",
+    "vdev",
+    "access",
 };
 
 struct disk_parse {
@@ -107,7 +110,7 @@ struct disk_parse {
 	bool have[NR_SLOTS];
 };
 
-#define disk_error(dp, off, ...)                                              \
+#define disk_error(dp, off, ...)                                               \
 	cfg_diag_atom((dp)->res, KL_DIAG_ERROR, (dp)->s, (dp)->a, off,         \
 		      __VA_ARGS__)
 
@@ -118,9 +121,9 @@ static int set_format(struct disk_parse *dp, const char *v, size_t off)
 	else if (!strcmp(v, "qcow2"))
 		dp->out->format = KL_DISK_QCOW2;
 	else if (!strcmp(v, "qcow") || !strcmp(v, "vhd") || !strcmp(v, "qed"))
-		return disk_error(dp, off,
-				  "disk format '%s' is not supported (raw or qcow2)",
-				  v);
+		return disk_error(
+		    dp, off, "disk format '%s' is not supported (raw or qcow2)",
+		    v);
 	else
 		return disk_error(dp, off,
 				  "unknown disk format '%s' (raw or qcow2)", v);
@@ -133,7 +136,8 @@ static int set_slot(struct disk_parse *dp, enum disk_slot slot, const char *v,
 	const char *colon;
 
 	if (dp->have[slot])
-		return disk_error(dp, off, "%s is given twice", slot_names[slot]);
+		return disk_error(dp, off, "%s is given twice",
+				  slot_names[slot]);
 	dp->have[slot] = true;
 	switch (slot) {
 	case SLOT_TARGET:
@@ -147,14 +151,16 @@ static int set_slot(struct disk_parse *dp, enum disk_slot slot, const char *v,
 		/* The deprecated "hdc:cdrom" form of devtype. */
 		colon = strchr(v, ':');
 		if (colon && !strcmp(colon, ":cdrom"))
-			return disk_error(dp, off,
-					  "CD-ROM disks are not supported "
-					  "(virtio-blk has no removable media)");
+			return disk_error(
+			    dp, off,
+			    "CD-ROM disks are not supported "
+			    "(virtio-blk has no removable media)");
 		if (vdev_index(v, &dp->out->index))
-			return disk_error(dp, off,
-					  "bad vdev '%s': want xvdX, sdX or hdX "
-					  "(a whole disk)",
-					  v);
+			return disk_error(
+			    dp, off,
+			    "bad vdev '%s': want xvdX, sdX or hdX "
+			    "(a whole disk)",
+			    v);
 		dp->out->vdev = strdup(v);
 		return dp->out->vdev ? 0 : -ENOMEM;
 	case SLOT_ACCESS:
@@ -163,9 +169,8 @@ static int set_slot(struct disk_parse *dp, enum disk_slot slot, const char *v,
 		else if (!strcmp(v, "w") || !strcmp(v, "rw") || !*v)
 			dp->out->readonly = false;
 		else
-			return disk_error(dp, off,
-					  "bad access '%s': want ro, r, rw or w",
-					  v);
+			return disk_error(
+			    dp, off, "bad access '%s': want ro, r, rw or w", v);
 		return 0;
 	case NR_SLOTS:
 		break;
@@ -184,10 +189,10 @@ static size_t deprecated_prefix(struct disk_parse *dp, const char *v)
 		const char *prefix;
 		enum kl_disk_format format;
 	} prefixes[] = {
-		{ "raw:", KL_DISK_RAW },	  { "qcow2:", KL_DISK_QCOW2 },
-		{ "phy:", KL_DISK_RAW },	  { "file:", KL_DISK_RAW },
-		{ "aio:", KL_DISK_RAW },	  { "tap:aio:", KL_DISK_RAW },
-		{ "tap2:aio:", KL_DISK_RAW },
+	    {"raw:", KL_DISK_RAW},	{"qcow2:", KL_DISK_QCOW2},
+	    {"phy:", KL_DISK_RAW},	{"file:", KL_DISK_RAW},
+	    {"aio:", KL_DISK_RAW},	{"tap:aio:", KL_DISK_RAW},
+	    {"tap2:aio:", KL_DISK_RAW},
 	};
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
@@ -205,7 +210,7 @@ static size_t deprecated_prefix(struct disk_parse *dp, const char *v)
 int devspec_parse_disk(struct kl_cfg_result *res, const struct cfg_setting *s,
 		       const struct cfg_atom *a, struct kl_disk *out)
 {
-	struct disk_parse dp = { .res = res, .s = s, .a = a, .out = out };
+	struct disk_parse dp = {.res = res, .s = s, .a = a, .out = out};
 	const char *t = a->text;
 	unsigned next_slot = SLOT_TARGET;
 	size_t pos = 0;
@@ -228,7 +233,7 @@ int devspec_parse_disk(struct kl_cfg_result *res, const struct cfg_setting *s,
 		f = next_field(t, &pos);
 		eq = field_eq(t, f);
 		if (eq) {
-			struct field k = { f.start, eq }, val = { eq + 1, f.end };
+			struct field k = {f.start, eq}, val = {eq + 1, f.end};
 			enum disk_slot slot = NR_SLOTS;
 
 			for (unsigned i = SLOT_FORMAT; i < NR_SLOTS; i++)
@@ -236,16 +241,17 @@ int devspec_parse_disk(struct kl_cfg_result *res, const struct cfg_setting *s,
 					slot = i;
 			if (field_is(t, k, "devtype")) {
 				if (!field_is(t, val, "disk"))
-					rc = disk_error(&dp, val.start,
-							"devtype must be disk "
-							"(virtio-blk has no CD-ROM)");
+					rc = disk_error(
+					    &dp, val.start,
+					    "devtype must be disk "
+					    "(virtio-blk has no CD-ROM)");
 				continue;
 			}
 			if (slot == NR_SLOTS) {
 				v = field_dup(t, k);
-				rc = v ? disk_error(&dp, f.start,
-						    "unknown disk parameter '%s'",
-						    v)
+				rc = v ? disk_error(
+					     &dp, f.start,
+					     "unknown disk parameter '%s'", v)
 				       : -ENOMEM;
 				free(v);
 				continue;
@@ -275,7 +281,8 @@ int devspec_parse_disk(struct kl_cfg_result *res, const struct cfg_setting *s,
 		if (next_slot == SLOT_TARGET) {
 			size_t skip = deprecated_prefix(&dp, v);
 
-			rc = set_slot(&dp, SLOT_TARGET, v + skip, f.start + skip);
+			rc = set_slot(&dp, SLOT_TARGET, v + skip,
+				      f.start + skip);
 		} else if (f.start == f.end) {
 			dp.have[next_slot] = true; /* ",," keeps the default */
 		} else {
@@ -324,8 +331,8 @@ static bool parse_mac(const char *v, uint8_t mac[6])
 
 /* Keys xl-network-configuration(5) defines that only Xen's netback uses. */
 static const char *const vif_xen_only[] = {
-	"ip", "script", "backend", "rate", "gatewaydev", "accel",
-	"devid", "forwarddev",
+    "ip",	  "script", "backend", "rate",
+    "gatewaydev", "accel",  "devid",   "forwarddev",
 };
 
 int devspec_parse_vif(struct kl_cfg_result *res, const struct cfg_setting *s,
@@ -345,26 +352,27 @@ int devspec_parse_vif(struct kl_cfg_result *res, const struct cfg_setting *s,
 			continue; /* vif = [ '' ] means all defaults */
 		if (!eq) {
 			v = field_dup(t, f);
-			rc = v ? cfg_diag_atom(res, KL_DIAG_ERROR, s, a, f.start,
-					       "'%s' is not KEY=VALUE", v)
-			       : -ENOMEM;
+			rc =
+			    v ? cfg_diag_atom(res, KL_DIAG_ERROR, s, a, f.start,
+					      "'%s' is not KEY=VALUE", v)
+			      : -ENOMEM;
 			free(v);
 			break;
 		}
-		k = (struct field){ f.start, eq };
-		val = (struct field){ eq + 1, f.end };
+		k = (struct field){f.start, eq};
+		val = (struct field){eq + 1, f.end};
 		key = field_dup(t, k);
 		v = field_dup(t, val);
 		if (!key || !v) {
 			rc = -ENOMEM;
 		} else if (!strcmp(key, "mac")) {
 			if (!parse_mac(v, out->mac))
-				rc = cfg_diag_atom(res, KL_DIAG_ERROR, s, a,
-						   val.start,
-						   "bad mac '%s': want six hex "
-						   "pairs like 00:16:3e:00:00:01, "
-						   "unicast",
-						   v);
+				rc = cfg_diag_atom(
+				    res, KL_DIAG_ERROR, s, a, val.start,
+				    "bad mac '%s': want six hex "
+				    "pairs like 00:16:3e:00:00:01, "
+				    "unicast",
+				    v);
 			out->has_mac = true;
 		} else if (!strcmp(key, "bridge")) {
 			if (!*v || strlen(v) > KL_MAX_IFNAME)
@@ -377,22 +385,22 @@ int devspec_parse_vif(struct kl_cfg_result *res, const struct cfg_setting *s,
 		} else if (!strcmp(key, "vifname")) {
 			if (!*v || strlen(v) > KL_MAX_IFNAME ||
 			    strpbrk(v, "/: "))
-				rc = cfg_diag_atom(res, KL_DIAG_ERROR, s, a,
-						   val.start,
-						   "bad vifname '%s': at most %d "
-						   "characters, no '/', ':' or ' '",
-						   v, KL_MAX_IFNAME);
+				rc = cfg_diag_atom(
+				    res, KL_DIAG_ERROR, s, a, val.start,
+				    "bad vifname '%s': at most %d "
+				    "characters, no '/', ':' or ' '",
+				    v, KL_MAX_IFNAME);
 			free(out->vifname);
 			out->vifname = v;
 			v = NULL;
 		} else if (!strcmp(key, "model")) {
 			if (strcmp(v, "virtio") && strcmp(v, "virtio-net"))
-				rc = cfg_diag_atom(res, KL_DIAG_ERROR, s, a,
-						   val.start,
-						   "model '%s' is not supported: "
-						   "Keel's network devices are "
-						   "virtio-net",
-						   v);
+				rc = cfg_diag_atom(
+				    res, KL_DIAG_ERROR, s, a, val.start,
+				    "model '%s' is not supported: "
+				    "Keel's network devices are "
+				    "virtio-net",
+				    v);
 		} else if (!strcmp(key, "type")) {
 			if (strcmp(v, "vif"))
 				rc = cfg_diag_atom(res, KL_DIAG_ERROR, s, a,
@@ -406,26 +414,24 @@ int devspec_parse_vif(struct kl_cfg_result *res, const struct cfg_setting *s,
 
 			/* RFC 791's minimum datagram to a 64 KiB frame. */
 			if (!*v || *end || mtu < 68 || mtu > 65535)
-				rc = cfg_diag_atom(res, KL_DIAG_ERROR, s, a,
-						   val.start,
-						   "bad mtu '%s': want 68 to 65535",
-						   v);
+				rc = cfg_diag_atom(
+				    res, KL_DIAG_ERROR, s, a, val.start,
+				    "bad mtu '%s': want 68 to 65535", v);
 			out->mtu = (unsigned)mtu;
 		} else {
 			bool xen_only = false;
 
-			for (size_t i = 0; i < sizeof(vif_xen_only) /
-						   sizeof(vif_xen_only[0]);
+			for (size_t i = 0;
+			     i < sizeof(vif_xen_only) / sizeof(vif_xen_only[0]);
 			     i++)
 				xen_only |= !strcmp(key, vif_xen_only[i]);
-			rc = cfg_diag_atom(res,
-					   xen_only ? KL_DIAG_WARNING
-						    : KL_DIAG_ERROR,
-					   s, a, k.start,
-					   xen_only ? "'%s' only applies to Xen's "
-						      "netback; ignored"
-						    : "unknown vif parameter '%s'",
-					   key);
+			rc = cfg_diag_atom(
+			    res, xen_only ? KL_DIAG_WARNING : KL_DIAG_ERROR, s,
+			    a, k.start,
+			    xen_only ? "'%s' only applies to Xen's "
+				       "netback; ignored"
+				     : "unknown vif parameter '%s'",
+			    key);
 		}
 		free(key);
 		free(v);

@@ -10,7 +10,7 @@
 
 #include <kl/domu_boot.h>
 
-#define PAGE 0x1000ULL
+#define PAGE	0x1000ULL
 #define MIN_RAM 0x200000ULL
 
 static uint64_t align_down(uint64_t v, uint64_t a)
@@ -90,8 +90,8 @@ static int place_kernel(const struct e820_map *m, const struct bzimage_info *bz,
 	for (uint32_t i = 0; i < m->nr; i++) {
 		const struct e820_entry *e = &m->map[i];
 		uint64_t start = align_up(e->addr < KL_DOMU_HIGH_RAM_START
-						  ? KL_DOMU_HIGH_RAM_START
-						  : e->addr,
+					      ? KL_DOMU_HIGH_RAM_START
+					      : e->addr,
 					  bz->alignment);
 
 		if (e->type == E820_RAM &&

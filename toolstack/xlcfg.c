@@ -28,23 +28,54 @@ struct build {
 };
 
 static const char *const known_keys[] = {
-	"name",	     "type",	     "kernel",	    "ramdisk", "cmdline",
-	"extra",     "root",	     "memory",	    "maxmem",  "vcpus",
-	"maxvcpus",  "cpus",	     "cpu_weight",  "cap",     "on_poweroff",
-	"on_reboot", "on_crash",     "disk",	    "vif",
+    "name",	 "type",     "kernel",	   "ramdisk", "cmdline",
+    "extra",	 "root",     "memory",	   "maxmem",  "vcpus",
+    "maxvcpus",	 "cpus",     "cpu_weight", "cap",     "on_poweroff",
+    "on_reboot", "on_crash", "disk",	   "vif",
 };
 
 /* xl.cfg keys a reader may carry over from Xen that mean nothing here. */
 static const char *const xl_only_keys[] = {
-	"builder",    "bootloader", "bootloader_args", "pci",	 "vfb",
-	"vkb",	      "vnc",	    "sdl",	       "serial", "usb",
-	"usbdevice",  "channel",    "p9",	       "uuid",	 "pool",
-	"seclabel",   "on_watchdog", "on_soft_reset", "acpi",	 "apic",
-	"pae",	      "hap",	    "nestedhvm",       "viridian",
-	"device_model_version", "device_model_override", "vtpm", "dtdev",
-	"iomem",      "ioports",    "irqs",	       "cpus_soft", "localtime",
-	"rtc_timeoffset", "tsc_mode", "max_grant_frames",
-	"max_maptrack_frames", "driver_domain", "e820_host", "videoram",
+    "builder",
+    "bootloader",
+    "bootloader_args",
+    "pci",
+    "vfb",
+    "vkb",
+    "vnc",
+    "sdl",
+    "serial",
+    "usb",
+    "usbdevice",
+    "channel",
+    "p9",
+    "uuid",
+    "pool",
+    "seclabel",
+    "on_watchdog",
+    "on_soft_reset",
+    "acpi",
+    "apic",
+    "pae",
+    "hap",
+    "nestedhvm",
+    "viridian",
+    "device_model_version",
+    "device_model_override",
+    "vtpm",
+    "dtdev",
+    "iomem",
+    "ioports",
+    "irqs",
+    "cpus_soft",
+    "localtime",
+    "rtc_timeoffset",
+    "tsc_mode",
+    "max_grant_frames",
+    "max_maptrack_frames",
+    "driver_domain",
+    "e820_host",
+    "videoram",
 };
 
 static bool in_list(const char *key, const char *const *list, size_t n)
@@ -59,8 +90,9 @@ static bool in_list(const char *key, const char *const *list, size_t n)
 
 static const char *kind_name(enum cfg_kind k)
 {
-	return k == CFG_LIST ? "a list" : k == CFG_NUMBER ? "a number"
-							  : "a string";
+	return k == CFG_LIST	 ? "a list"
+	       : k == CFG_NUMBER ? "a number"
+				 : "a string";
 }
 
 static int value_error(struct build *b, const struct cfg_setting *s,
@@ -140,15 +172,15 @@ static int get_uint(struct build *b, const char *key, uint64_t min,
 				   "a list");
 	rc = atom_uint(s->value.atom.text, &v);
 	if (rc == -EINVAL)
-		return value_error(b, s,
-				   "'%s' is not a number (decimal, or hex with 0x)",
-				   s->value.atom.text);
+		return value_error(
+		    b, s, "'%s' is not a number (decimal, or hex with 0x)",
+		    s->value.atom.text);
 	if (rc || v < min || v > max)
-		return cfg_diag(b->res, KL_DIAG_ERROR, s->file, s->value.line,
-				s->value.col, s->key,
-				"%s is out of range: %llu to %llu%s%s",
-				s->value.atom.text, (unsigned long long)min,
-				(unsigned long long)max, *unit ? " " : "", unit);
+		return cfg_diag(
+		    b->res, KL_DIAG_ERROR, s->file, s->value.line, s->value.col,
+		    s->key, "%s is out of range: %llu to %llu%s%s",
+		    s->value.atom.text, (unsigned long long)min,
+		    (unsigned long long)max, *unit ? " " : "", unit);
 	*out = v;
 	return 0;
 }
@@ -203,7 +235,8 @@ static int check_name(struct build *b)
 				   "starting with '-' or '.'",
 				   n);
 	for (const char *p = n; *p; p++) {
-		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		bool ok = (*p >= 'a' && *p <= 'z') ||
+			  (*p >= 'A' && *p <= 'Z') ||
 			  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
 			  *p == '.';
 
@@ -236,8 +269,8 @@ static int parse_kernel_and_cmdline(struct build *b)
 				   "'%s' is not supported: Keel runs "
 				   "type = \"pvh\" guests only",
 				   type->value.kind == CFG_LIST
-					   ? "[...]"
-					   : type->value.atom.text);
+				       ? "[...]"
+				       : type->value.atom.text);
 	rc = get_string(b, "kernel", &c->kernel);
 	if (!rc && (!c->kernel || !*c->kernel))
 		rc = cfg_diag(b->res, KL_DIAG_ERROR, b->file, 1, 0, "kernel",
@@ -254,9 +287,10 @@ static int parse_kernel_and_cmdline(struct build *b)
 		goto out;
 	/* xl's own composition (tools/xl/xl_parse.c). */
 	if (cmdline && (root || extra)) {
-		rc = cfg_diag(b->res, KL_DIAG_WARNING, cmdline->file,
-			      cmdline->line, 0, "cmdline",
-			      "ignoring root= and extra= in favour of cmdline=");
+		rc =
+		    cfg_diag(b->res, KL_DIAG_WARNING, cmdline->file,
+			     cmdline->line, 0, "cmdline",
+			     "ignoring root= and extra= in favour of cmdline=");
 	} else if (!cmdline) {
 		int n;
 
@@ -358,11 +392,10 @@ static int parse_cpus(struct build *b)
 		return rc;
 	}
 	if (s->value.nr_items > c->maxvcpus)
-		return cfg_diag_atom(b->res, KL_DIAG_ERROR, s,
-				     &s->value.items[c->maxvcpus],
-				     CFG_WHOLE_ATOM,
-				     "%zu CPU lists for %u vCPUs",
-				     s->value.nr_items, c->maxvcpus);
+		return cfg_diag_atom(
+		    b->res, KL_DIAG_ERROR, s, &s->value.items[c->maxvcpus],
+		    CFG_WHOLE_ATOM, "%zu CPU lists for %u vCPUs",
+		    s->value.nr_items, c->maxvcpus);
 	for (unsigned i = 0; i < c->maxvcpus; i++) {
 		if (i >= s->value.nr_items) {
 			memset(&c->affinity[i], 0xff, sizeof(c->affinity[i]));
@@ -379,9 +412,8 @@ static int parse_cpus(struct build *b)
 static int string_list(struct build *b, const struct cfg_setting *s)
 {
 	if (s->value.kind != CFG_LIST)
-		return value_error(b, s,
-				   "expected a list of strings: %s = [ '...' ]",
-				   s->key);
+		return value_error(
+		    b, s, "expected a list of strings: %s = [ '...' ]", s->key);
 	for (size_t i = 0; i < s->value.nr_items; i++)
 		if (s->value.items[i].kind != CFG_STRING)
 			return cfg_diag_atom(b->res, KL_DIAG_ERROR, s,
@@ -415,7 +447,8 @@ static int parse_disks(struct build *b)
 			if (c->disks[j].index == d->index)
 				return cfg_diag_atom(b->res, KL_DIAG_ERROR, s,
 						     &s->value.items[i],
-						     CFG_WHOLE_ATOM, "vdev %s is the same disk "
+						     CFG_WHOLE_ATOM,
+						     "vdev %s is the same disk "
 						     "as %s",
 						     d->vdev, c->disks[j].vdev);
 	}
@@ -446,9 +479,10 @@ static int parse_vifs(struct build *b)
 		for (size_t j = 0; j < i && v->has_mac; j++)
 			if (c->vifs[j].has_mac &&
 			    !memcmp(c->vifs[j].mac, v->mac, 6))
-				return cfg_diag_atom(b->res, KL_DIAG_ERROR, s,
-						     &s->value.items[i],
-						     CFG_WHOLE_ATOM, "mac repeats vif %zu's", j);
+				return cfg_diag_atom(
+				    b->res, KL_DIAG_ERROR, s,
+				    &s->value.items[i], CFG_WHOLE_ATOM,
+				    "mac repeats vif %zu's", j);
 	}
 	return 0;
 }
@@ -510,8 +544,8 @@ int kl_cfg_parse(const char *file, const char *text, size_t len,
 		 const char *const *overrides, size_t nr_overrides,
 		 struct kl_cfg_result *out)
 {
-	struct cfg_file cf = { NULL, 0 };
-	struct build b = { .file = file, .res = out, .cf = &cf, .c = &out->cfg };
+	struct cfg_file cf = {NULL, 0};
+	struct build b = {.file = file, .res = out, .cf = &cf, .c = &out->cfg};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -624,9 +658,12 @@ const struct kl_diag *kl_cfg_error(const struct kl_cfg_result *out)
 const char *kl_action_name(enum kl_action a)
 {
 	switch (a) {
-	case KL_ACTION_DESTROY: return "destroy";
-	case KL_ACTION_RESTART: return "restart";
-	case KL_ACTION_PRESERVE: return "preserve";
+	case KL_ACTION_DESTROY:
+		return "destroy";
+	case KL_ACTION_RESTART:
+		return "restart";
+	case KL_ACTION_PRESERVE:
+		return "preserve";
 	}
 	return "?";
 }

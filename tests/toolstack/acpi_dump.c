@@ -42,18 +42,18 @@ int main(int argc, char **argv)
 	static uint8_t buf[BUF_SIZE];
 	struct kl_acpi_virtio virtio[KL_ACPI_MAX_VIRTIO];
 	struct kl_acpi_domu p = {
-		.nr_vcpus = 2,
-		.ioapic_id = 0,
-		.ioapic_addr = KL_ACPI_IOAPIC_ADDR,
-		.ioapic_gsi_base = 0,
-		.ioapic_pins = 24,
-		.reset_port = 0x600,
-		.reset_value = 0x01,
-		.sleep_control_port = 0x604,
-		.sleep_status_port = 0x605,
-		.com1 = true,
-		.virtio = virtio,
-		.nr_virtio = 2,
+	    .nr_vcpus = 2,
+	    .ioapic_id = 0,
+	    .ioapic_addr = KL_ACPI_IOAPIC_ADDR,
+	    .ioapic_gsi_base = 0,
+	    .ioapic_pins = 24,
+	    .reset_port = 0x600,
+	    .reset_value = 0x01,
+	    .sleep_control_port = 0x604,
+	    .sleep_status_port = 0x605,
+	    .com1 = true,
+	    .virtio = virtio,
+	    .nr_virtio = 2,
 	};
 	struct kl_acpi_layout l;
 	int rc;

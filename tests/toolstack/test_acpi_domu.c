@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <kl/acpi_domu.h>
 
-#define BASE 0x9F000ULL /* not page aligned: only 16 bytes are required */
+#define BASE	     0x9F000ULL /* not page aligned: only 16 bytes are required */
 #define BASE_ALIGNED 0x000E0000ULL
 
 static uint8_t buf[128 * 1024];
@@ -34,19 +34,19 @@ static int setup(void **state)
 		win[i].edge = false;
 	}
 	p = (struct kl_acpi_domu){
-		.nr_vcpus = 4,
-		.max_vcpus = 4,
-		.ioapic_id = 1,
-		.ioapic_addr = KL_ACPI_IOAPIC_ADDR,
-		.ioapic_gsi_base = 0,
-		.ioapic_pins = 24,
-		.reset_port = 0xCF9,
-		.reset_value = 0x06,
-		.sleep_control_port = 0x404,
-		.sleep_status_port = 0x405,
-		.com1 = true,
-		.virtio = win,
-		.nr_virtio = 3,
+	    .nr_vcpus = 4,
+	    .max_vcpus = 4,
+	    .ioapic_id = 1,
+	    .ioapic_addr = KL_ACPI_IOAPIC_ADDR,
+	    .ioapic_gsi_base = 0,
+	    .ioapic_pins = 24,
+	    .reset_port = 0xCF9,
+	    .reset_value = 0x06,
+	    .sleep_control_port = 0x404,
+	    .sleep_status_port = 0x405,
+	    .com1 = true,
+	    .virtio = win,
+	    .nr_virtio = 3,
 	};
 	return 0;
 }
@@ -137,8 +137,8 @@ static void test_fadt_fields(void **state)
 	assert_int_equal(sum(f, 276), 0);
 	assert_int_equal(u32(f + 36), 0); /* FIRMWARE_CTRL: no FACS */
 	assert_int_equal(u32(f + 40), BASE_ALIGNED + l.dsdt);
-	assert_int_equal(u16(f + 46), 0); /* SCI_INT */
-	assert_int_equal(u32(f + 76), 0); /* PM_TMR_BLK */
+	assert_int_equal(u16(f + 46), 0);		     /* SCI_INT */
+	assert_int_equal(u32(f + 76), 0);		     /* PM_TMR_BLK */
 	assert_int_equal(u16(f + 109), (1 << 2) | (1 << 5)); /* no VGA, RTC */
 	/* Flags: HW_REDUCED_ACPI (20), RESET_REG_SUP (10). */
 	assert_true(u32(f + 112) & (1u << 20));
@@ -246,14 +246,14 @@ static void test_dsdt_content(void **state)
 {
 	size_t d, len;
 	/* Name (\_S5_, Package (4) { 5, 5, Zero, Zero }) */
-	static const uint8_t s5[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08,
-				      0x04, 0x0A, 0x05, 0x0A, 0x05, 0x00, 0x00 };
+	static const uint8_t s5[] = {0x08, '\\', '_',  'S',  '5',
+				     '_',  0x12, 0x08, 0x04, 0x0A,
+				     0x05, 0x0A, 0x05, 0x00, 0x00};
 	/* Memory32Fixed (ReadWrite, 0xD0001000, 0x1000) then
 	 * Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) {11} */
-	static const uint8_t vr01[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x10,
-					0x00, 0xD0, 0x00, 0x10, 0x00, 0x00,
-					0x89, 0x06, 0x00, 0x01, 0x01, 0x0B,
-					0x00, 0x00, 0x00, 0x79 };
+	static const uint8_t vr01[] = {
+	    0x86, 0x09, 0x00, 0x01, 0x00, 0x10, 0x00, 0xD0, 0x00, 0x10, 0x00,
+	    0x00, 0x89, 0x06, 0x00, 0x01, 0x01, 0x0B, 0x00, 0x00, 0x00, 0x79};
 
 	(void)state;
 	build(BASE);
@@ -285,9 +285,8 @@ static void test_bad_parameters(void **state)
 	do {                                                                   \
 		setup(NULL);                                                   \
 		stmt;                                                          \
-		assert_int_equal(kl_acpi_domu_build(&p, buf, sizeof(buf),      \
-						    BASE, &l),                 \
-				 rc);                                          \
+		assert_int_equal(                                              \
+		    kl_acpi_domu_build(&p, buf, sizeof(buf), BASE, &l), rc);   \
 	} while (0)
 	EXPECT_RC(0, (void)0);
 	EXPECT_RC(-EINVAL, p.nr_vcpus = 0);
@@ -296,8 +295,8 @@ static void test_bad_parameters(void **state)
 	EXPECT_RC(-EINVAL, p.reset_port = 0);
 	EXPECT_RC(-EINVAL, p.sleep_status_port = 0);
 	EXPECT_RC(-EINVAL, p.ioapic_pins = 0);
-	EXPECT_RC(-EINVAL, win[1].gsi = 24);	   /* past the IOAPIC */
-	EXPECT_RC(-EINVAL, win[1].gsi = 4);	   /* COM1's */
+	EXPECT_RC(-EINVAL, win[1].gsi = 24); /* past the IOAPIC */
+	EXPECT_RC(-EINVAL, win[1].gsi = 4);  /* COM1's */
 	EXPECT_RC(0, (p.com1 = false, win[1].gsi = 4));
 	EXPECT_RC(-EINVAL, win[2].gsi = win[0].gsi); /* shared */
 	EXPECT_RC(-EINVAL, win[1].base = win[0].base + 0x800);
@@ -316,21 +315,22 @@ static void test_bad_parameters(void **state)
 	{
 		size_t need = l.size;
 
-		assert_int_equal(kl_acpi_domu_build(&p, buf, need - 1, BASE, &l),
-				 -ENOSPC);
-		assert_int_equal(kl_acpi_domu_build(&p, buf, need, BASE, &l), 0);
+		assert_int_equal(
+		    kl_acpi_domu_build(&p, buf, need - 1, BASE, &l), -ENOSPC);
+		assert_int_equal(kl_acpi_domu_build(&p, buf, need, BASE, &l),
+				 0);
 	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_rsdp_xsdt, setup),
-		cmocka_unit_test_setup(test_fadt_fields, setup),
-		cmocka_unit_test_setup(test_madt_entries, setup),
-		cmocka_unit_test_setup(test_madt_x2apic_beyond_254, setup),
-		cmocka_unit_test_setup(test_dsdt_content, setup),
-		cmocka_unit_test_setup(test_bad_parameters, setup),
+	    cmocka_unit_test_setup(test_rsdp_xsdt, setup),
+	    cmocka_unit_test_setup(test_fadt_fields, setup),
+	    cmocka_unit_test_setup(test_madt_entries, setup),
+	    cmocka_unit_test_setup(test_madt_x2apic_beyond_254, setup),
+	    cmocka_unit_test_setup(test_dsdt_content, setup),
+	    cmocka_unit_test_setup(test_bad_parameters, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

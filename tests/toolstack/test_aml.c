@@ -24,11 +24,11 @@ static void start(void)
 	aml_init(&a, out, sizeof(out));
 }
 
-#define EXPECT_BYTES(...)                                                     \
-	do {                                                                  \
-		static const uint8_t want_[] = { __VA_ARGS__ };               \
-		assert_int_equal(aml_finish(&a), sizeof(want_));              \
-		assert_memory_equal(out, want_, sizeof(want_));               \
+#define EXPECT_BYTES(...)                                                      \
+	do {                                                                   \
+		static const uint8_t want_[] = {__VA_ARGS__};                  \
+		assert_int_equal(aml_finish(&a), sizeof(want_));               \
+		assert_memory_equal(out, want_, sizeof(want_));                \
 	} while (0)
 
 /* 20.2.4: bits 6-7 of the lead byte count the bytes that follow. */
@@ -54,16 +54,16 @@ static void test_pkglength_edges(void **state)
 		int n;
 		uint8_t bytes[4];
 	} cases[] = {
-		{ 0, 1, { 0x01 } },
-		{ 62, 1, { 0x3F } },		   /* 63 total: the 1-byte max */
-		{ 63, 2, { 0x41, 0x04 } },	   /* 65 = 0x041 */
-		{ 64, 2, { 0x42, 0x04 } },
-		{ 4093, 2, { 0x4F, 0xFF } },	   /* 4095 = 0xFFF */
-		{ 4094, 3, { 0x81, 0x00, 0x01 } }, /* 4097 = 0x1001 */
-		{ 4095, 3, { 0x82, 0x00, 0x01 } },
-		{ 0xFFFFC, 3, { 0x8F, 0xFF, 0xFF } },	    /* 0xFFFFF */
-		{ 0xFFFFD, 4, { 0xC1, 0x00, 0x00, 0x01 } }, /* 0x100001 */
-		{ 0xFFFFFFB, 4, { 0xCF, 0xFF, 0xFF, 0xFF } },
+	    {0, 1, {0x01}},
+	    {62, 1, {0x3F}},	   /* 63 total: the 1-byte max */
+	    {63, 2, {0x41, 0x04}}, /* 65 = 0x041 */
+	    {64, 2, {0x42, 0x04}},
+	    {4093, 2, {0x4F, 0xFF}},	   /* 4095 = 0xFFF */
+	    {4094, 3, {0x81, 0x00, 0x01}}, /* 4097 = 0x1001 */
+	    {4095, 3, {0x82, 0x00, 0x01}},
+	    {0xFFFFC, 3, {0x8F, 0xFF, 0xFF}},	    /* 0xFFFFF */
+	    {0xFFFFD, 4, {0xC1, 0x00, 0x00, 0x01}}, /* 0x100001 */
+	    {0xFFFFFFB, 4, {0xCF, 0xFF, 0xFF, 0xFF}},
 	};
 	uint8_t b[4];
 
@@ -89,10 +89,11 @@ static void test_pkglength_edges(void **state)
 		assert_true(enc > 0);
 		assert_int_equal(decode_pkglength(b, &n), body + (size_t)enc);
 		if (enc > 1)
-			assert_true(aml_pkglength_encode(body, b) == enc &&
-				    body + (size_t)enc - 1 >
-					    (enc == 2 ? 0x3Fu
-						      : (1u << (4 + 8 * (enc - 2))) - 1));
+			assert_true(
+			    aml_pkglength_encode(body, b) == enc &&
+			    body + (size_t)enc - 1 >
+				(enc == 2 ? 0x3Fu
+					  : (1u << (4 + 8 * (enc - 2))) - 1));
 	}
 }
 
@@ -101,7 +102,8 @@ static void test_package_lengths_in_stream(void **state)
 {
 	(void)state;
 	for (unsigned elems = 28; elems <= 34; elems++) {
-		size_t n, len, body = 1 + 2 * elems; /* NumElements, 2 per Byte */
+		size_t n, len,
+		    body = 1 + 2 * elems; /* NumElements, 2 per Byte */
 
 		start();
 		aml_package_begin(&a, elems);
@@ -153,10 +155,10 @@ static void test_integers(void **state)
 	aml_integer(&a, 0x10000);
 	aml_integer(&a, 0xFFFFFFFF);
 	aml_integer(&a, 0x100000000ULL);
-	EXPECT_BYTES(0x00, 0x01, 0x0A, 0x02, 0x0A, 0xFF, 0x0B, 0x00, 0x01,
-		     0x0B, 0xFF, 0xFF, 0x0C, 0x00, 0x00, 0x01, 0x00, 0x0C,
-		     0xFF, 0xFF, 0xFF, 0xFF, 0x0E, 0x00, 0x00, 0x00, 0x00,
-		     0x01, 0x00, 0x00, 0x00);
+	EXPECT_BYTES(0x00, 0x01, 0x0A, 0x02, 0x0A, 0xFF, 0x0B, 0x00, 0x01, 0x0B,
+		     0xFF, 0xFF, 0x0C, 0x00, 0x00, 0x01, 0x00, 0x0C, 0xFF, 0xFF,
+		     0xFF, 0xFF, 0x0E, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+		     0x00);
 }
 
 static void test_names(void **state)
@@ -173,8 +175,8 @@ static void test_names(void **state)
 		     'I', '0', 'L', 'P', 'C', '_', '^', '^', 'X', '_', '_', '_',
 		     '\\', 0x00);
 
-	static const char *const bad[] = { "abcd", "TOOLONG", "1ABC", "A..B",
-					   "A.",   "\\\\A", "^\\A",   "" };
+	static const char *const bad[] = {"abcd", "TOOLONG", "1ABC", "A..B",
+					  "A.",	  "\\\\A",   "^\\A", ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		start();
 		aml_name_string(&a, bad[i]);
@@ -225,15 +227,14 @@ static void test_resource_template(void **state)
 	len = (size_t)aml_finish(&a);
 	/* 8 + 3 + 12 + 9 + 2 = 34 template bytes; BufferSize 0x22. */
 	assert_int_equal(len, 5 + 1 + 1 + 2 + 34);
-	assert_memory_equal(out,
-			    ((uint8_t[]){ 0x08, '_', 'C', 'R', 'S', 0x11, 0x25,
-					  0x0A, 0x22, 0x47, 0x01, 0xF8, 0x03,
-					  0xF8, 0x03, 0x01, 0x08, 0x22, 0x10,
-					  0x00, 0x86, 0x09, 0x00, 0x01, 0x00,
-					  0x00, 0xB0, 0xFE, 0x00, 0x02, 0x00,
-					  0x00, 0x89, 0x06, 0x00, 0x01, 0x01,
-					  0x05, 0x00, 0x00, 0x00, 0x79 }),
-			    42);
+	assert_memory_equal(
+	    out,
+	    ((uint8_t[]){0x08, '_',  'C',  'R',	 'S',  0x11, 0x25, 0x0A, 0x22,
+			 0x47, 0x01, 0xF8, 0x03, 0xF8, 0x03, 0x01, 0x08, 0x22,
+			 0x10, 0x00, 0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0xB0,
+			 0xFE, 0x00, 0x02, 0x00, 0x00, 0x89, 0x06, 0x00, 0x01,
+			 0x01, 0x05, 0x00, 0x00, 0x00, 0x79}),
+	    42);
 	for (size_t i = 9; i < len; i++)
 		sum = (uint8_t)(sum + out[i]);
 	assert_int_equal(sum, 0);
@@ -296,14 +297,14 @@ static void test_errors_are_sticky(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pkglength_edges),
-		cmocka_unit_test(test_package_lengths_in_stream),
-		cmocka_unit_test(test_integers),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_strings_and_eisaid),
-		cmocka_unit_test(test_resource_template),
-		cmocka_unit_test(test_device_in_scope),
-		cmocka_unit_test(test_errors_are_sticky),
+	    cmocka_unit_test(test_pkglength_edges),
+	    cmocka_unit_test(test_package_lengths_in_stream),
+	    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_strings_and_eisaid),
+	    cmocka_unit_test(test_resource_template),
+	    cmocka_unit_test(test_device_in_scope),
+	    cmocka_unit_test(test_errors_are_sticky),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,8 +16,8 @@
 #include <errno.h>
 #include <kl/domu_boot.h>
 
-#define MB (1ULL << 20)
-#define GB (1ULL << 30)
+#define MB	 (1ULL << 20)
+#define GB	 (1ULL << 30)
 #define ACPI_GPA 0xE0000ULL /* in the first MiB's hole */
 
 struct range {
@@ -49,9 +49,9 @@ static void expect_map(const struct range *r, size_t n)
 static void test_e820_small(void **state)
 {
 	static const struct range want[] = {
-		{ 0, 0x9EFFF, E820_RAM },
-		{ 0xE0000, 0xE0FFF, E820_ACPI },
-		{ 0x100000, 512 * MB - 1, E820_RAM },
+	    {0, 0x9EFFF, E820_RAM},
+	    {0xE0000, 0xE0FFF, E820_ACPI},
+	    {0x100000, 512 * MB - 1, E820_RAM},
 	};
 
 	(void)state;
@@ -62,10 +62,10 @@ static void test_e820_small(void **state)
 static void test_e820_above_4g(void **state)
 {
 	static const struct range want[] = {
-		{ 0, 0x9EFFF, E820_RAM },
-		{ 0x100000, 0xBFFFEFFF, E820_RAM },
-		{ 0xBFFFF000, 0xBFFFFFFF, E820_ACPI },
-		{ 4 * GB, 5 * GB - 1, E820_RAM },
+	    {0, 0x9EFFF, E820_RAM},
+	    {0x100000, 0xBFFFEFFF, E820_RAM},
+	    {0xBFFFF000, 0xBFFFFFFF, E820_ACPI},
+	    {4 * GB, 5 * GB - 1, E820_RAM},
 	};
 
 	(void)state;
@@ -80,8 +80,8 @@ static void test_e820_above_4g(void **state)
 static void test_e820_no_acpi_and_errors(void **state)
 {
 	static const struct range want[] = {
-		{ 0, 0x9EFFF, E820_RAM },
-		{ 0x100000, 3 * GB - 1, E820_RAM },
+	    {0, 0x9EFFF, E820_RAM},
+	    {0x100000, 3 * GB - 1, E820_RAM},
 	};
 
 	(void)state;
@@ -155,12 +155,12 @@ static void test_boot_plan(void **state)
 	const size_t size = 64 * 1024;
 	uint8_t *img = make_bzimage(size, true, 16 * MB, 32 * MB);
 	struct kl_domu_boot_in in = {
-		.kernel = img,
-		.kernel_len = size,
-		.initrd_len = 20 * MB + 123,
-		.cmdline = "console=ttyS0 root=/dev/vda1",
-		.e820 = &map,
-		.rsdp_gpa = ACPI_GPA,
+	    .kernel = img,
+	    .kernel_len = size,
+	    .initrd_len = 20 * MB + 123,
+	    .cmdline = "console=ttyS0 root=/dev/vda1",
+	    .e820 = &map,
+	    .rsdp_gpa = ACPI_GPA,
 	};
 	const uint8_t *bp = plan.boot_params;
 
@@ -172,26 +172,27 @@ static void test_boot_plan(void **state)
 	assert_int_equal(plan.bz.payload, img + SETUP_SIZE);
 	assert_int_equal(plan.bz.payload_size, size - SETUP_SIZE);
 	/* The initramfs ends as high as RAM goes, page aligned. */
-	assert_int_equal(plan.initrd_gpa, (256 * MB - (20 * MB + 123)) & ~0xFFFULL);
+	assert_int_equal(plan.initrd_gpa,
+			 (256 * MB - (20 * MB + 123)) & ~0xFFFULL);
 	assert_true(plan.initrd_gpa >= 16 * MB + 32 * MB);
 	assert_int_equal(plan.boot_params_gpa, 0x80000);
 	assert_int_equal(plan.cmdline_gpa, 0x81000);
 
 	/* zero-page.rst offsets, read without the builder's names. */
-	assert_int_equal(rd64(bp, 0x070), ACPI_GPA);	  /* acpi_rsdp_addr */
-	assert_int_equal(bp[0x1E8], 3);			  /* e820_entries */
-	assert_int_equal(rd64(bp, 0x2D0), 0);		  /* e820_table[0] */
+	assert_int_equal(rd64(bp, 0x070), ACPI_GPA); /* acpi_rsdp_addr */
+	assert_int_equal(bp[0x1E8], 3);		     /* e820_entries */
+	assert_int_equal(rd64(bp, 0x2D0), 0);	     /* e820_table[0] */
 	assert_int_equal(rd64(bp, 0x2D0 + 8), 0x9F000);
 	assert_int_equal(rd32(bp, 0x2D0 + 16), E820_RAM);
 	assert_int_equal(rd64(bp, 0x2D0 + 20), ACPI_GPA); /* [1] */
 	assert_int_equal(rd32(bp, 0x2D0 + 20 + 16), E820_ACPI);
 	assert_int_equal(rd64(bp, 0x2D0 + 40), 0x100000); /* [2] */
 	assert_int_equal(rd64(bp, 0x2D0 + 48), 255 * MB);
-	assert_int_equal(bp[0x210], 0xFF);		  /* type_of_loader */
+	assert_int_equal(bp[0x210], 0xFF);		    /* type_of_loader */
 	assert_int_equal(rd32(bp, 0x218), plan.initrd_gpa); /* ramdisk_image */
-	assert_int_equal(rd32(bp, 0x21C), 20 * MB + 123);  /* ramdisk_size */
+	assert_int_equal(rd32(bp, 0x21C), 20 * MB + 123);   /* ramdisk_size */
 	assert_int_equal(rd32(bp, 0x0C0), 0);
-	assert_int_equal(rd32(bp, 0x228), 0x81000);	  /* cmd_line_ptr */
+	assert_int_equal(rd32(bp, 0x228), 0x81000); /* cmd_line_ptr */
 	assert_int_equal(rd32(bp, 0x0C8), 0);
 	/* The kernel's own header came along; nothing before it did. */
 	assert_int_equal(rd32(bp, 0x202), HDRS_MAGIC);
@@ -209,9 +210,9 @@ static void test_boot_plan_relocation_and_limits(void **state)
 	const size_t size = 64 * 1024;
 	uint8_t *img;
 	struct kl_domu_boot_in in = {
-		.kernel_len = size,
-		.cmdline = "",
-		.e820 = &map,
+	    .kernel_len = size,
+	    .cmdline = "",
+	    .e820 = &map,
 	};
 
 	(void)state;
@@ -269,11 +270,11 @@ static void test_boot_plan_relocation_and_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_e820_small),
-		cmocka_unit_test(test_e820_above_4g),
-		cmocka_unit_test(test_e820_no_acpi_and_errors),
-		cmocka_unit_test(test_boot_plan),
-		cmocka_unit_test(test_boot_plan_relocation_and_limits),
+	    cmocka_unit_test(test_e820_small),
+	    cmocka_unit_test(test_e820_above_4g),
+	    cmocka_unit_test(test_e820_no_acpi_and_errors),
+	    cmocka_unit_test(test_boot_plan),
+	    cmocka_unit_test(test_boot_plan_relocation_and_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,26 +78,27 @@ static void test_full_config(void **state)
 	const struct kl_domain_config *c = &res.cfg;
 
 	(void)state;
-	expect_ok("# a Debian guest\n"
-		  "name = \"deb1\"\n"
-		  "type = 'pvh'\n"
-		  "kernel = \"/srv/keel/vmlinuz\"\n"
-		  "ramdisk = \"/srv/keel/initrd.img\"\n"
-		  "memory = 1024\n"
-		  "maxmem = 2048\n"
-		  "vcpus = 2; maxvcpus = 4\n"
-		  "cpus = \"0-3,^1\"\n"
-		  "cpu_weight = 512\n"
-		  "cap = 150\n"
-		  "on_poweroff = \"destroy\"\n"
-		  "on_reboot = \"restart\"\n"
-		  "on_crash = \"preserve\"\n"
-		  "root = \"/dev/vda1 ro\"\n"
-		  "extra = \"console=ttyS0\"\n"
-		  "disk = [ 'format=raw, vdev=xvda, access=rw, "
-		  "target=/srv/keel/deb1.img',\n"
-		  "         '/srv/keel/data.img,raw,xvdb,ro', ]\n"
-		  "vif = [ 'mac=00:16:3e:12:34:56, bridge=br1, model=virtio' ]\n");
+	expect_ok(
+	    "# a Debian guest\n"
+	    "name = \"deb1\"\n"
+	    "type = 'pvh'\n"
+	    "kernel = \"/srv/keel/vmlinuz\"\n"
+	    "ramdisk = \"/srv/keel/initrd.img\"\n"
+	    "memory = 1024\n"
+	    "maxmem = 2048\n"
+	    "vcpus = 2; maxvcpus = 4\n"
+	    "cpus = \"0-3,^1\"\n"
+	    "cpu_weight = 512\n"
+	    "cap = 150\n"
+	    "on_poweroff = \"destroy\"\n"
+	    "on_reboot = \"restart\"\n"
+	    "on_crash = \"preserve\"\n"
+	    "root = \"/dev/vda1 ro\"\n"
+	    "extra = \"console=ttyS0\"\n"
+	    "disk = [ 'format=raw, vdev=xvda, access=rw, "
+	    "target=/srv/keel/deb1.img',\n"
+	    "         '/srv/keel/data.img,raw,xvdb,ro', ]\n"
+	    "vif = [ 'mac=00:16:3e:12:34:56, bridge=br1, model=virtio' ]\n");
 	assert_string_equal(c->name, "deb1");
 	assert_string_equal(c->kernel, "/srv/keel/vmlinuz");
 	assert_string_equal(c->ramdisk, "/srv/keel/initrd.img");
@@ -132,7 +133,7 @@ static void test_full_config(void **state)
 	assert_int_equal(c->nr_vifs, 1);
 	assert_true(c->vifs[0].has_mac);
 	assert_memory_equal(c->vifs[0].mac,
-			    ((uint8_t[]){ 0x00, 0x16, 0x3e, 0x12, 0x34, 0x56 }),
+			    ((uint8_t[]){0x00, 0x16, 0x3e, 0x12, 0x34, 0x56}),
 			    6);
 	assert_string_equal(c->vifs[0].bridge, "br1");
 	assert_null(c->vifs[0].vifname);
@@ -229,48 +230,56 @@ static void test_syntax_errors(void **state)
 		     "found a number");
 	expect_error(BASE "extra = \"quiet\n",
 		     "vm.cfg:3:9: error: unterminated string");
-	expect_error(BASE "extra = quiet\n",
-		     "vm.cfg:3:9: error: extra: unquoted string 'quiet' where a value "
-		     "was expected (write \"quiet\")");
-	expect_error(BASE "disk = [ '/a,,xvda' '/b,,xvdb' ]\n",
-		     "vm.cfg:3:21: error: disk: expected ',' or ']', found a string");
+	expect_error(
+	    BASE "extra = quiet\n",
+	    "vm.cfg:3:9: error: extra: unquoted string 'quiet' where a value "
+	    "was expected (write \"quiet\")");
+	expect_error(
+	    BASE "disk = [ '/a,,xvda' '/b,,xvdb' ]\n",
+	    "vm.cfg:3:21: error: disk: expected ',' or ']', found a string");
 	expect_error(BASE "disk = [ [ '/a' ] ]\n",
 		     "vm.cfg:3:10: error: disk: lists cannot be nested");
 	expect_error(BASE "disk = [ '/a,,xvda',\n  '/b,,xvdb'\n",
 		     "vm.cfg:3:8: error: disk: list is not closed with ']'");
-	expect_error(BASE "memory = 512 vcpus = 2\n",
-		     "vm.cfg:3:14: error: memory: unquoted string 'vcpus' where a new "
-		     "line or ';' after the value was expected (write \"vcpus\")");
-	expect_error(BASE "memory = -5\n",
-		     "vm.cfg:3:10: error: unexpected '-' (strings need quotes)");
+	expect_error(
+	    BASE "memory = 512 vcpus = 2\n",
+	    "vm.cfg:3:14: error: memory: unquoted string 'vcpus' where a new "
+	    "line or ';' after the value was expected (write \"vcpus\")");
+	expect_error(
+	    BASE "memory = -5\n",
+	    "vm.cfg:3:10: error: unexpected '-' (strings need quotes)");
 	expect_error(BASE "extra = \"a\\qb\"\n",
 		     "vm.cfg:3:11: error: unknown escape sequence in string");
 	expect_error(BASE "= 5\n",
 		     "vm.cfg:3:1: error: expected a setting name, found '='");
-	expect_error(BASE "vcpus = \n",
-		     "vm.cfg:3:9: error: vcpus: expected a value, found end of line");
-	expect_error("name = \"a\"\n\t\tkernel = /boot/vmlinuz\n",
-		     "vm.cfg:2:12: error: unexpected '/' (strings need quotes)");
+	expect_error(
+	    BASE "vcpus = \n",
+	    "vm.cfg:3:9: error: vcpus: expected a value, found end of line");
+	expect_error(
+	    "name = \"a\"\n\t\tkernel = /boot/vmlinuz\n",
+	    "vm.cfg:2:12: error: unexpected '/' (strings need quotes)");
 	expect_error("", "vm.cfg:1: error: no settings (a PVH guest needs at "
 			 "least name= and kernel=)");
 	{
 		static const char nul[] = "name = \"a\"\nkernel = \"/k\"\n\0";
 
 		kl_cfg_result_free(&res);
-		assert_int_equal(kl_cfg_parse("vm.cfg", nul, sizeof(nul) - 1,
-					      NULL, 0, &res),
-				 -EINVAL);
-		assert_string_equal(kl_cfg_error(&res)->text,
-				    "vm.cfg:3:1: error: NUL byte in configuration");
+		assert_int_equal(
+		    kl_cfg_parse("vm.cfg", nul, sizeof(nul) - 1, NULL, 0, &res),
+		    -EINVAL);
+		assert_string_equal(
+		    kl_cfg_error(&res)->text,
+		    "vm.cfg:3:1: error: NUL byte in configuration");
 	}
 }
 
 static void test_value_errors(void **state)
 {
 	(void)state;
-	expect_error(BASE "memory = abc\n",
-		     "vm.cfg:3:10: error: memory: unquoted string 'abc' where a value "
-		     "was expected (write \"abc\")");
+	expect_error(
+	    BASE "memory = abc\n",
+	    "vm.cfg:3:10: error: memory: unquoted string 'abc' where a value "
+	    "was expected (write \"abc\")");
 	expect_error(BASE "memory = \"abc\"\n",
 		     "vm.cfg:3:10: error: memory: 'abc' is not a number "
 		     "(decimal, or hex with 0x)");
@@ -286,8 +295,9 @@ static void test_value_errors(void **state)
 	expect_error(BASE "memory = 99999999999999999999999\n",
 		     "vm.cfg:3:10: error: memory: 99999999999999999999999 is "
 		     "out of range: 16 to 1048576 MiB");
-	expect_error(BASE "memory = [ 5 ]\n",
-		     "vm.cfg:3:10: error: memory: expected a number, found a list");
+	expect_error(
+	    BASE "memory = [ 5 ]\n",
+	    "vm.cfg:3:10: error: memory: expected a number, found a list");
 	expect_error(BASE "memory = 512\nmaxmem = 256\n",
 		     "vm.cfg:4:10: error: maxmem: maxmem (256 MiB) is below "
 		     "memory (512 MiB)");
@@ -295,38 +305,45 @@ static void test_value_errors(void **state)
 		     "vm.cfg:3:9: error: vcpus: 65 is out of range: 1 to 64");
 	expect_error(BASE "vcpus = 0\n",
 		     "vm.cfg:3:9: error: vcpus: 0 is out of range: 1 to 64");
-	expect_error(BASE "vcpus = 4\nmaxvcpus = 2\n",
-		     "vm.cfg:4:12: error: maxvcpus: maxvcpus (2) is below vcpus (4)");
-	expect_error(BASE "cpu_weight = 0\n",
-		     "vm.cfg:3:14: error: cpu_weight: 0 is out of range: 1 to 65535");
-	expect_error(BASE "cap = 70000\n",
-		     "vm.cfg:3:7: error: cap: 70000 is out of range: 0 to 65535 "
-		     "percent");
+	expect_error(
+	    BASE "vcpus = 4\nmaxvcpus = 2\n",
+	    "vm.cfg:4:12: error: maxvcpus: maxvcpus (2) is below vcpus (4)");
+	expect_error(
+	    BASE "cpu_weight = 0\n",
+	    "vm.cfg:3:14: error: cpu_weight: 0 is out of range: 1 to 65535");
+	expect_error(
+	    BASE "cap = 70000\n",
+	    "vm.cfg:3:7: error: cap: 70000 is out of range: 0 to 65535 "
+	    "percent");
 	expect_error(BASE "kernel = 5\n",
 		     "vm.cfg:3:10: error: kernel: expected a quoted string, "
 		     "found a number");
-	expect_error(BASE "type = \"hvm\"\n",
-		     "vm.cfg:3:8: error: type: 'hvm' is not supported: Keel runs "
-		     "type = \"pvh\" guests only");
+	expect_error(
+	    BASE "type = \"hvm\"\n",
+	    "vm.cfg:3:8: error: type: 'hvm' is not supported: Keel runs "
+	    "type = \"pvh\" guests only");
 	expect_error(BASE "on_reboot = \"rename-restart\"\n",
 		     "vm.cfg:3:13: error: on_reboot: 'rename-restart' is not "
 		     "supported by Keel: use destroy, restart or preserve");
 	expect_error(BASE "on_crash = \"coredump-destroy\"\n",
 		     "vm.cfg:3:12: error: on_crash: 'coredump-destroy' is not "
 		     "supported by Keel: use destroy, restart or preserve");
-	expect_error(BASE "on_poweroff = \"halt\"\n",
-		     "vm.cfg:3:15: error: on_poweroff: unknown action 'halt': use "
-		     "destroy, restart or preserve");
-	expect_error("kernel = \"/k\"\n", "vm.cfg:1: error: name: no name= given");
+	expect_error(
+	    BASE "on_poweroff = \"halt\"\n",
+	    "vm.cfg:3:15: error: on_poweroff: unknown action 'halt': use "
+	    "destroy, restart or preserve");
+	expect_error("kernel = \"/k\"\n",
+		     "vm.cfg:1: error: name: no name= given");
 	expect_error("name = \"x\"\n",
 		     "vm.cfg:1: error: kernel: a PVH guest needs kernel= "
 		     "(its bzImage)");
 	expect_error("name = \"42\"\nkernel = \"/k\"\n",
 		     "vm.cfg:1:8: error: name: bad name '42': a name of digits "
 		     "only would read as a domain id");
-	expect_error("name = \"a b\"\nkernel = \"/k\"\n",
-		     "vm.cfg:1:8: error: name: bad name 'a b': letters, digits, "
-		     "'-', '_' and '.' only");
+	expect_error(
+	    "name = \"a b\"\nkernel = \"/k\"\n",
+	    "vm.cfg:1:8: error: name: bad name 'a b': letters, digits, "
+	    "'-', '_' and '.' only");
 	expect_error("name = \"-x\"\nkernel = \"/k\"\n",
 		     "vm.cfg:1:8: error: name: bad name '-x': 1 to 64 "
 		     "characters, not starting with '-' or '.'");
@@ -337,22 +354,25 @@ static void test_unknown_keys_warn(void **state)
 	(void)state;
 	expect_ok(BASE "frobnicate = 1\n\npci = [ '01:00.0' ]\n");
 	assert_int_equal(count_warnings(), 2);
-	assert_string_equal(res.diags[0].text,
-			    "vm.cfg:3: warning: frobnicate: unknown key; ignored");
+	assert_string_equal(
+	    res.diags[0].text,
+	    "vm.cfg:3: warning: frobnicate: unknown key; ignored");
 	assert_string_equal(res.diags[0].key, "frobnicate");
 	assert_int_equal(res.diags[0].line, 3);
-	assert_string_equal(res.diags[1].text,
-			    "vm.cfg:5: warning: pci: an xl.cfg key Keel does not "
-			    "support; ignored");
+	assert_string_equal(
+	    res.diags[1].text,
+	    "vm.cfg:5: warning: pci: an xl.cfg key Keel does not "
+	    "support; ignored");
 	assert_null(kl_cfg_error(&res));
 }
 
 static void test_overrides(void **state)
 {
-	static const char *const ov[] = { "memory=2048", "name=\"web2\"; vcpus=2",
-					  "disk += [ '/c.img,,xvdc' ]" };
-	static const char *const bad[] = { "vcpus=2", "memory=lots" };
-	static const char *const bad_key[] = { "maxvcpus=1", "vcpus = 3" };
+	static const char *const ov[] = {"memory=2048",
+					 "name=\"web2\"; vcpus=2",
+					 "disk += [ '/c.img,,xvdc' ]"};
+	static const char *const bad[] = {"vcpus=2", "memory=lots"};
+	static const char *const bad_key[] = {"maxvcpus=1", "vcpus = 3"};
 
 	(void)state;
 	assert_int_equal(parse_with(BASE "memory = 512\n"
@@ -367,17 +387,20 @@ static void test_overrides(void **state)
 	assert_int_equal(res.cfg.disks[1].index, 2);
 
 	assert_int_equal(parse_with(BASE, bad, 2), -EINVAL);
-	assert_string_equal(kl_cfg_error(&res)->text,
-			    "<command line>:2:8: error: memory: unquoted string "
-			    "'lots' where a value was expected (write \"lots\")");
+	assert_string_equal(
+	    kl_cfg_error(&res)->text,
+	    "<command line>:2:8: error: memory: unquoted string "
+	    "'lots' where a value was expected (write \"lots\")");
 	/* A semantic error names where the winning value came from. */
-	assert_int_equal(parse_with(BASE "maxvcpus = 4\n", bad_key, 2), -EINVAL);
-	assert_string_equal(kl_cfg_error(&res)->text,
-			    "<command line>:1:10: error: maxvcpus: maxvcpus (1) "
-			    "is below vcpus (3)");
+	assert_int_equal(parse_with(BASE "maxvcpus = 4\n", bad_key, 2),
+			 -EINVAL);
+	assert_string_equal(
+	    kl_cfg_error(&res)->text,
+	    "<command line>:1:10: error: maxvcpus: maxvcpus (1) "
+	    "is below vcpus (3)");
 	/* += needs a list on both sides. */
 	{
-		static const char *const app[] = { "memory += [ 5 ]" };
+		static const char *const app[] = {"memory += [ 5 ]"};
 
 		assert_int_equal(parse_with(BASE "memory = 5\n", app, 1),
 				 -EINVAL);
@@ -388,7 +411,7 @@ static void test_overrides(void **state)
 	}
 	/* += with nothing before is a plain assignment. */
 	{
-		static const char *const app[] = { "vif += [ '' ]" };
+		static const char *const app[] = {"vif += [ '' ]"};
 
 		assert_int_equal(parse_with(BASE, app, 1), 0);
 		assert_int_equal(res.cfg.nr_vifs, 1);
@@ -437,14 +460,16 @@ static void test_cpus(void **state)
 	assert_int_equal(kl_cpumap_parse("1023", &m, &bad), 0);
 	assert_true(kl_cpumap_test(&m, 1023));
 
-	expect_error(BASE "cpus = \"0-2,^0-2\"\n",
-		     "vm.cfg:3:9: error: cpus: bad CPU list '0-2,^0-2': want "
-		     "\"all\", \"N\", \"N-M\", \"^N\" items below 1024 selecting "
-		     "at least one CPU");
-	expect_error(BASE "cpus = \"0-3;5\"\n",
-		     "vm.cfg:3:12: error: cpus: bad CPU list '0-3;5': want "
-		     "\"all\", \"N\", \"N-M\", \"^N\" items below 1024 selecting "
-		     "at least one CPU");
+	expect_error(
+	    BASE "cpus = \"0-2,^0-2\"\n",
+	    "vm.cfg:3:9: error: cpus: bad CPU list '0-2,^0-2': want "
+	    "\"all\", \"N\", \"N-M\", \"^N\" items below 1024 selecting "
+	    "at least one CPU");
+	expect_error(
+	    BASE "cpus = \"0-3;5\"\n",
+	    "vm.cfg:3:12: error: cpus: bad CPU list '0-3;5': want "
+	    "\"all\", \"N\", \"N-M\", \"^N\" items below 1024 selecting "
+	    "at least one CPU");
 	expect_error(BASE "cpus = \"nodes:0\"\n",
 		     "vm.cfg:3:9: error: cpus: NUMA node affinity (nodes:) is "
 		     "not supported");
@@ -459,13 +484,13 @@ static void test_disks(void **state)
 	(void)state;
 	/* The equivalent spellings of xl-disk-configuration(5). */
 	static const char *const same[] = {
-		"disk = [ '/dev/vg/guest-volume,,hda' ]\n",
-		"disk = [ '/dev/vg/guest-volume,raw,hda,rw' ]\n",
-		"disk = [ 'format=raw, vdev=hda, access=rw, "
-		"target=/dev/vg/guest-volume' ]\n",
-		"disk = [ 'raw:/dev/vg/guest-volume,hda,w' ]\n",
-		"disk = [ 'phy:/dev/vg/guest-volume,hda,w' ]\n",
-		"disk = [ 'vdev=hda, /dev/vg/guest-volume' ]\n",
+	    "disk = [ '/dev/vg/guest-volume,,hda' ]\n",
+	    "disk = [ '/dev/vg/guest-volume,raw,hda,rw' ]\n",
+	    "disk = [ 'format=raw, vdev=hda, access=rw, "
+	    "target=/dev/vg/guest-volume' ]\n",
+	    "disk = [ 'raw:/dev/vg/guest-volume,hda,w' ]\n",
+	    "disk = [ 'phy:/dev/vg/guest-volume,hda,w' ]\n",
+	    "disk = [ 'vdev=hda, /dev/vg/guest-volume' ]\n",
 	};
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
 		char text[256];
@@ -480,7 +505,8 @@ static void test_disks(void **state)
 		assert_false(c->disks[0].readonly);
 	}
 	/* target= takes the rest, commas and all. */
-	expect_ok(BASE "disk = [ 'vdev=xvdaa, access=ro, target=/a,b c.img' ]\n");
+	expect_ok(BASE
+		  "disk = [ 'vdev=xvdaa, access=ro, target=/a,b c.img' ]\n");
 	assert_string_equal(c->disks[0].target, "/a,b c.img");
 	assert_int_equal(c->disks[0].index, 26);
 	assert_true(c->disks[0].readonly);
@@ -491,9 +517,10 @@ static void test_disks(void **state)
 	expect_error(BASE "disk = [ '/a.img,raw,xvda1' ]\n",
 		     "vm.cfg:3:22: error: disk: bad vdev 'xvda1': want xvdX, "
 		     "sdX or hdX (a whole disk)");
-	expect_error(BASE "disk = [ '/a.img,vmdk,xvda' ]\n",
-		     "vm.cfg:3:18: error: disk: unknown disk format 'vmdk' (raw "
-		     "or qcow2)");
+	expect_error(
+	    BASE "disk = [ '/a.img,vmdk,xvda' ]\n",
+	    "vm.cfg:3:18: error: disk: unknown disk format 'vmdk' (raw "
+	    "or qcow2)");
 	expect_error(BASE "disk = [ '/a.img,vhd,xvda' ]\n",
 		     "vm.cfg:3:18: error: disk: disk format 'vhd' is not "
 		     "supported (raw or qcow2)");
@@ -503,20 +530,25 @@ static void test_disks(void **state)
 	expect_error(BASE "disk = [ 'raw:/a.iso,hdc:cdrom,ro' ]\n",
 		     "vm.cfg:3:22: error: disk: CD-ROM disks are not supported "
 		     "(virtio-blk has no removable media)");
-	expect_error(BASE "disk = [ '/a.img,,xvda,rw,extra' ]\n",
-		     "vm.cfg:3:27: error: disk: too many positional parameters");
-	expect_error(BASE "disk = [ '/a.img,,xvda,x' ]\n",
-		     "vm.cfg:3:24: error: disk: bad access 'x': want ro, r, rw or w");
-	expect_error(BASE "disk = [ 'script=block, vdev=xvda, target=/a' ]\n",
-		     "vm.cfg:3:11: error: disk: unknown disk parameter 'script'");
+	expect_error(
+	    BASE "disk = [ '/a.img,,xvda,rw,extra' ]\n",
+	    "vm.cfg:3:27: error: disk: too many positional parameters");
+	expect_error(
+	    BASE "disk = [ '/a.img,,xvda,x' ]\n",
+	    "vm.cfg:3:24: error: disk: bad access 'x': want ro, r, rw or w");
+	expect_error(
+	    BASE "disk = [ 'script=block, vdev=xvda, target=/a' ]\n",
+	    "vm.cfg:3:11: error: disk: unknown disk parameter 'script'");
 	expect_error(BASE "disk = [ 'vdev=xvda, vdev=xvdb, target=/a' ]\n",
 		     "vm.cfg:3:27: error: disk: vdev is given twice");
 	expect_error(BASE "disk = [ 'format=raw, target=/a' ]\n",
 		     "vm.cfg:3:10: error: disk: no vdev (e.g. vdev=xvda)");
-	expect_error(BASE "disk = [ 'vdev=xvda' ]\n",
-		     "vm.cfg:3:10: error: disk: no target (file or block device)");
-	expect_error(BASE "disk = [ '/a,,xvda', '/b,,sda' ]\n",
-		     "vm.cfg:3:22: error: disk: vdev sda is the same disk as xvda");
+	expect_error(
+	    BASE "disk = [ 'vdev=xvda' ]\n",
+	    "vm.cfg:3:10: error: disk: no target (file or block device)");
+	expect_error(
+	    BASE "disk = [ '/a,,xvda', '/b,,sda' ]\n",
+	    "vm.cfg:3:22: error: disk: vdev sda is the same disk as xvda");
 	expect_error(BASE "disk = '/a,,xvda'\n",
 		     "vm.cfg:3:8: error: disk: expected a list of strings: "
 		     "disk = [ '...' ]");
@@ -530,7 +562,7 @@ static void test_vifs(void **state)
 
 	(void)state;
 	expect_ok(BASE "vif = [ '', 'mac=00:16:3E:aa:bb:cc,vifname=kl-web0,"
-		  "mtu=9000,type=vif', 'bridge=br2, ip=10.0.0.2' ]\n");
+		       "mtu=9000,type=vif', 'bridge=br2, ip=10.0.0.2' ]\n");
 	assert_int_equal(c->nr_vifs, 3);
 	assert_false(c->vifs[0].has_mac);
 	assert_string_equal(c->vifs[0].bridge, "br0");
@@ -544,9 +576,10 @@ static void test_vifs(void **state)
 			    "vm.cfg:3:85: warning: vif: 'ip' only applies to "
 			    "Xen's netback; ignored");
 
-	expect_error(BASE "vif = [ 'mac=01:16:3e:00:00:01' ]\n",
-		     "vm.cfg:3:14: error: vif: bad mac '01:16:3e:00:00:01': want "
-		     "six hex pairs like 00:16:3e:00:00:01, unicast");
+	expect_error(
+	    BASE "vif = [ 'mac=01:16:3e:00:00:01' ]\n",
+	    "vm.cfg:3:14: error: vif: bad mac '01:16:3e:00:00:01': want "
+	    "six hex pairs like 00:16:3e:00:00:01, unicast");
 	expect_error(BASE "vif = [ 'mac=00:16:3e:00:00' ]\n",
 		     "vm.cfg:3:14: error: vif: bad mac '00:16:3e:00:00': want "
 		     "six hex pairs like 00:16:3e:00:00:01, unicast");
@@ -590,8 +623,9 @@ static void test_load_file(void **state)
 	kl_cfg_result_free(&res);
 	assert_int_equal(kl_cfg_load(path, NULL, 0, &res), -ENOENT);
 	assert_non_null(kl_cfg_error(&res));
-	assert_non_null(strstr(kl_cfg_error(&res)->text,
-			       "error: cannot read: No such file or directory"));
+	assert_non_null(
+	    strstr(kl_cfg_error(&res)->text,
+		   "error: cannot read: No such file or directory"));
 	kl_cfg_result_free(&res);
 	assert_int_equal(kl_cfg_load("/tmp", NULL, 0, &res), -EINVAL);
 	assert_string_equal(kl_cfg_error(&res)->text,
@@ -601,18 +635,18 @@ static void test_load_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_full_config, teardown),
-		cmocka_unit_test_teardown(test_defaults, teardown),
-		cmocka_unit_test_teardown(test_cmdline_composition, teardown),
-		cmocka_unit_test_teardown(test_syntax_forms, teardown),
-		cmocka_unit_test_teardown(test_syntax_errors, teardown),
-		cmocka_unit_test_teardown(test_value_errors, teardown),
-		cmocka_unit_test_teardown(test_unknown_keys_warn, teardown),
-		cmocka_unit_test_teardown(test_overrides, teardown),
-		cmocka_unit_test_teardown(test_cpus, teardown),
-		cmocka_unit_test_teardown(test_disks, teardown),
-		cmocka_unit_test_teardown(test_vifs, teardown),
-		cmocka_unit_test_teardown(test_load_file, teardown),
+	    cmocka_unit_test_teardown(test_full_config, teardown),
+	    cmocka_unit_test_teardown(test_defaults, teardown),
+	    cmocka_unit_test_teardown(test_cmdline_composition, teardown),
+	    cmocka_unit_test_teardown(test_syntax_forms, teardown),
+	    cmocka_unit_test_teardown(test_syntax_errors, teardown),
+	    cmocka_unit_test_teardown(test_value_errors, teardown),
+	    cmocka_unit_test_teardown(test_unknown_keys_warn, teardown),
+	    cmocka_unit_test_teardown(test_overrides, teardown),
+	    cmocka_unit_test_teardown(test_cpus, teardown),
+	    cmocka_unit_test_teardown(test_disks, teardown),
+	    cmocka_unit_test_teardown(test_vifs, teardown),
+	    cmocka_unit_test_teardown(test_load_file, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

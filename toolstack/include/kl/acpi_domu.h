@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* The vCPU count the MADT can describe; xAPIC entries serve IDs 0-254. */
-#define KL_ACPI_MAX_VCPUS 4096
+#define KL_ACPI_MAX_VCPUS  4096
 #define KL_ACPI_MAX_VIRTIO 256 /* \_SB.VR00 .. \_SB.VRFF */
 
 /*
@@ -25,15 +25,15 @@
 #define KL_ACPI_S5_SLP_TYP 5
 
 /* The fixed platform of a DomU: xAPIC base and one IOAPIC. */
-#define KL_ACPI_LAPIC_ADDR 0xFEE00000u
+#define KL_ACPI_LAPIC_ADDR  0xFEE00000u
 #define KL_ACPI_IOAPIC_ADDR 0xFEC00000u
 
 /* One virtio-mmio transport (virtio 1.x section 4.2). */
 struct kl_acpi_virtio {
-	uint64_t base;	/* below 4 GiB: it is described by Memory32Fixed */
+	uint64_t base; /* below 4 GiB: it is described by Memory32Fixed */
 	uint32_t size;
 	uint32_t gsi;
-	bool edge;	/* else level-triggered; always active-high */
+	bool edge; /* else level-triggered; always active-high */
 };
 
 struct kl_acpi_domu {
@@ -43,7 +43,8 @@ struct kl_acpi_domu {
 	uint32_t ioapic_addr;
 	uint32_t ioapic_gsi_base;
 	uint32_t ioapic_pins;
-	/* FADT: RESET_REG, SLEEP_CONTROL_REG, SLEEP_STATUS_REG (8-bit ports). */
+	/* FADT: RESET_REG, SLEEP_CONTROL_REG, SLEEP_STATUS_REG (8-bit ports).
+	 */
 	uint16_t reset_port;
 	uint8_t reset_value;
 	uint16_t sleep_control_port;

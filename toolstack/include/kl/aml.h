@@ -22,10 +22,10 @@
 #define AML_MAX_PKGLENGTH 0x0FFFFFFFu
 
 /* Resource descriptor flags for aml_res_ext_irq() (ACPI 6.5 6.4.3.6). */
-#define AML_IRQ_CONSUMER (1u << 0)
-#define AML_IRQ_EDGE (1u << 1)       /* else level-triggered */
+#define AML_IRQ_CONSUMER   (1u << 0)
+#define AML_IRQ_EDGE	   (1u << 1) /* else level-triggered */
 #define AML_IRQ_ACTIVE_LOW (1u << 2) /* else active-high */
-#define AML_IRQ_SHARED (1u << 3)
+#define AML_IRQ_SHARED	   (1u << 3)
 
 struct aml {
 	uint8_t *buf;
@@ -33,8 +33,8 @@ struct aml {
 	int err; /* 0, or the first -ENOSPC / -EINVAL / -ERANGE */
 	unsigned depth;
 	struct {
-		size_t start;	/* where the PkgLength goes */
-		bool buffer;	/* a Buffer: BufferSize follows the PkgLength */
+		size_t start; /* where the PkgLength goes */
+		bool buffer;  /* a Buffer: BufferSize follows the PkgLength */
 		size_t restemplate; /* offset of its first descriptor, or 0 */
 	} open[AML_MAX_DEPTH];
 };

@@ -18,18 +18,18 @@
 
 /* Conventional memory ends where a PC's EBDA would start; the rest of the
  * first MiB is a hole, as on the machines Linux expects (DESIGN.md 5). */
-#define KL_DOMU_LOW_RAM_END 0x9F000ULL
+#define KL_DOMU_LOW_RAM_END    0x9F000ULL
 #define KL_DOMU_HIGH_RAM_START 0x100000ULL
 /* RAM below 4 GiB stops here; above is room for virtio-mmio windows and
  * the APICs, and the rest of RAM continues at 4 GiB. */
 #define KL_DOMU_MMIO_HOLE_START 0xC0000000ULL
-#define KL_DOMU_4G 0x100000000ULL
+#define KL_DOMU_4G		0x100000000ULL
 
 /* The zero page and command line live where Keel's own loader puts them
  * (keel/linux_loader.h's boot area, below KL_DOMU_LOW_RAM_END). */
 #define KL_DOMU_BOOT_PARAMS_GPA LINUX_BOOT_AREA
-#define KL_DOMU_CMDLINE_GPA (LINUX_BOOT_AREA + 0x1000)
-#define KL_DOMU_CMDLINE_MAX 4095 /* one page with its NUL */
+#define KL_DOMU_CMDLINE_GPA	(LINUX_BOOT_AREA + 0x1000)
+#define KL_DOMU_CMDLINE_MAX	4095 /* one page with its NUL */
 
 /*
  * RAM for ram_bytes of guest memory mapped from guest-physical 0: below
@@ -54,11 +54,11 @@ struct kl_domu_boot_in {
 
 struct kl_domu_boot_plan {
 	struct bzimage_info bz;
-	uint64_t kernel_gpa;   /* copy bz.payload (bz.payload_size bytes) here */
-	uint64_t initrd_gpa;   /* copy the initramfs here (if any) */
-	uint64_t cmdline_gpa;  /* copy cmdline with its NUL here */
+	uint64_t kernel_gpa;  /* copy bz.payload (bz.payload_size bytes) here */
+	uint64_t initrd_gpa;  /* copy the initramfs here (if any) */
+	uint64_t cmdline_gpa; /* copy cmdline with its NUL here */
 	uint64_t boot_params_gpa;
-	uint64_t entry_gpa;    /* 64-bit entry: RIP, with RSI = boot_params_gpa */
+	uint64_t entry_gpa; /* 64-bit entry: RIP, with RSI = boot_params_gpa */
 	uint8_t boot_params[BP_SIZE];
 };
 

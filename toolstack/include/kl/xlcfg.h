@@ -18,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Keel's per-domain vCPU limit (MAX_VCPUS in hypervisor/include/keel/domain.h). */
+/* Keel's per-domain vCPU limit (MAX_VCPUS in hypervisor/include/keel/domain.h).
+ */
 #define KL_MAX_VCPUS 64
 /* Physical CPUs a cpus= list may name. */
 #define KL_MAX_PCPUS 1024
@@ -28,9 +29,10 @@
 #define KL_MAX_MEMORY_MIB (1024 * 1024)
 /* Credit scheduler parameters as xl sched-credit takes them. */
 #define KL_DEFAULT_CPU_WEIGHT 256
-#define KL_MAX_CPU_WEIGHT 65535
-#define KL_MAX_CAP 65535
-/* What memory= defaults to: libxl's 32 MiB cannot boot a distribution kernel. */
+#define KL_MAX_CPU_WEIGHT     65535
+#define KL_MAX_CAP	      65535
+/* What memory= defaults to: libxl's 32 MiB cannot boot a distribution kernel.
+ */
 #define KL_DEFAULT_MEMORY_MIB 512
 /* Dom0's bridge (DESIGN.md section 6); xl's default would be xenbr0. */
 #define KL_DEFAULT_BRIDGE "br0"
@@ -48,7 +50,7 @@ struct kl_diag {
 	unsigned col;  /* 1-based; 0 when the whole line is meant */
 	char *key;     /* the setting concerned, or NULL for syntax errors */
 	char *message; /* without the location */
-	char *text;    /* "file:line:col: error: key: message", ready to print */
+	char *text; /* "file:line:col: error: key: message", ready to print */
 };
 
 enum kl_action {
@@ -65,9 +67,9 @@ enum kl_disk_format { KL_DISK_RAW, KL_DISK_QCOW2 };
 
 /* One disk= entry (xl-disk-configuration(5)). */
 struct kl_disk {
-	char *target;  /* file or block device */
+	char *target; /* file or block device */
 	enum kl_disk_format format;
-	char *vdev;    /* as written: xvda, sdb, hdc */
+	char *vdev;	/* as written: xvda, sdb, hdc */
 	unsigned index; /* the vdev's disk number: xvda 0, xvdb 1, xvdaa 26 */
 	bool readonly;
 };
@@ -85,10 +87,11 @@ struct kl_domain_config {
 	char *name;
 	char *kernel;
 	char *ramdisk; /* NULL: none */
-	char *cmdline; /* composed from root= and extra= when absent; never NULL */
+	char *cmdline; /* composed from root= and extra= when absent; never NULL
+			*/
 	uint64_t memory_mib;
 	uint64_t maxmem_mib; /* >= memory_mib */
-	unsigned vcpus;      /* online at boot */
+	unsigned vcpus;	     /* online at boot */
 	unsigned maxvcpus;   /* >= vcpus */
 	/*
 	 * NULL without cpus=; else maxvcpus maps, one per vCPU: the same map
@@ -107,7 +110,7 @@ struct kl_domain_config {
 
 struct kl_cfg_result {
 	struct kl_domain_config cfg; /* meaningful only after a 0 return */
-	struct kl_diag *diags;       /* warnings, then at most one error */
+	struct kl_diag *diags;	     /* warnings, then at most one error */
 	size_t nr_diags;
 };
 
