@@ -342,12 +342,13 @@ static void value_free(struct cfg_value *v)
 }
 
 /* Takes the token's text into an atom. */
-static void atom_from_tok(struct cfg_atom *a, struct tok *t)
+static void atom_from_tok(struct lexer *lx, struct cfg_atom *a, struct tok *t)
 {
 	a->kind = t->type == TOK_STRING ? CFG_STRING : CFG_NUMBER;
 	a->text = t->text;
 	a->line = t->line;
 	a->col = t->col;
+	a->file = lx->file;
 	a->plain = t->plain;
 	t->text = NULL;
 }
@@ -390,7 +391,7 @@ static int parse_list(struct lexer *lx, struct cfg_value *v, const char *key)
 				return -ENOMEM;
 			}
 			v->items = grown;
-			atom_from_tok(&v->items[v->nr_items++], &t);
+			atom_from_tok(lx, &v->items[v->nr_items++], &t);
 			want_item = false;
 			continue;
 		}
@@ -426,7 +427,7 @@ static int parse_value(struct lexer *lx, struct cfg_value *v, const char *key)
 	v->col = t.col;
 	if (t.type == TOK_STRING || t.type == TOK_NUMBER) {
 		v->kind = t.type == TOK_STRING ? CFG_STRING : CFG_NUMBER;
-		atom_from_tok(&v->atom, &t);
+		atom_from_tok(lx, &v->atom, &t);
 		return 0;
 	}
 	if (t.type == TOK_LBRACKET) {
@@ -602,5 +603,5 @@ int cfg_diag_atom(struct kl_cfg_result *res, enum kl_diag_level level,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return cfg_diag(res, level, s->file, a->line, col, s->key, "%s", msg);
+	return cfg_diag(res, level, a->file, a->line, col, s->key, "%s", msg);
 }

@@ -18,6 +18,7 @@ enum cfg_kind { CFG_STRING, CFG_NUMBER, CFG_LIST };
 struct cfg_atom {
 	enum cfg_kind kind; /* CFG_STRING or CFG_NUMBER */
 	char *text;
+	const char *file;   /* its own: KEY += may append to another file's */
 	unsigned line, col; /* of the opening quote or first digit */
 	bool plain;	    /* no escapes: text[i] sits at col + 1 + i */
 };

@@ -409,6 +409,19 @@ static void test_overrides(void **state)
 				    "needs a list, but vm.cfg:3 sets a single "
 				    "value");
 	}
+	/* An appended element's error points into the override. */
+	{
+		static const char *const app[] = {"disk += [ '/c,,xvdc1' ]"};
+
+		assert_int_equal(
+		    parse_with(BASE "disk = [ '/a,,xvda' ]\n", app, 1),
+		    -EINVAL);
+		assert_string_equal(
+		    kl_cfg_error(&res)->text,
+		    "<command line>:1:16: error: disk: bad vdev "
+		    "'xvdc1': want xvdX, sdX or hdX (a whole "
+		    "disk)");
+	}
 	/* += with nothing before is a plain assignment. */
 	{
 		static const char *const app[] = {"vif += [ '' ]"};
