@@ -20,6 +20,7 @@ deps:
 include hypervisor/hypervisor.mk
 -include tests/guests/guests.mk
 -include tests/unit/unit.mk
+-include toolstack/toolstack.mk
 -include image/image.mk
 -include tests/tests.mk
 -include tests/vmx.mk

@@ -10,8 +10,9 @@ set -euo pipefail
 packages=(
 	# build
 	gcc make binutils python3 clang-format
-	# host unit tests
-	libcmocka-dev
+	# host unit tests; iasl disassembles the DomU ACPI tables the
+	# toolstack builds (tests/toolstack/test_acpi_iasl.py)
+	libcmocka-dev acpica-tools
 	# test harness
 	python3-pexpect
 	# emulators and firmware

@@ -5,6 +5,9 @@ Suites, in this order:
   build           (with --build) `make -k all test-iso unit`: one result
   unit/test_*     each host unit test binary in $(OUT)/unit, run with
                   CMOCKA_MESSAGE_OUTPUT=TAP
+  toolstack/test_*  each toolstack host test: the binaries in
+                  $(OUT)/toolstack (as unit tests are run), then each
+                  tests/toolstack/test_*.py
   guests          tests/guests/run.py, if it exists (freestanding test guests)
   system/test_*   each tests/system/test_*.py
 
@@ -86,6 +89,18 @@ def discover():
             env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
             suites.append(Suite("unit/" + os.path.basename(binary), [binary],
                                 DEFAULT_TIMEOUTS["unit"], env))
+    for binary in sorted(glob.glob(os.path.join(out_dir(), "toolstack",
+                                                "test_*"))):
+        if os.path.isfile(binary) and os.access(binary, os.X_OK):
+            env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+            suites.append(Suite("toolstack/" + os.path.basename(binary),
+                                [binary], DEFAULT_TIMEOUTS["unit"], env))
+    for script in sorted(glob.glob(os.path.join(REPO, "tests", "toolstack",
+                                                "test_*.py"))):
+        suites.append(Suite("toolstack/" + os.path.basename(script)[:-3],
+                            [PYTHON, script],
+                            declared_timeout(script,
+                                             DEFAULT_TIMEOUTS["unit"])))
     guests = os.path.join(REPO, "tests", "guests", "run.py")
     if os.path.exists(guests):
         suites.append(Suite("guests", [PYTHON, guests],

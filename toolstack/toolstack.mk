@@ -1,0 +1,80 @@
+# Keel toolstack: Dom0 user space (C11, hosted) -> $(OUT)/toolstack/
+#
+#   make toolstack       $(OUT)/toolstack/libkl.a: the xl.cfg parser, the
+#                        AML emitter and DomU ACPI tables, the DomU e820
+#                        and boot_params builder
+#   make toolstack-test  build and run the toolstack's host tests (TAP);
+#                        they are also built by `make unit` and run by
+#                        `make test` (tests/run.py)
+#
+# The DomU builder shares the hypervisor's freestanding e820 and bzImage
+# code (DESIGN.md section 5): those files are compiled here with the host
+# compiler, unmodified, against their own headers.
+
+OUT ?= out
+
+TS_CC ?= gcc
+TS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-Itoolstack/include -MMD -MP
+TS_TEST_CFLAGS := -std=c11 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -Itoolstack/include -Itoolstack
+# The hypervisor's headers: for its shared sources and for the toolstack
+# code that uses their types (struct e820_map, the boot_params offsets).
+TS_HV_CFLAGS := -Ihypervisor/include
+
+TS_SRCS := $(sort $(wildcard toolstack/*.c))
+TS_HV_SRCS := hypervisor/common/e820.c hypervisor/common/bzimage.c
+TS_OBJS := $(patsubst toolstack/%.c,$(OUT)/toolstack/obj/%.o,$(TS_SRCS)) \
+	$(patsubst hypervisor/common/%.c,$(OUT)/toolstack/obj/hv/%.o,$(TS_HV_SRCS))
+
+TS_TEST_NAMES := $(patsubst tests/toolstack/test_%.c,%,\
+	$(sort $(wildcard tests/toolstack/test_*.c)))
+TS_TEST_BINS := $(addprefix $(OUT)/toolstack/test_,$(TS_TEST_NAMES))
+TS_HEADERS := $(wildcard toolstack/*.h toolstack/include/kl/*.h)
+
+.PHONY: toolstack toolstack-tests toolstack-test
+toolstack: $(OUT)/toolstack/libkl.a
+all: toolstack
+unit: toolstack-tests
+
+$(OUT)/toolstack/libkl.a: $(TS_OBJS)
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(OUT)/toolstack/obj/%.o: toolstack/%.c toolstack/toolstack.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(TS_CC) $(TS_CFLAGS) -Itoolstack $(TS_HV_CFLAGS) -c $< -o $@
+
+$(OUT)/toolstack/obj/hv/%.o: hypervisor/common/%.c toolstack/toolstack.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(TS_CC) $(TS_CFLAGS) $(TS_HV_CFLAGS) -c $< -o $@
+
+# Tests link the library's sources rebuilt with the sanitizers.
+$(OUT)/toolstack/test_%: tests/toolstack/test_%.c $(TS_SRCS) $(TS_HV_SRCS) \
+		$(TS_HEADERS) toolstack/toolstack.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(TS_CC) $(TS_TEST_CFLAGS) $(TS_HV_CFLAGS) -o $@ $< $(TS_SRCS) \
+		$(TS_HV_SRCS) -lcmocka
+
+toolstack-tests: $(TS_TEST_BINS) $(OUT)/toolstack/kl-acpi-dump
+
+$(OUT)/toolstack/kl-acpi-dump: tests/toolstack/acpi_dump.c \
+		$(OUT)/toolstack/libkl.a $(TS_HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(TS_CC) $(TS_CFLAGS) -o $@ $< $(OUT)/toolstack/libkl.a
+
+toolstack-test: toolstack-tests
+	@status=0; for t in $(TS_TEST_BINS); do \
+		echo "# $$t"; \
+		CMOCKA_MESSAGE_OUTPUT=TAP $$t || status=1; \
+	done; \
+	/usr/bin/python3 tests/toolstack/test_acpi_iasl.py || status=1; \
+	exit $$status
+
+-include $(TS_OBJS:.o=.d)
