@@ -8,6 +8,7 @@
  * lengths themselves; without flush-by-ASID every p2m change flushes the
  * whole TLB on the next VMRUN.
  */
+#include <keel/asid.h>
 #include <keel/cpu.h>
 #include <keel/cpu_policy.h>
 #include <keel/domain.h>
@@ -28,20 +29,20 @@ struct svm_cpu {
 	uint64_t hsave_pa;
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for host hidden state */
 	uint64_t tsc_aux;      /* the value in TSC_AUX, ~0 before the first */
+	struct asid_pool asids;
 };
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa;
 	uint64_t iopm_pa, msrpm_pa;
-	bool flush_tlb; /* p2m changed since last VMRUN */
-	int last_cpu;	/* where it last ran: its ASID's TLB entries live there */
+	bool flush_tlb;	      /* p2m changed since last VMRUN (atomic) */
+	struct asid_tag asid; /* only touched by the CPU running it */
 	/* A STARTUP IPI vector not yet applied, or -1 (atomic). */
 	int startup_vector;
 };
 
 static uint32_t svm_features;
-static uint32_t next_asid = 1;
 static struct svm_cpu svm_cpus[MAX_CPUS];
 
 static uint64_t alloc_zeroed(unsigned order)
@@ -64,6 +65,7 @@ static int svm_cpu_enable(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);
 	c->tsc_aux = ~0ULL;
+	asid_pool_init(&c->asids, boot_cpu.svm_nasid);
 	this_cpu()->arch = c;
 	return 0;
 }
@@ -136,13 +138,12 @@ static int svm_vcpu_create(struct vcpu *v)
 
 	if (!s)
 		return -ENOMEM;
+	v->arch = s; /* from here on svm_vcpu_destroy frees what exists */
 	s->vmcb_pa = alloc_zeroed(0);
 	s->iopm_pa = alloc_zeroed(IOPM_ORDER);
 	s->msrpm_pa = alloc_zeroed(MSRPM_ORDER);
 	if (!s->vmcb_pa || !s->iopm_pa || !s->msrpm_pa)
 		return -ENOMEM;
-	v->arch = s;
-	s->last_cpu = -1;
 	s->startup_vector = -1;
 	s->vmcb = vmcb = phys_to_virt(s->vmcb_pa);
 
@@ -168,9 +169,6 @@ static int svm_vcpu_create(struct vcpu *v)
 				INTERCEPT_XSETBV;
 	vmcb->iopm_base_pa = s->iopm_pa;
 	vmcb->msrpm_base_pa = s->msrpm_pa;
-	vmcb->asid = next_asid;
-	next_asid = next_asid + 1 < boot_cpu.svm_nasid ? next_asid + 1 : 1;
-	vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
 	vmcb->vintr = V_INTR_MASKING;
 	vmcb->np_control = NP_ENABLE;
 	vmcb->n_cr3 = v->dom->p2m_root;
@@ -321,6 +319,7 @@ static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 	struct vmcb *vmcb = s->vmcb;
 	struct svm_cpu *c = this_cpu()->arch;
 	int startup;
+	bool stale;
 
 	startup = __atomic_exchange_n(&s->startup_vector, -1, __ATOMIC_ACQUIRE);
 	if (startup >= 0)
@@ -329,18 +328,20 @@ static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 	vmcb->rax = v->gpr[GPR_RAX];
 	vmcb->rsp = v->gpr[GPR_RSP];
 	/*
-	 * Each vCPU has its own ASID, so its TLB entries only go stale when
-	 * its p2m changes or when it comes back to a CPU it left (ASIDs are
-	 * global). Without flush-by-ASID (QEMU TCG) that means a full flush,
-	 * but only then: flushing on every VMRUN makes every exit cost a
-	 * TLB refill.
+	 * ASIDs come from this CPU's pool (keel/asid.h): a new generation
+	 * flushes every ASID once. After a p2m change v's translations are
+	 * stale: flush its ASID where the CPU can, else take a fresh ASID,
+	 * which has no TLB entries in this generation. Either way the other
+	 * guests keep theirs.
 	 */
-	if (s->flush_tlb || s->last_cpu != (int)this_cpu()->cpu)
-		vmcb->tlb_control = svm_features & SVM_FEAT_FLUSH_BY_ASID
-					    ? TLB_CONTROL_FLUSH_ASID
-					    : TLB_CONTROL_FLUSH_ALL;
-	s->flush_tlb = false;
-	s->last_cpu = (int)this_cpu()->cpu;
+	stale = __atomic_exchange_n(&s->flush_tlb, false, __ATOMIC_ACQ_REL);
+	if (stale && !(svm_features & SVM_FEAT_FLUSH_BY_ASID))
+		asid_tag_invalidate(&s->asid);
+	if (asid_assign(&c->asids, &s->asid, (int)this_cpu()->cpu))
+		vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	else if (stale)
+		vmcb->tlb_control = TLB_CONTROL_FLUSH_ASID;
+	vmcb->asid = s->asid.asid;
 	vmcb->tsc_offset = v->tsc_offset;
 	/* RDTSCP and RDPID read it directly: one vCPU's value never shows
 	 * in another's. */
@@ -518,7 +519,8 @@ static void svm_p2m_flush(struct domain *d)
 {
 	for (unsigned i = 0; i < d->nr_vcpus; i++)
 		if (d->vcpus[i] && d->vcpus[i]->arch)
-			to_svm(d->vcpus[i])->flush_tlb = true;
+			__atomic_store_n(&to_svm(d->vcpus[i])->flush_tlb,
+					 true, __ATOMIC_RELEASE);
 }
 
 /* SVM lets guests run RDTSCP, RDPID and INVPCID unless intercepted. */

@@ -13,6 +13,7 @@
  * written to the VMCS at the next VM entry, so that the calls common code
  * makes under the domain lock never wait for another CPU.
  */
+#include <keel/asid.h>
 #include <keel/cpu.h>
 #include <keel/cpu_policy.h>
 #include <keel/hvm_exit.h>
@@ -83,6 +84,7 @@ struct vmx_cpu {
 	struct vmx_vcpu *loaded; /* the current VMCS of this CPU */
 	/* A VMCS active here that another CPU waits for (vmcs_fetch()). */
 	struct vmx_vcpu *clear_request;
+	struct asid_pool vpids;
 };
 
 /* An event for the next VM entry (§25.8.3), or the one to deliver again. */
@@ -113,12 +115,11 @@ struct vmx_vcpu {
 	/* Where the vCPU last entered, and the p2m generation it saw then. */
 	int entered_cpu;
 	uint64_t ept_generation;
-	uint16_t vpid;
+	struct asid_tag vpid; /* its VPID on the CPU it runs on */
 };
 
 static struct vmx_caps caps;
 static struct vmx_cpu vmx_cpus[MAX_CPUS];
-static uint16_t next_vpid = 1;
 /* Bumped by every p2m change (vmx_p2m_flush()); read at each VM entry. */
 static uint64_t ept_generation = 1;
 /* Guest CR bits the hardware must see set / may see set (§24.8, §26.3.1.1). */
@@ -278,6 +279,7 @@ static int vmx_cpu_enable(void)
 	}
 	write_cr0(cr0);
 	write_cr4(cr4);
+	asid_pool_init(&c->vpids, (uint32_t)UINT16_MAX + 1);
 
 	c->vmxon_pa = alloc_zeroed(0);
 	c->host_msrs_pa = alloc_zeroed(0);
@@ -560,16 +562,6 @@ static int vmx_vcpu_create(struct vcpu *v)
 	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
 	if (caps.proc2 & PROC2_ENABLE_XSAVES)
 		vmwrite(VMCS_XSS_EXIT_BITMAP, 0);
-	if (caps.proc2 & PROC2_ENABLE_VPID) {
-		x->vpid = next_vpid;
-		next_vpid = next_vpid == UINT16_MAX ? 1 : next_vpid + 1;
-		vmwrite(VMCS_VPID, x->vpid);
-		/* The tag may have been used by an earlier vCPU. */
-		if (caps.ept_vpid & VPID_CAP_INVVPID_SINGLE)
-			invvpid(INVVPID_SINGLE_CONTEXT, x->vpid);
-		else
-			invvpid(INVVPID_ALL_CONTEXT, 0);
-	}
 	write_reset_state();
 	x->rflags = vmread(VMCS_GUEST_RFLAGS);
 	x->intr_state = 0;
@@ -1150,6 +1142,29 @@ static void flush_stale_ept(struct vcpu *v, struct vmx_vcpu *x)
 	x->ept_generation = gen;
 }
 
+/*
+ * VPIDs come from the entering CPU's pool (keel/asid.h), so two vCPUs
+ * never share one on a CPU. A VPID new to v may hold another vCPU's
+ * translations from an earlier generation: it is flushed before use
+ * (§29.4.3.3), which also covers the pool's generation change.
+ */
+static void assign_vpid(struct vmx_vcpu *x)
+{
+	struct vmx_cpu *c = &vmx_cpus[this_cpu()->cpu];
+	struct asid_tag old = x->vpid;
+
+	if (!(caps.proc2 & PROC2_ENABLE_VPID))
+		return;
+	asid_assign(&c->vpids, &x->vpid, (int)this_cpu()->cpu);
+	if (x->vpid.generation == old.generation && x->vpid.cpu == old.cpu)
+		return; /* kept */
+	if (caps.ept_vpid & VPID_CAP_INVVPID_SINGLE)
+		invvpid(INVVPID_SINGLE_CONTEXT, (uint16_t)x->vpid.asid);
+	else
+		invvpid(INVVPID_ALL_CONTEXT, 0);
+	vmwrite(VMCS_VPID, x->vpid.asid);
+}
+
 /* Control and event changes made since the last exit (§25.6.2, §25.8.3). */
 static void prepare_entry(struct vmx_vcpu *x)
 {
@@ -1200,6 +1215,7 @@ static void vmx_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 		lapic_timer_arm(deadline);
 	do {
 		flush_stale_ept(v, x);
+		assign_vpid(x);
 		prepare_entry(x);
 		vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
 		vmwrite(VMCS_TSC_OFFSET, v->tsc_offset);
