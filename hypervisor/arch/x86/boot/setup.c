@@ -14,6 +14,7 @@
 #include <keel/percpu.h>
 #include <keel/sched.h>
 #include <keel/traps.h>
+#include <keel/vcpu_loop.h>
 #include <public/keel.h>
 
 #define MB2_BOOTLOADER_MAGIC 0x36D76289
@@ -90,6 +91,21 @@ static unsigned max_cpus(const char *cmdline)
 	return MAX_CPUS;
 }
 
+/* sched=credit|rr, sched_tslice_ms=, sched_ratelimit_us= */
+static void sched_setup(const char *cmdline)
+{
+	char name[16] = "", arg[24];
+	struct sched_params p = { .policy = name };
+
+	cmdline_get(cmdline, "sched", name, sizeof(name));
+	if (cmdline_get(cmdline, "sched_tslice_ms", arg, sizeof(arg)) > 0)
+		p.timeslice_ns = parse_size(arg, NULL) * 1000000;
+	if (cmdline_get(cmdline, "sched_ratelimit_us", arg, sizeof(arg)) > 0)
+		p.ratelimit_ns = parse_size(arg, NULL) * 1000;
+	p.ratelimit_set = cmdline_has(cmdline, "sched_ratelimit_us");
+	sched_init(&p);
+}
+
 void start_keel(uint32_t magic, uint64_t mbi_pa)
 {
 	struct boot_info *bi = &boot_info;
@@ -141,9 +157,10 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	ioapic_init();
 	smp_boot_aps(max_cpus(bi->cmdline));
 
-	sched_init(bi->cmdline);
+	sched_setup(bi->cmdline);
 	dom0 = dom0_build(bi, dom0_vcpus(bi->cmdline));
 	gsi_route_to_dom0(dom0, isa_gsi(COM1_ISA_IRQ));
+	console_input_init(isa_gsi(COM1_ISA_IRQ));
 	dom0->state = DOM_RUNNING;
 	/*
 	 * Dom0 vCPU n stays on CPU n (Xen's dom0_vcpus_pin): Dom0 drives the
@@ -157,5 +174,5 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	boot_domains_create(bi);
 	printk("starting Dom0; Ctrl-A three times switches the serial console "
 	       "to Keel\n");
-	sched_loop();
+	vcpu_loop();
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Port I/O that reaches Keel: only ports of emulated devices exit. */
+#include <keel/console.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/hvm_exit.h>
@@ -23,6 +24,7 @@ int hvm_io(struct vcpu *v, uint16_t port, unsigned size, bool in,
 		} else {
 			rc = vuart_io_write(&d->vuart, port - COM1_BASE, b);
 		}
+		console_input_resume(d);
 		return rc;
 	}
 	return -ENODEV;
