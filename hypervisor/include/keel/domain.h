@@ -5,6 +5,7 @@
 
 #include <keel/lib.h>
 #include <keel/hvm.h>
+#include <keel/hvm_io.h>
 #include <keel/spinlock.h>
 #include <keel/vlapic.h>
 #include <keel/vioapic.h>
@@ -64,8 +65,10 @@ struct domain {
 	struct dom_mem_range ram[DOM_MAX_RANGES]; /* RAM the domain owns */
 	uint64_t ram_bytes;
 	struct vioapic vioapic;
-	uint64_t vioapic_base; /* guest-physical page of the vIOAPIC */
 	struct vuart vuart;
+	/* Emulated port and MMIO ranges; filled while the domain is built. */
+	struct hvm_io_handler io_handlers[HVM_MAX_IO_HANDLERS];
+	unsigned nr_io_handlers;
 	uint64_t p2m_pages; /* page-table pages used */
 	unsigned weight, cap; /* scheduler share; cap in % of one CPU, 0 = none */
 	char crash_reason[96];
