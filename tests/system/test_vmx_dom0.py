@@ -44,7 +44,7 @@ HYPERVISOR_DETECTED = r"Hypervisor detected: \S+"
 # kernel's crypto self-tests (crypto_algapi_init) are 16 s of guest time,
 # about a third of the kernel's boot under Bochs, and test no part of Keel.
 DOM0_CMDLINE = "console=ttyS0,115200 pci=nomsi cryptomgr.notests=1"
-KEEL_CMDLINE = "console=com1"
+KEEL_CMDLINE = ""
 
 
 def boot(suite, iso):
