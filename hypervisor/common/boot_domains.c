@@ -193,8 +193,6 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 		return;
 	}
 	next_id++;
-	d->weight = sp.weight;
-	d->cap = sp.cap;
 	e820_add(&e820, 0, LOW_RAM_END, E820_RAM);
 	e820_add(&e820, LOW_RAM_END, MiB(1) - LOW_RAM_END, E820_RESERVED);
 	e820_add(&e820, MiB(1), sp.mem - MiB(1), E820_RAM);

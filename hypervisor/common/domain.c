@@ -49,7 +49,6 @@ struct domain *domain_create(unsigned id, const char *name, bool privileged,
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->privileged = privileged;
 	d->state = DOM_PAUSED;
-	d->weight = 256;
 	if (vintr_domain_init(d) || p2m_init(d)) {
 		xfree(d);
 		return NULL;

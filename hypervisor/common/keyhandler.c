@@ -225,6 +225,7 @@ void console_input_init(uint32_t gsi)
 
 void console_input_resume(struct domain *d)
 {
+	ASSERT_LOCKED(&d->lock);
 	if (rx_throttled && d->id == DOM0_ID && vuart_rx_space(&d->vuart)) {
 		rx_throttled = false;
 		uart_set_rx_irq(true);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who owns physical memory. Dom0 is identity-mapped (guest-physical ==
- * host-physical, as the README's "What works today" says) so it gets RAM from the bottom of the map
- * up to dom0_mem; Keel's image is carved out and shown as reserved; RAM
+ * host-physical, so its drivers can DMA without an IOMMU) so it gets RAM
+ * from the bottom of the map up to dom0_mem; Keel's image is carved out and shown as reserved; RAM
  * above Dom0's share feeds the frame allocator (Keel's own data, page
  * tables and, later, DomU memory).
  */

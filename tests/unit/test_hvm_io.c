@@ -171,6 +171,7 @@ static int setup(void **state)
 	memset(&dom, 0, sizeof(dom));
 	memset(&vcpu, 0, sizeof(vcpu));
 	vcpu.dom = &dom;
+	spin_lock(&dom.lock); /* as the vCPU loop holds it around exits */
 	memset(&dev_a, 0, sizeof(dev_a));
 	memset(&dev_b, 0, sizeof(dev_b));
 	memset(&gs, 0, sizeof(gs));
@@ -339,6 +340,17 @@ static void test_mmio_undecodable_crashes(void **state)
 	assert_int_equal(dev_a.reads + dev_a.writes, 0);
 }
 
+static void test_dispatch_needs_the_domain_lock(void **state)
+{
+	uint32_t val = 0;
+
+	(void)state;
+	spin_unlock(&dom.lock);
+	shim_expect_panic(hvm_io(&vcpu, DEV_PORT, 1, true, &val));
+	assert_string_equal(shim_last_panic,
+			    "hvm_io_find: &d->lock is not held");
+}
+
 static void test_unclaimed_mmio(void **state)
 {
 	(void)state;
@@ -366,6 +378,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_mmio_refused_access_gets_gp, setup),
 	    cmocka_unit_test_setup(test_mmio_moving_range_first, setup),
 	    cmocka_unit_test_setup(test_mmio_undecodable_crashes, setup),
+	    cmocka_unit_test_setup(test_dispatch_needs_the_domain_lock, setup),
 	    cmocka_unit_test_setup(test_unclaimed_mmio, setup),
 	};
 

@@ -22,6 +22,7 @@ const struct hvm_io_handler *hvm_io_find(struct vcpu *v,
 {
 	struct domain *d = v->dom;
 
+	ASSERT_LOCKED(&d->lock);
 	for (unsigned i = 0; i < d->nr_io_handlers; i++) {
 		const struct hvm_io_handler *h = &d->io_handlers[i];
 

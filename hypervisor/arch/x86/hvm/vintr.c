@@ -55,6 +55,7 @@ static void vl_send_ipi(void *ctx, uint32_t dest, bool x2apic_dest,
 	struct domain *d = src->dom;
 	unsigned sh = VLAPIC_ICR_SHORTHAND(icr_low);
 
+	ASSERT_LOCKED(&d->lock);
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
 		struct vcpu *t = d->vcpus[i];
 		bool hit;
@@ -105,6 +106,7 @@ static void io_deliver(void *ctx, uint32_t dest, bool logical, uint8_t vector,
 	struct domain *d = ctx;
 	bool lowest = delivery_mode == VLAPIC_DM_LOWEST;
 
+	ASSERT_LOCKED(&d->lock);
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
 		struct vcpu *t = d->vcpus[i];
 
@@ -159,6 +161,7 @@ static void uart_irq(void *ctx, bool level)
 {
 	struct domain *d = ctx;
 
+	ASSERT_LOCKED(&d->lock);
 	vioapic_set_pin(&d->vioapic, VUART_ISA_IRQ, level);
 }
 
