@@ -208,15 +208,15 @@ static void console_interrupt(struct cpu_regs *regs)
 
 void console_input_init(uint32_t gsi)
 {
-	uint8_t vector = GSI_VECTOR_BASE + gsi;
+	uint8_t vector = (uint8_t)(GSI_VECTOR_BASE + gsi);
 
-	irq_set_handler(vector, console_interrupt);
 	/* ISA IRQs are edge-triggered and active-high. */
 	if (gsi >= MAX_GSIS ||
 	    ioapic_route(gsi, vector, false, false, percpu_area[0].apic_id)) {
 		printk("serial input disabled: GSI %u cannot be routed\n", gsi);
 		return;
 	}
+	irq_set_handler(vector, console_interrupt);
 	ioapic_mask(gsi, false);
 	uart_set_rx_irq(true);
 	/* Bytes typed before the line was armed raised no edge. */
