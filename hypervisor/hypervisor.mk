@@ -6,7 +6,7 @@ HV_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 	-mcmodel=small -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
 	-fno-strict-aliasing -fno-common -m64 -Ihypervisor/include -MMD -MP
 HV_ASFLAGS := -m64 -Ihypervisor/include -MMD -MP -D__ASSEMBLY__
-HV_LDFLAGS := -nostdlib -static -n -z max-page-size=0x1000 -z noexecstack \
+HV_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
 	-T hypervisor/arch/x86/boot/keel.ld
 
 HV_SRCS := $(shell find hypervisor -name '*.c' -o -name '*.S' | sort)

@@ -8,7 +8,7 @@
 #                        `make test` (tests/run.py)
 #
 # The DomU builder shares the hypervisor's freestanding e820 and bzImage
-# code (DESIGN.md section 5): those files are compiled here with the host
+# code (the README's toolstack section): those files are compiled here with the host
 # compiler, unmodified, against their own headers.
 
 OUT ?= out
@@ -24,9 +24,9 @@ TS_TEST_CFLAGS := -std=c11 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 TS_HV_CFLAGS := -Ihypervisor/include
 
 TS_SRCS := $(sort $(wildcard toolstack/*.c))
-TS_HV_SRCS := hypervisor/common/e820.c hypervisor/common/bzimage.c
+TS_HV_SRCS := hypervisor/arch/x86/boot/e820.c hypervisor/arch/x86/guest/bzimage.c
 TS_OBJS := $(patsubst toolstack/%.c,$(OUT)/toolstack/obj/%.o,$(TS_SRCS)) \
-	$(patsubst hypervisor/common/%.c,$(OUT)/toolstack/obj/hv/%.o,$(TS_HV_SRCS))
+	$(addprefix $(OUT)/toolstack/obj/hv/,$(notdir $(TS_HV_SRCS:.c=.o)))
 
 TS_TEST_NAMES := $(patsubst tests/toolstack/test_%.c,%,\
 	$(sort $(wildcard tests/toolstack/test_*.c)))
@@ -48,10 +48,13 @@ $(OUT)/toolstack/obj/%.o: toolstack/%.c toolstack/toolstack.mk
 	@echo "  CC      $<"
 	@$(TS_CC) $(TS_CFLAGS) -Itoolstack $(TS_HV_CFLAGS) -c $< -o $@
 
-$(OUT)/toolstack/obj/hv/%.o: hypervisor/common/%.c toolstack/toolstack.mk
+# One object per shared hypervisor source, named after the file.
+$(foreach src,$(TS_HV_SRCS),$(eval \
+$(OUT)/toolstack/obj/hv/$(notdir $(src:.c=.o)): $(src) toolstack/toolstack.mk))
+$(OUT)/toolstack/obj/hv/%.o:
 	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	@$(TS_CC) $(TS_CFLAGS) $(TS_HV_CFLAGS) -c $< -o $@
+	@echo "  CC      $(filter %.c,$^)"
+	@$(TS_CC) $(TS_CFLAGS) $(TS_HV_CFLAGS) -c $(filter %.c,$^) -o $@
 
 # Tests link the library's sources rebuilt with the sanitizers.
 $(OUT)/toolstack/test_%: tests/toolstack/test_%.c $(TS_SRCS) $(TS_HV_SRCS) \

@@ -18,6 +18,7 @@
 #include <keel/linux_loader.h>
 #include <keel/mm.h>
 #include <keel/p2m.h>
+#include <keel/param.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
 
@@ -192,8 +193,6 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 		return;
 	}
 	next_id++;
-	d->weight = sp.weight;
-	d->cap = sp.cap;
 	e820_add(&e820, 0, LOW_RAM_END, E820_RAM);
 	e820_add(&e820, LOW_RAM_END, MiB(1) - LOW_RAM_END, E820_RESERVED);
 	e820_add(&e820, MiB(1), sp.mem - MiB(1), E820_RAM);
@@ -219,16 +218,21 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 	       sp.vcpus > 1 ? "s" : "", sp.weight, sp.cap);
 }
 
+/* Each domu= value, in command-line order (pointers into it). */
+static const char *domu_args[MAX_DOMAINS - 1];
+static unsigned nr_domu_args;
+
+static int domu_param(const char *val)
+{
+	if (nr_domu_args == ARRAY_SIZE(domu_args))
+		return -ENOSPC;
+	domu_args[nr_domu_args++] = val;
+	return 0;
+}
+custom_param("domu", domu_param);
+
 void boot_domains_create(const struct boot_info *bi)
 {
-	const char *s = bi->cmdline;
-
-	while (*s) {
-		while (*s == ' ')
-			s++;
-		if (!strncmp(s, "domu=", 5))
-			start_domain(bi, s + 5);
-		while (*s && *s != ' ')
-			s++;
-	}
+	for (unsigned i = 0; i < nr_domu_args; i++)
+		start_domain(bi, domu_args[i]);
 }

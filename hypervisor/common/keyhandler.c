@@ -2,7 +2,8 @@
 /*
  * The serial console is shared like Xen's: input goes to Dom0's emulated
  * UART until Ctrl-A is pressed three times in a row, which switches it to
- * Keel's debug console (and back).
+ * Keel's debug console (and back). Input arrives by the UART's receive
+ * interrupt on the boot CPU.
  */
 #include <keel/console.h>
 #include <keel/domain.h>
@@ -10,12 +11,19 @@
 #include <keel/mm.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
+#include <keel/traps.h>
 
 #define CTRL_A 0x01
 #define SWITCH_PRESSES 3
 
 static bool keel_has_input;
 static unsigned ctrl_a_run;
+/*
+ * The UART's receive interrupt is off while Dom0's receive FIFO is full;
+ * Dom0 reading its UART turns it back on (console_input_resume()). Both
+ * sides change it under Dom0's lock.
+ */
+static bool rx_throttled;
 
 static void show_help(void)
 {
@@ -144,7 +152,8 @@ static void keel_key(char c)
 	}
 }
 
-void console_poll_input(void)
+/* Routes every byte waiting in the UART. */
+static void console_input(void)
 {
 	int c;
 
@@ -157,6 +166,11 @@ void console_poll_input(void)
 		if (!keel_has_input && d0) {
 			spin_lock(&d0->lock);
 			full = !vuart_rx_space(&d0->vuart);
+			if (full) {
+				/* The bytes wait in the UART; its line drops. */
+				rx_throttled = true;
+				uart_set_rx_irq(false);
+			}
 			spin_unlock(&d0->lock);
 			if (full)
 				break;
@@ -182,5 +196,38 @@ void console_poll_input(void)
 			vuart_rx_push(&d0->vuart, (uint8_t)c);
 			spin_unlock(&d0->lock);
 		}
+	}
+}
+
+/* Runs where the vCPU loop opens an interrupt window: no lock is held. */
+static void console_interrupt(struct cpu_regs *regs)
+{
+	(void)regs;
+	console_input();
+}
+
+void console_input_init(uint32_t gsi)
+{
+	uint8_t vector = (uint8_t)(GSI_VECTOR_BASE + gsi);
+
+	/* ISA IRQs are edge-triggered and active-high. */
+	if (gsi >= MAX_GSIS ||
+	    ioapic_route(gsi, vector, false, false, percpu_area[0].apic_id)) {
+		printk("serial input disabled: GSI %u cannot be routed\n", gsi);
+		return;
+	}
+	irq_set_handler(vector, console_interrupt);
+	ioapic_mask(gsi, false);
+	uart_set_rx_irq(true);
+	/* Bytes typed before the line was armed raised no edge. */
+	console_input();
+}
+
+void console_input_resume(struct domain *d)
+{
+	ASSERT_LOCKED(&d->lock);
+	if (rx_throttled && d->id == DOM0_ID && vuart_rx_space(&d->vuart)) {
+		rx_throttled = false;
+		uart_set_rx_irq(true);
 	}
 }

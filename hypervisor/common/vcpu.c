@@ -37,6 +37,7 @@ void vcpu_init_signal(struct vcpu *v)
  */
 void vcpu_startup_ipi(struct vcpu *v, uint8_t vector)
 {
+	ASSERT_LOCKED(&v->dom->lock);
 	if (v->state != VCPU_DOWN)
 		return;
 	hvm->startup_ipi(v, vector);

@@ -41,10 +41,10 @@ void uart_init(uint16_t port, uint32_t baud)
 	outb(port + UART_MCR, UART_MCR_DTR_RTS_OUT2);
 }
 
-void uart_enable_rx_irq(void)
+void uart_set_rx_irq(bool on)
 {
 	if (uart_base)
-		outb(uart_base + UART_IER, UART_IER_RX);
+		outb(uart_base + UART_IER, on ? UART_IER_RX : 0);
 }
 
 void uart_putc(char c)

@@ -26,8 +26,8 @@
  * and within a zone the highest-addressed list head of a large enough order
  * is split, keeping the upper half. Low memory stays free for Dom0.
  *
- * Locking: this file takes no lock; callers hold the memory lock around
- * every call.
+ * Locking: frames_lock, this file's own, guards the lists and page
+ * states; every public function takes it, so callers need no lock.
  */
 #include <keel/errno.h>
 #include <keel/lib.h>

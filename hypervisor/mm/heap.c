@@ -13,7 +13,8 @@
  * which objects are free, so a double free or a pointer into the middle of
  * an object panics instead of corrupting the heap.
  *
- * Locking: as for the frame allocator, callers hold the memory lock.
+ * Locking: heap_lock, this file's own, guards the slabs; xzalloc() and
+ * xfree() take it (and the frame allocator takes its own inside).
  */
 #include <keel/lib.h>
 #include <keel/mm.h>

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who owns physical memory. Dom0 is identity-mapped (guest-physical ==
- * host-physical, DESIGN.md §2) so it gets RAM from the bottom of the map
- * up to dom0_mem; Keel's image is carved out and shown as reserved; RAM
+ * host-physical, so its drivers can DMA without an IOMMU) so it gets RAM
+ * from the bottom of the map up to dom0_mem; Keel's image is carved out and shown as reserved; RAM
  * above Dom0's share feeds the frame allocator (Keel's own data, page
  * tables and, later, DomU memory).
  */
 #include <keel/memmap.h>
 #include <keel/mm.h>
+#include <keel/param.h>
 
 #define MAX_PRIVATE 16
 
@@ -20,6 +21,10 @@ static unsigned nr_private;
 
 extern char _start[], _end[];
 uint64_t paging_map_ram(uint64_t top);
+
+/* dom0_mem=SIZE; 0: all RAM but a share kept for Keel and DomUs. */
+static uint64_t opt_dom0_mem;
+integer_param("dom0_mem", opt_dom0_mem);
 
 /* Default: all RAM but a share kept for Keel and DomUs. */
 static uint64_t default_dom0_mem(uint64_t total)
@@ -36,7 +41,6 @@ void memmap_init(const struct boot_info *bi)
 	uint64_t keel_start = (uint64_t)_start;
 	uint64_t keel_end = ALIGN_UP((uint64_t)_end, LARGE_PAGE_SIZE);
 	uint64_t total, dom0_mem, top = 0;
-	char arg[32];
 
 	for (unsigned i = 0; i < bi->nr_mmap; i++)
 		e820_add(&host_e820, bi->mmap[i].addr, bi->mmap[i].len,
@@ -49,8 +53,8 @@ void memmap_init(const struct boot_info *bi)
 			  E820_RESERVED))
 		panic("cannot reserve Keel's image in Dom0's memory map");
 	dom0_mem = default_dom0_mem(total);
-	if (cmdline_get(bi->cmdline, "dom0_mem", arg, sizeof(arg)) > 0)
-		dom0_mem = parse_size(arg, NULL);
+	if (opt_dom0_mem)
+		dom0_mem = opt_dom0_mem;
 	/* Whole 2 MiB pages keep Dom0's nested page tables small. */
 	dom0_mem = e820_limit_ram(&dom0_e820, ALIGN_DOWN(dom0_mem, LARGE_PAGE_SIZE),
 				  E820_UNUSABLE);

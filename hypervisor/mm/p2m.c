@@ -5,7 +5,7 @@
 #include <keel/hvm.h>
 #include <keel/mm.h>
 #include <keel/p2m.h>
-#include <keel/sched.h>
+#include <keel/vcpu_loop.h>
 #include <keel/x86.h>
 
 #define LEVELS 4
@@ -101,7 +101,7 @@ int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	/* Non-present entries are never cached: only a replaced one can be
 	 * stale in another CPU's TLB. */
 	if (replaced)
-		sched_evict_domain(d);
+		vcpu_loop_evict_domain(d);
 	return 0;
 }
 
@@ -154,7 +154,7 @@ void p2m_unmap(struct domain *d, uint64_t gpa, uint64_t size)
 		gpa = next;
 	}
 	hvm->p2m_flush(d);
-	sched_evict_domain(d);
+	vcpu_loop_evict_domain(d);
 }
 
 int p2m_lookup(struct domain *d, uint64_t gpa, uint64_t *hpa)

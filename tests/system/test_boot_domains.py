@@ -34,7 +34,7 @@ def main():
         iso, keeltest.out_path("keel.elf"),
         [(guests["e820"], "addr=" + HYPERVISOR_ADDR),
          (guests["triple"], ""), (guests["cpuid"], "")],
-        keel_cmdline="console=com1 maxcpus=2 dom0_mem=512M domu=tri:1,mem=32M "
+        keel_cmdline="maxcpus=2 dom0_mem=512M domu=tri:1,mem=32M "
                      "domu=cpu:2,mem=32M,weight=512")
     machine = keeltest.Machine("boot-domains", iso=iso, cpu="max", smp=2,
                                mem="1G", timeout=120)

@@ -57,7 +57,6 @@ HYPERVISOR_DETECTED = r"Hypervisor detected: \S+"
 # self-tests are a third of the kernel's boot under Bochs and test no part
 # of Keel.
 DOM0_CMDLINE = "console=ttyS0,115200 pci=nomsi cryptomgr.notests=1"
-KEEL_CMDLINE = "console=com1"
 
 class Model:
     def __init__(self, name, backend_name, features, guests):
@@ -185,8 +184,7 @@ def main():
         suite.finish()
     iso = keeltest.out_path("cpu-models", "dom0.iso")
     keeltest.build_iso(iso, keel_elf,
-                       [(kernel, DOM0_CMDLINE), (initramfs, "")],
-                       keel_cmdline=KEEL_CMDLINE)
+                       [(kernel, DOM0_CMDLINE), (initramfs, "")])
     started = time.monotonic()
 
     def run_model(model):

@@ -32,7 +32,7 @@ SECONDS = "seconds=10"
 
 BOOTS = [
     Boot("1 pCPU", 1,
-         "console=com1 maxcpus=1 dom0_mem=128M "
+         "maxcpus=1 dom0_mem=128M "
          "domu=sse:1,mem=32M domu=avx:2,mem=32M",
          [("fpu", "seed=1 " + SECONDS),
           ("fpu", "seed=2 xcr0=0x3 " + SECONDS),
@@ -40,7 +40,7 @@ BOOTS = [
          [Guest("fpu", DOM0, 1), Guest("fpu", "sse", 1),
           Guest("fpu", "avx", 1)]),
     Boot("2 pCPUs", 2,
-         "console=com1 maxcpus=2 dom0_max_vcpus=2 dom0_mem=128M "
+         "maxcpus=2 dom0_max_vcpus=2 dom0_mem=128M "
          "domu=sse:1,mem=32M,vcpus=2 domu=avx:2,mem=32M,vcpus=2",
          [("fpu", "seed=1 " + SECONDS),
           ("fpu", "seed=2 xcr0=0x3 cpus=2 " + SECONDS),

@@ -43,7 +43,7 @@ def main():
     keeltest.build_iso(
         iso, keeltest.out_path("keel.elf"),
         dom0 + [(busy, "seconds=0")] * len(BUSY),
-        keel_cmdline="console=com1 maxcpus=1 dom0_mem=512M " + " ".join(
+        keel_cmdline="maxcpus=1 dom0_mem=512M " + " ".join(
             "domu=%s:%d,mem=32M" % (name, i + 2)
             for i, name in enumerate(BUSY)))
     machine = keeltest.Machine("responsive", iso=iso, cpu="max", smp=1,

@@ -41,7 +41,7 @@ def main():
     keeltest.build_iso(
         iso, keeltest.out_path("keel.elf"),
         [(dom0, "addr=0x200000"), (busy, ""), (busy, ""), (busy, "")],
-        keel_cmdline="console=com1 maxcpus=2 dom0_mem=256M "
+        keel_cmdline="maxcpus=2 dom0_mem=256M "
                      "domu=light:1,mem=32M,weight=256,pin=1 "
                      "domu=heavy:2,mem=32M,weight=512,pin=1 "
                      "domu=capped:3,mem=32M,cap=25,pin=0")

@@ -83,7 +83,7 @@ def main():
         suite.finish()
     iso = keeltest.out_path("test-smp-dom0.iso")
     keeltest.build_iso(iso, keeltest.out_path("keel.elf"), dom0,
-                       keel_cmdline="console=com1")
+                       keel_cmdline="")
     for attempt in range(1, BOOT_ATTEMPTS + 1):
         machine = boot(suite, iso, attempt)
         if machine:

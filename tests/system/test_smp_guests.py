@@ -47,19 +47,19 @@ IDLE_DOM0 = ("e820", "addr=0x200000")
 
 BOOTS = [
     Boot("1 pCPU", 1,
-         "console=com1 maxcpus=1 dom0_mem=256M domu=ipi:1,mem=32M,vcpus=2",
+         "maxcpus=1 dom0_mem=256M domu=ipi:1,mem=32M,vcpus=2",
          [IDLE_DOM0, ("ipi", "cpus=2")], [Guest("ipi", "ipi", 2)]),
     Boot("1 pCPU", 1,
-         "console=com1 maxcpus=1 dom0_mem=256M domu=timer:1,mem=32M,vcpus=2",
+         "maxcpus=1 dom0_mem=256M domu=timer:1,mem=32M,vcpus=2",
          [IDLE_DOM0, ("timer", "cpus=2 " + TIMER_LATE)],
          [Guest("timer", "timer", 2)]),
     Boot("4 pCPUs", 4,
-         "console=com1 maxcpus=4 dom0_max_vcpus=4 dom0_mem=256M "
+         "maxcpus=4 dom0_max_vcpus=4 dom0_mem=256M "
          "domu=timer:1,mem=32M,vcpus=2",
          [("ipi", ""), ("timer", "cpus=2 " + TIMER_LATE)],
          [Guest("ipi", DOM0, 4), Guest("timer", "timer", 2)]),
     Boot("4 pCPUs", 4,
-         "console=com1 maxcpus=4 dom0_max_vcpus=4 dom0_mem=256M "
+         "maxcpus=4 dom0_max_vcpus=4 dom0_mem=256M "
          "domu=ipi:1,mem=32M,vcpus=2",
          [("timer", TIMER_LATE), ("ipi", "cpus=2")],
          [Guest("timer", DOM0, 4), Guest("ipi", "ipi", 2)]),

@@ -157,7 +157,7 @@ def run_missing(suite, keel_elf):
 
 # Two physical CPUs (Bochs `cpu: count=2`): Dom0 = ipi guest, one DomU =
 # timer guest; the DomU takes its CPU count from cpus= (no ACPI for DomUs).
-SMP_KEEL_CMDLINE = ("console=com1 maxcpus=2 dom0_max_vcpus=2 dom0_mem=256M "
+SMP_KEEL_CMDLINE = ("maxcpus=2 dom0_max_vcpus=2 dom0_mem=256M "
                     "domu=timer:1,mem=32M,vcpus=2")
 SMP_TIMEOUT = 400
 
@@ -218,7 +218,7 @@ def run_smp(suite, keel_elf):
 
 # One CPU: Dom0 = e820 guest (finishes and halts), two busy DomUs that
 # never stop; their progress is compared over the same TSC seconds.
-PREEMPT_KEEL_CMDLINE = ("console=com1 maxcpus=1 dom0_mem=128M "
+PREEMPT_KEEL_CMDLINE = ("maxcpus=1 dom0_mem=128M "
                         "domu=left:1,mem=32M domu=right:2,mem=32M")
 PREEMPT_TIMEOUT = 400
 PREEMPT_FIRST, PREEMPT_LAST = 2, 6  # busy seconds compared

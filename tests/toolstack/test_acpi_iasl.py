@@ -4,8 +4,9 @@
 Builds the tables with $(OUT)/toolstack/kl-acpi-dump (libkl's
 kl_acpi_domu_build()), disassembles the DSDT, FADT, MADT and XSDT with
 `iasl -d` and checks what iasl reads back: no complaints (bad checksums,
-truncated structures, unknown opcodes), the objects DESIGN.md section 5
-asks for, and a recompile of the disassembled DSDT without errors.
+truncated structures, unknown opcodes), the objects a DomU needs (_S5_,
+COM1, the virtio-mmio devices), and a recompile of the disassembled DSDT
+without errors.
 Prints TAP; skips everything if iasl (Debian acpica-tools) is missing.
 """
 

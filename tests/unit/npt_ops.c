@@ -54,8 +54,8 @@ static const struct hvm_ops npt_ops = {
 };
 const struct hvm_ops *hvm = &npt_ops;
 
-/* The scheduler side of a shootdown: no other CPUs here, count the calls. */
-void sched_evict_domain(const struct domain *d)
+/* The vCPU loop's side of a shootdown: no other CPUs here, count the calls. */
+void vcpu_loop_evict_domain(const struct domain *d)
 {
 	(void)d;
 	npt_evictions++;

@@ -10,7 +10,7 @@
 
 /* p2m_flush calls so far. */
 extern unsigned npt_flushes;
-/* TLB shootdowns p2m.c asked the scheduler for (sched_evict_domain). */
+/* TLB shootdowns p2m.c asked the vCPU loop for (vcpu_loop_evict_domain). */
 extern unsigned npt_evictions;
 
 #endif

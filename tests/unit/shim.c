@@ -17,9 +17,15 @@
 
 jmp_buf *shim_panic_target;
 char shim_last_panic[256];
+char shim_last_printk[256];
 
 void vprintk(const char *fmt, va_list ap)
 {
+	va_list copy;
+
+	va_copy(copy, ap);
+	vsnprintf(shim_last_printk, sizeof(shim_last_printk), fmt, copy);
+	va_end(copy);
 	vfprintf(stderr, fmt, ap);
 }
 

@@ -29,6 +29,8 @@ void shim_unmap_all(void);
 extern jmp_buf *shim_panic_target;
 /* The message of the last panic, for tests to check. */
 extern char shim_last_panic[256];
+/* The last printk() message. */
+extern char shim_last_printk[256];
 
 /*
  * Runs stmt and fails the test unless it calls panic(). A panic anywhere

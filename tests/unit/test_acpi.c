@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ACPI parsing and Dom0 table rebuilding (hypervisor/drivers/acpi.c,
- * acpi_dom0.c) over a fake firmware table set in "physical memory".
+ * arch/x86/guest/acpi_dom0.c) over a fake firmware table set in "physical
+ * memory".
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bzImage setup-header validation and boot_params preparation
- * (hypervisor/common/bzimage.c), against synthetic headers laid out as
+ * (hypervisor/arch/x86/guest/bzimage.c), against synthetic headers laid out as
  * Linux Documentation/arch/x86/boot.rst describes them, and against the
  * Debian kernel the image build fetches when it is present.
  */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* e820 map editing (hypervisor/common/e820.c). */
+/* e820 map editing (hypervisor/arch/x86/boot/e820.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

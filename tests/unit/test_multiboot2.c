@@ -507,91 +507,6 @@ static void test_mmap_entry_size_wraps(void **state)
 	assert_int_equal(bi.nr_mmap, 0);
 }
 
-static const char *const cmd =
-    "console=com1,vga dom0_mem_max=4G  dom0_mem=1G quiet "
-    "loglvl=all root=dom0_mem=7 empty= last=end";
-
-static void test_cmdline_get_values(void **state)
-{
-	char val[64];
-
-	(void)state;
-	assert_int_equal(cmdline_get(cmd, "console", val, sizeof(val)), 8);
-	assert_string_equal(val, "com1,vga");
-	/* dom0_mem_max is a different key; the value ends at a space. */
-	assert_int_equal(cmdline_get(cmd, "dom0_mem", val, sizeof(val)), 2);
-	assert_string_equal(val, "1G");
-	assert_int_equal(cmdline_get(cmd, "dom0_mem_max", val, sizeof(val)), 2);
-	assert_string_equal(val, "4G");
-	assert_int_equal(cmdline_get(cmd, "last", val, sizeof(val)), 3);
-	assert_string_equal(val, "end");
-	assert_int_equal(cmdline_get(cmd, "empty", val, sizeof(val)), 0);
-	assert_string_equal(val, "");
-}
-
-static void test_cmdline_get_absent(void **state)
-{
-	char val[8] = "keep";
-
-	(void)state;
-	/* A bare word has no value. */
-	assert_int_equal(cmdline_get(cmd, "quiet", val, sizeof(val)), -1);
-	/* Prefixes and suffixes of keys are not keys. */
-	assert_int_equal(cmdline_get(cmd, "dom0", val, sizeof(val)), -1);
-	assert_int_equal(cmdline_get(cmd, "om0_mem", val, sizeof(val)), -1);
-	assert_int_equal(cmdline_get(cmd, "loglvl=all", val, sizeof(val)), -1);
-	assert_int_equal(cmdline_get(cmd, "nosuch", val, sizeof(val)), -1);
-	assert_int_equal(cmdline_get("", "a", val, sizeof(val)), -1);
-	assert_int_equal(cmdline_get("   ", "a", val, sizeof(val)), -1);
-	assert_string_equal(val, "keep");
-}
-
-/* A key=value inside another option's value is not an option. */
-static void test_cmdline_key_inside_value(void **state)
-{
-	char val[8];
-
-	(void)state;
-	assert_int_equal(
-	    cmdline_get("root=dom0_mem=7", "dom0_mem", val, sizeof(val)), -1);
-	assert_false(cmdline_has("root=dom0_mem=7", "dom0_mem"));
-}
-
-static void test_cmdline_get_truncates(void **state)
-{
-	char val[5];
-
-	(void)state;
-	memset(val, '#', sizeof(val));
-	assert_int_equal(cmdline_get("mem=123456789 x", "mem", val, 4), 9);
-	assert_string_equal(val, "123");
-	assert_int_equal(val[4], '#');
-	assert_int_equal(cmdline_get("mem=123456789", "mem", val, 1), 9);
-	assert_string_equal(val, "");
-	/* size 0: only the length, nothing written. */
-	memset(val, '#', sizeof(val));
-	assert_int_equal(cmdline_get("mem=123456789", "mem", val, 0), 9);
-	assert_int_equal(val[0], '#');
-}
-
-static void test_cmdline_has(void **state)
-{
-	(void)state;
-	assert_true(cmdline_has(cmd, "quiet"));
-	assert_true(cmdline_has(cmd, "console"));
-	assert_true(cmdline_has(cmd, "dom0_mem"));
-	assert_true(cmdline_has(cmd, "dom0_mem_max"));
-	assert_true(cmdline_has(cmd, "last"));
-	assert_false(cmdline_has(cmd, "qui"));
-	assert_false(cmdline_has(cmd, "quiets"));
-	assert_false(cmdline_has(cmd, "dom0"));
-	assert_false(cmdline_has(cmd, "all"));
-	assert_false(cmdline_has("", "quiet"));
-	assert_true(cmdline_has("quiet", "quiet"));
-	assert_true(cmdline_has("  quiet  ", "quiet"));
-	assert_false(cmdline_has("noquiet", "quiet"));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,11 +530,6 @@ int main(void)
 	    cmocka_unit_test(test_total_size_bounds),
 	    cmocka_unit_test(test_mmap_header_only_at_end),
 	    cmocka_unit_test(test_mmap_entry_size_wraps),
-	    cmocka_unit_test(test_cmdline_get_values),
-	    cmocka_unit_test(test_cmdline_get_absent),
-	    cmocka_unit_test(test_cmdline_key_inside_value),
-	    cmocka_unit_test(test_cmdline_get_truncates),
-	    cmocka_unit_test(test_cmdline_has),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,8 @@
 /*
  * ACPI tables: the layouts Keel reads (ACPI 6.5 chapter 5.2), the parser
  * (drivers/acpi.c) and the builder of Dom0's root tables
- * (drivers/acpi_dom0.c). Firmware tables can be broken: every length and
- * checksum is checked before a table is used.
+ * (arch/x86/guest/acpi_dom0.c). Firmware tables can be broken: every length
+ * and checksum is checked before a table is used.
  */
 #ifndef KEEL_ACPI_H
 #define KEEL_ACPI_H

@@ -34,10 +34,6 @@ struct boot_info {
 /* Parses the multiboot2 information at mbi; -EINVAL on malformed input. */
 int mb2_parse(const void *mbi, struct boot_info *bi);
 
-/* Looks up "key=value" on a command line; copies value, returns its length or -1. */
-int cmdline_get(const char *cmdline, const char *key, char *val, size_t size);
-bool cmdline_has(const char *cmdline, const char *word);
-
 extern struct boot_info boot_info;
 
 #endif

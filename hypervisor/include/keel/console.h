@@ -4,11 +4,14 @@
 
 #include <keel/lib.h>
 
+struct domain;
+
 /* The physical serial port Keel owns (COM1). */
 void uart_init(uint16_t port, uint32_t baud);
 void uart_putc(char c);
 int uart_getc(void); /* -1 when nothing is waiting */
-void uart_enable_rx_irq(void);
+/* The receive-data interrupt: on while Keel wants input. */
+void uart_set_rx_irq(bool on);
 uint16_t uart_port(void);
 
 /* A byte Dom0 wrote to its serial port: passed through as is. */
@@ -17,7 +20,13 @@ void console_guest_putc(unsigned domid, char c);
 void console_guest_line(const char *name, const char *line, size_t len);
 /* Copies the newest part of the log ring into buf; returns bytes copied. */
 size_t console_ring_read(char *buf, size_t size);
-/* Called from the serial interrupt and the idle loop: routes input. */
-void console_poll_input(void);
+/*
+ * Takes serial input by interrupt, from the UART's ISA line on `gsi`
+ * (routed to the boot CPU): to Dom0's vUART, or to the debug console.
+ */
+void console_input_init(uint32_t gsi);
+/* Dom0 (d, whose lock the caller holds) accessed its vUART: input that
+ * waited for room in its receive FIFO may flow again. */
+void console_input_resume(struct domain *d);
 
 #endif

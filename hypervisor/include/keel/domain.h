@@ -5,6 +5,7 @@
 
 #include <keel/lib.h>
 #include <keel/hvm.h>
+#include <keel/hvm_io.h>
 #include <keel/spinlock.h>
 #include <keel/vlapic.h>
 #include <keel/vioapic.h>
@@ -29,9 +30,11 @@ struct vcpu {
 	uint64_t gpr[NR_GPRS]; /* RAX and RSP mirror the vendor's copy */
 	void *arch;	       /* vendor state (VMCB, VMCS), owned by hvm */
 	struct vlapic vlapic;
-	uint8_t sipi_vector;
 	bool nmi_pending;
-	int pcpu; /* physical CPU it runs on */
+	/* The CPU whose run queue holds it (it runs there only), -1 while
+	 * the scheduler does not know it; the policy writes it under its
+	 * run-queue locks, others read it without a lock. */
+	int pcpu;
 	uint64_t exits[EXIT_NR];
 	uint64_t runtime_ns;
 	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
@@ -58,6 +61,13 @@ struct domain {
 	char name[DOMAIN_NAME_MAX];
 	bool privileged;
 	enum domain_state state;
+	/*
+	 * Covers the virtual platform shared by the domain's vCPUs on
+	 * different CPUs: the vLAPICs, vIOAPIC and vUART (their state and
+	 * the callbacks they make), console line buffering, and exit
+	 * handling as a whole (vcpu_loop.c takes it around each exit).
+	 * Never held while a guest runs.
+	 */
 	spinlock_t lock;
 	unsigned nr_vcpus;
 	struct vcpu *vcpus[MAX_VCPUS];
@@ -66,10 +76,11 @@ struct domain {
 	struct dom_mem_range ram[DOM_MAX_RANGES]; /* RAM the domain owns */
 	uint64_t ram_bytes;
 	struct vioapic vioapic;
-	uint64_t vioapic_base; /* guest-physical page of the vIOAPIC */
 	struct vuart vuart;
+	/* Emulated port and MMIO ranges; filled while the domain is built. */
+	struct hvm_io_handler io_handlers[HVM_MAX_IO_HANDLERS];
+	unsigned nr_io_handlers;
 	uint64_t p2m_pages; /* page-table pages used */
-	unsigned weight, cap; /* scheduler share; cap in % of one CPU, 0 = none */
 	char crash_reason[96];
 	unsigned msr_refusals; /* MSR accesses answered with #GP (msr.c) */
 	char con_buf[160]; /* a partial line of serial output */

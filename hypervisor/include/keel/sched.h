@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The scheduler core: the loop every physical CPU runs, and the glue
- * between vCPU state changes and the policy (sched_policy.h) that decides
- * what runs where.
+ * The scheduler core: the glue between vCPU state changes, the loop every
+ * physical CPU runs (vcpu_loop.h) and the policy (sched_policy.h) that
+ * decides what runs where.
  */
 #ifndef KEEL_SCHED_H
 #define KEEL_SCHED_H
@@ -12,15 +12,24 @@
 
 extern const struct sched_policy *sched;
 
-/* Picks the policy (sched=credit|rr), timeslice (sched_tslice_ms=) and
- * rate limit (sched_ratelimit_us=) from Keel's command line. */
-void sched_init(const char *cmdline);
+/* What the boot command line asked of the scheduler. */
+struct sched_params {
+	const char *policy;    /* "credit" or "rr"; NULL or "": credit */
+	uint64_t timeslice_ns; /* 0: the policy's default */
+	uint64_t ratelimit_ns;
+	bool ratelimit_set; /* else the policy's default, capped by the slice */
+};
+
+/* Starts the policy; falls back to its defaults if p is rejected. */
+void sched_init(const struct sched_params *p);
 /* Hands a vCPU of a running domain to the scheduler. */
 void sched_add_vcpu(struct vcpu *v);
-__noreturn void sched_loop(void);
-/* Returns once no other CPU runs d on translations from before the call
- * (TLB shootdown after a p2m change that removed or narrowed access). */
-void sched_evict_domain(const struct domain *d);
+/* The policy's decision for cpu (the calling CPU) now; prev as in
+ * sched_policy.schedule(). */
+struct sched_decision sched_schedule(unsigned cpu, struct vcpu *prev);
+/* Whether the policy kicked cpu since its last sched_schedule(): decide
+ * again before entering a guest or halting. */
+bool sched_kicked(unsigned cpu);
 /* The debug console's 'r' key. */
 void sched_dump(void);
 

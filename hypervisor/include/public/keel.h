@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Keel's hypercall ABI: the one header shared by the hypervisor, the Dom0
- * kernel module and the toolstack. Nothing else defines these structs.
+ * Keel's hypercall ABI, defined here only. The hypervisor includes it; the
+ * Dom0 kernel module and the toolstack will (neither exists yet).
  *
  * A hypercall is VMMCALL (AMD) or VMCALL (Intel) from guest CPL 0 with the
  * number in RAX and arguments in RDI, RSI, RDX, R10, R8; the result comes

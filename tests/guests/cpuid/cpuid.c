@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cpuid: the CPUID and MSR view Keel gives its guests (DESIGN.md §3):
+ * cpuid: the CPUID and MSR view Keel gives its guests (hvm/cpuid.c, msr.c):
  * hypervisor present, x2APIC/TSC-deadline/ARAT shown, VMX/SVM/MONITOR/LA57
  * hidden, Keel's leaves at 0x40000000 and the KVM-compatible pair at
  * 0x40000100, #GP on an MSR nothing implements, and the BSP flag in

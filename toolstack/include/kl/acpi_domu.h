@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ACPI tables of a DomU (DESIGN.md section 5): RSDP, XSDT, a
+ * The ACPI tables of a DomU: RSDP, XSDT, a
  * hardware-reduced FADT with reset and sleep registers on ports Keel
  * emulates, a MADT, and a DSDT with \_S5, COM1 and one LNRO0005 device per
  * virtio-mmio window. Built in user space into a caller's buffer that the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A DomU's memory map and Linux boot data (DESIGN.md sections 2 and 5):
+ * A DomU's memory map and Linux boot data:
  * the e820 map and the boot_params "zero page" of the 64-bit boot protocol
  * (Linux Documentation/arch/x86/boot.rst), computed in Dom0 user space
  * with the hypervisor's own e820 and bzImage code. The caller copies the
@@ -17,7 +17,7 @@
 #include <keel/linux_loader.h>
 
 /* Conventional memory ends where a PC's EBDA would start; the rest of the
- * first MiB is a hole, as on the machines Linux expects (DESIGN.md 5). */
+ * first MiB is a hole, as on the machines Linux expects. */
 #define KL_DOMU_LOW_RAM_END    0x9F000ULL
 #define KL_DOMU_HIGH_RAM_START 0x100000ULL
 /* RAM below 4 GiB stops here; above is room for virtio-mmio windows and

@@ -34,7 +34,7 @@
 /* What memory= defaults to: libxl's 32 MiB cannot boot a distribution kernel.
  */
 #define KL_DEFAULT_MEMORY_MIB 512
-/* Dom0's bridge (DESIGN.md section 6); xl's default would be xenbr0. */
+/* Dom0's bridge; xl's default would be xenbr0. */
 #define KL_DEFAULT_BRIDGE "br0"
 /* Linux IFNAMSIZ less the terminating NUL. */
 #define KL_MAX_IFNAME 15

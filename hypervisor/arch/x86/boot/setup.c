@@ -11,9 +11,11 @@
 #include <keel/io.h>
 #include <keel/irq.h>
 #include <keel/memmap.h>
+#include <keel/param.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
 #include <keel/traps.h>
+#include <keel/vcpu_loop.h>
 #include <public/keel.h>
 
 #define MB2_BOOTLOADER_MAGIC 0x36D76289
@@ -69,25 +71,33 @@ static uint32_t isa_gsi(uint8_t irq)
 	return irq;
 }
 
-/* Dom0 gets one vCPU per online CPU; dom0_max_vcpus= caps it. */
-static unsigned dom0_vcpus(const char *cmdline)
-{
-	char arg[16];
-	uint64_t n = nr_cpus_online;
-
-	if (cmdline_get(cmdline, "dom0_max_vcpus", arg, sizeof(arg)) > 0)
-		n = parse_size(arg, NULL);
-	return (unsigned)MAX(1, MIN(n, (uint64_t)nr_cpus_online));
-}
-
 /* maxcpus=N (as in Xen) brings up at most N CPUs; all by default. */
-static unsigned max_cpus(const char *cmdline)
-{
-	char arg[16];
+static uint64_t opt_maxcpus = MAX_CPUS;
+integer_param("maxcpus", opt_maxcpus);
 
-	if (cmdline_get(cmdline, "maxcpus", arg, sizeof(arg)) > 0)
-		return (unsigned)MAX(1, MIN(parse_size(arg, NULL), (uint64_t)MAX_CPUS));
-	return MAX_CPUS;
+/* Dom0 gets one vCPU per online CPU; dom0_max_vcpus= caps it. */
+static uint64_t opt_dom0_max_vcpus = MAX_CPUS;
+integer_param("dom0_max_vcpus", opt_dom0_max_vcpus);
+
+/* The scheduler's options, read here so that sched/ only schedules. */
+static char opt_sched[16];
+string_param("sched", opt_sched);
+static uint64_t opt_sched_tslice_ms;
+integer_param("sched_tslice_ms", opt_sched_tslice_ms);
+static uint64_t opt_sched_ratelimit_us = UINT64_MAX; /* unset */
+integer_param("sched_ratelimit_us", opt_sched_ratelimit_us);
+
+static void sched_setup(void)
+{
+	struct sched_params p = {
+		.policy = opt_sched,
+		.timeslice_ns = opt_sched_tslice_ms * 1000000,
+		.ratelimit_set = opt_sched_ratelimit_us != UINT64_MAX,
+	};
+
+	if (p.ratelimit_set)
+		p.ratelimit_ns = opt_sched_ratelimit_us * 1000;
+	sched_init(&p);
 }
 
 void start_keel(uint32_t magic, uint64_t mbi_pa)
@@ -111,6 +121,7 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 		halt_forever();
 	}
 	print_boot_info(bi);
+	param_parse(bi->cmdline);
 
 	cpu_probe();
 	cpu_print();
@@ -139,11 +150,13 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	printk("Keel owns the physical LAPIC timer (%s mode, %s) on cpu0\n",
 	       lapic_timer_mode(), lapic_x2apic() ? "x2APIC" : "xAPIC");
 	ioapic_init();
-	smp_boot_aps(max_cpus(bi->cmdline));
+	smp_boot_aps((unsigned)MAX(1, MIN(opt_maxcpus, (uint64_t)MAX_CPUS)));
 
-	sched_init(bi->cmdline);
-	dom0 = dom0_build(bi, dom0_vcpus(bi->cmdline));
+	sched_setup();
+	dom0 = dom0_build(bi, (unsigned)MAX(1, MIN(opt_dom0_max_vcpus,
+						   (uint64_t)nr_cpus_online)));
 	gsi_route_to_dom0(dom0, isa_gsi(COM1_ISA_IRQ));
+	console_input_init(isa_gsi(COM1_ISA_IRQ));
 	dom0->state = DOM_RUNNING;
 	/*
 	 * Dom0 vCPU n stays on CPU n (Xen's dom0_vcpus_pin): Dom0 drives the
@@ -157,5 +170,5 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	boot_domains_create(bi);
 	printk("starting Dom0; Ctrl-A three times switches the serial console "
 	       "to Keel\n");
-	sched_loop();
+	vcpu_loop();
 }

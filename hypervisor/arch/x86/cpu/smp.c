@@ -6,7 +6,7 @@
 #include <keel/irq.h>
 #include <keel/mm.h>
 #include <keel/percpu.h>
-#include <keel/sched.h>
+#include <keel/vcpu_loop.h>
 #include <keel/traps.h>
 #include <keel/x86.h>
 
@@ -85,7 +85,7 @@ void ap_main(void)
 	}
 	this_cpu()->online = true;
 	__atomic_store_n(&ap_started, true, __ATOMIC_RELEASE);
-	sched_loop();
+	vcpu_loop();
 }
 
 unsigned smp_boot_aps(unsigned max_cpus)

@@ -1,29 +1,52 @@
 /* SPDX-License-Identifier: MIT */
-/* Port I/O that reaches Keel: only ports of emulated devices exit. */
+/*
+ * Each domain's table of emulated port and MMIO ranges, and port I/O
+ * dispatch through it (only ports of emulated devices exit).
+ */
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/hvm_exit.h>
 
-#define COM1_BASE 0x3F8
+int hvm_io_register(struct domain *d, enum hvm_io_space space, uint64_t base,
+		    uint64_t len, const struct hvm_io_ops *ops, void *dev)
+{
+	if (d->nr_io_handlers == HVM_MAX_IO_HANDLERS)
+		return -ENOSPC;
+	d->io_handlers[d->nr_io_handlers++] = (struct hvm_io_handler){
+	    .space = space, .base = base, .len = len, .ops = ops, .dev = dev};
+	return 0;
+}
 
-int hvm_io(struct vcpu *v, uint16_t port, unsigned size, bool in,
-	   uint32_t *val)
+const struct hvm_io_handler *hvm_io_find(struct vcpu *v,
+					 enum hvm_io_space space, uint64_t addr)
 {
 	struct domain *d = v->dom;
 
-	if (port >= COM1_BASE && port < COM1_BASE + 8) {
-		uint8_t b = (uint8_t)*val;
-		int rc;
+	ASSERT_LOCKED(&d->lock);
+	for (unsigned i = 0; i < d->nr_io_handlers; i++) {
+		const struct hvm_io_handler *h = &d->io_handlers[i];
 
-		if (size != 1)
-			return -EINVAL;
-		if (in) {
-			rc = vuart_io_read(&d->vuart, port - COM1_BASE, &b);
-			*val = b;
-		} else {
-			rc = vuart_io_write(&d->vuart, port - COM1_BASE, b);
-		}
-		return rc;
+		if (h->space != space)
+			continue;
+		if (h->ops->claims ? h->ops->claims(h, v, addr)
+				   : addr - h->base < h->len)
+			return h;
 	}
-	return -ENODEV;
+	return NULL;
+}
+
+int hvm_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *val)
+{
+	const struct hvm_io_handler *h = hvm_io_find(v, HVM_IO_PORT, port);
+	uint64_t v64 = *val;
+	int rc;
+
+	if (!h)
+		return -ENODEV;
+	if (!in)
+		return h->ops->write(h, v, port, size, v64);
+	rc = h->ops->read(h, v, port, size, &v64);
+	if (!rc)
+		*val = (uint32_t)v64;
+	return rc;
 }

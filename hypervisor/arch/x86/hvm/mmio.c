@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Nested page faults. Pages of emulated devices (vLAPIC, vIOAPIC) are
- * never mapped, so accesses fault here and are emulated by decoding the
- * instruction. Dom0 gets any other non-RAM address (device MMIO, firmware
- * tables) mapped 1:1 on first touch. Everything else is a guest error.
+ * Nested page faults. Pages of emulated devices (the MMIO ranges in the
+ * domain's handler table: vLAPIC, vIOAPIC) are never mapped, so accesses
+ * fault here and are emulated by decoding the instruction. Dom0 gets any
+ * other non-RAM address (device MMIO, firmware tables) mapped 1:1 on first
+ * touch. Everything else is a guest error.
  */
 #include <keel/decode.h>
 #include <keel/domain.h>
@@ -13,31 +14,6 @@
 #include <keel/p2m.h>
 #include <keel/x86.h>
 
-typedef int (*mmio_read_fn)(void *dev, uint32_t off, unsigned size,
-			    uint64_t *val);
-typedef int (*mmio_write_fn)(void *dev, uint32_t off, unsigned size,
-			     uint64_t val);
-
-static int lapic_read(void *dev, uint32_t off, unsigned size, uint64_t *val)
-{
-	return vlapic_mmio_read(dev, off, size, val);
-}
-
-static int lapic_write(void *dev, uint32_t off, unsigned size, uint64_t val)
-{
-	return vlapic_mmio_write(dev, off, size, val);
-}
-
-static int ioapic_read(void *dev, uint32_t off, unsigned size, uint64_t *val)
-{
-	return vioapic_mmio_read(dev, off, size, val);
-}
-
-static int ioapic_write(void *dev, uint32_t off, unsigned size, uint64_t val)
-{
-	return vioapic_mmio_write(dev, off, size, val);
-}
-
 static enum insn_cpu_mode cpu_mode(const struct guest_state *s)
 {
 	if ((s->efer & EFER_LMA) && (s->cs.attr & SEG_ATTR_L))
@@ -45,8 +21,8 @@ static enum insn_cpu_mode cpu_mode(const struct guest_state *s)
 	return (s->cs.attr & SEG_ATTR_DB) ? INSN_MODE_32 : INSN_MODE_16;
 }
 
-static void emulate(struct vcpu *v, uint64_t gpa, void *dev, uint32_t off,
-		    mmio_read_fn rd, mmio_write_fn wr)
+static void emulate(struct vcpu *v, uint64_t gpa,
+		    const struct hvm_io_handler *h)
 {
 	struct guest_state s;
 	struct mmio_insn in;
@@ -67,10 +43,10 @@ static void emulate(struct vcpu *v, uint64_t gpa, void *dev, uint32_t off,
 	}
 	if (in.write) {
 		val = insn_mmio_store_value(&in, v->gpr);
-		if (wr(dev, off, in.size, val))
+		if (h->ops->write(h, v, gpa, in.size, val))
 			hvm_inject_gp(v);
 	} else {
-		if (rd(dev, off, in.size, &val)) {
+		if (h->ops->read(h, v, gpa, in.size, &val)) {
 			hvm_inject_gp(v);
 			return;
 		}
@@ -84,15 +60,10 @@ void hvm_npf(struct vcpu *v, struct vm_exit *e)
 {
 	struct domain *d = v->dom;
 	uint64_t gpa = e->npf.gpa, page = gpa & ~(PAGE_SIZE - 1);
-	uint64_t lapic = vlapic_base(&v->vlapic);
+	const struct hvm_io_handler *h = hvm_io_find(v, HVM_IO_MMIO, gpa);
 
-	if (page == lapic && !vlapic_x2apic_mode(&v->vlapic)) {
-		emulate(v, gpa, &v->vlapic, gpa - lapic, lapic_read, lapic_write);
-		return;
-	}
-	if (page == d->vioapic_base) {
-		emulate(v, gpa, &d->vioapic, gpa - page, ioapic_read,
-			ioapic_write);
+	if (h) {
+		emulate(v, gpa, h);
 		return;
 	}
 	if (d->privileged && !memmap_is_ram(page) && !memmap_is_private(page)) {

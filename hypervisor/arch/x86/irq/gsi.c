@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Forwarding physical interrupt lines to Dom0 (DESIGN.md §3): GSI n of
+ * Forwarding physical interrupt lines to Dom0: GSI n of
  * the machine is pin n of Dom0's virtual IOAPIC. Edge lines are passed on
  * as a pulse. A level line is masked at the physical IOAPIC when it
  * fires and unmasked when Dom0 EOIs it, so a device that keeps its line
@@ -62,6 +62,7 @@ void gsi_guest_eoi(unsigned gsi)
 {
 	if (gsi >= MAX_GSIS || !gsi_level[gsi] || !gsi_owner)
 		return;
+	ASSERT_LOCKED(&gsi_owner->lock);
 	vioapic_set_pin(&gsi_owner->vioapic, gsi, false);
 	ioapic_mask(gsi, false);
 }

@@ -6,7 +6,9 @@
  * host's is back (FS/GS/TR/syscall MSRs are not restored by #VMEXIT, APM
  * vol. 2 §15.5.2), so no host interrupt handler ever runs with guest GS.
  * Interrupts are enabled (host IF=1) across VMRUN so a physical interrupt
- * exits the guest; it is taken by the host right after STGI.
+ * exits the guest; the CLI before STGI keeps it pending after the exit,
+ * so the host takes it where the vCPU loop opens an interrupt window
+ * (take_interrupts() in hvm/vcpu_loop.c), not right after STGI.
  */
 #define GPR(n) (8 * (n))
 

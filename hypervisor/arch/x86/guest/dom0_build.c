@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Building Dom0 (DESIGN.md §2): identity-mapped RAM, the kernel from the
- * first multiboot2 module started through the Linux 64-bit boot protocol,
- * the initramfs from the second, rebuilt ACPI root tables and an e820
- * that hides Keel's memory.
+ * Building Dom0 (see the README's "What works today"): identity-mapped
+ * RAM, the kernel from the first multiboot2 module started through the
+ * Linux 64-bit boot protocol, the initramfs from the second, rebuilt ACPI
+ * root tables and an e820 that hides Keel's memory.
  */
 #include <keel/acpi.h>
 #include <keel/bootinfo.h>

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every physical CPU runs once Keel is up (ACRN's vCPU thread beside
+ * its common scheduler): fire due virtual timers, ask the scheduler which
+ * vCPU runs here, enter it until its next exit and handle the exit. With
+ * nothing to run the CPU halts until its next timer, an interrupt or a
+ * kick. The scheduler (sched/) only decides and accounts.
+ */
+#include <keel/fpu.h>
+#include <keel/hvm_exit.h>
+#include <keel/io.h>
+#include <keel/irq.h>
+#include <keel/percpu.h>
+#include <keel/sched.h>
+#include <keel/vcpu_loop.h>
+
+/* An idle CPU wakes at least this often; interrupts and kicks wake it
+ * earlier. */
+#define IDLE_NS 1000000000ULL
+
+/*
+ * A CPU that is in (or about to enter) one of d's vCPUs may still hold
+ * translations of d's old nested page tables: kick it out of the guest and
+ * wait until it has left. Its next entry flushes, because the vendor code
+ * marked every vCPU of d before this was called (hvm_ops.p2m_flush).
+ * Waiting is safe with d->lock held: a CPU counts its exit before it
+ * takes the lock to handle it.
+ */
+void vcpu_loop_evict_domain(const struct domain *d)
+{
+	uint64_t seen[MAX_CPUS];
+	unsigned self = this_cpu()->cpu;
+
+	/* The flags set by p2m_flush must be visible before `current` is read;
+	 * the other side takes d->lock (a full barrier) after setting it. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		struct vcpu *v = __atomic_load_n(&percpu_area[c].current,
+						 __ATOMIC_ACQUIRE);
+
+		seen[c] = 0;
+		if (c == self || !percpu_area[c].online || !v || v->dom != d)
+			continue;
+		seen[c] = __atomic_load_n(&percpu_area[c].exits, __ATOMIC_ACQUIRE) + 1;
+		lapic_send_ipi(percpu_area[c].apic_id, IPI_KICK_VECTOR);
+	}
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		while (seen[c] && __atomic_load_n(&percpu_area[c].current,
+						  __ATOMIC_ACQUIRE) &&
+		       __atomic_load_n(&percpu_area[c].exits,
+				       __ATOMIC_ACQUIRE) < seen[c])
+			cpu_relax();
+}
+
+/* Host TSC at which v's virtual LAPIC timer is due, or 0. */
+static uint64_t vtimer_due(struct vcpu *v)
+{
+	uint64_t d = vlapic_timer_deadline(&v->vlapic);
+
+	return d ? d - v->tsc_offset : 0;
+}
+
+/*
+ * Fires the due virtual timers of the vCPUs queued on this CPU (running,
+ * waiting or blocked); returns the earliest future deadline.
+ */
+static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
+{
+	uint64_t now = rdtsc();
+
+	for (unsigned id = 0; id < MAX_DOMAINS; id++) {
+		struct domain *d = domains[id];
+
+		if (!d || d->state != DOM_RUNNING)
+			continue;
+		for (unsigned i = 0; i < d->nr_vcpus; i++) {
+			struct vcpu *v = d->vcpus[i];
+			uint64_t due;
+
+			if (v->pcpu != (int)cpu || v->state == VCPU_STOPPED ||
+			    v->state == VCPU_DOWN)
+				continue;
+			due = vtimer_due(v);
+			if (due && due <= now) {
+				spin_lock(&d->lock);
+				vlapic_timer_expire(&v->vlapic, now + v->tsc_offset);
+				spin_unlock(&d->lock);
+				due = vtimer_due(v);
+			}
+			if (due && due < horizon)
+				horizon = due;
+		}
+	}
+	return horizon;
+}
+
+/*
+ * Opens a window for pending physical interrupts (STI shadow: NOP). Their
+ * handlers (console input, forwarded GSIs) run here, with no lock held.
+ */
+static void take_interrupts(void)
+{
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+}
+
+static uint64_t slice_end(uint64_t now, uint64_t slice_ns)
+{
+	return slice_ns == SCHED_SLICE_NONE ? UINT64_MAX
+					    : now + ns_to_tsc(slice_ns);
+}
+
+__noreturn void vcpu_loop(void)
+{
+	unsigned cpu = this_cpu()->cpu;
+	struct vcpu *prev = NULL;
+	struct vm_exit exit;
+
+	while (!__atomic_load_n(&sched, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	for (;;) {
+		uint64_t now = rdtsc(), horizon, start;
+		struct sched_decision dec;
+		struct vcpu *v;
+
+		horizon = run_vtimers(cpu, now + ns_to_tsc(IDLE_NS));
+		dec = sched_schedule(cpu, prev);
+		if (prev && dec.next != prev)
+			fpu_release(prev); /* before another CPU can run it */
+		prev = v = dec.next;
+		if (sched_kicked(cpu))
+			continue;
+		horizon = MIN(horizon, slice_end(now, dec.slice_ns));
+		if (!v) {
+			lapic_timer_arm(horizon);
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
+			continue;
+		}
+		this_cpu()->current = v;
+		/*
+		 * The domain lock covers the virtual platform (vLAPICs,
+		 * vIOAPIC, vUART) shared by vCPUs on different CPUs; it is
+		 * never held while the guest runs.
+		 */
+		spin_lock(&v->dom->lock);
+		hvm_deliver_events(v);
+		spin_unlock(&v->dom->lock);
+		fpu_switch_to(v);
+		start = now_ns();
+		hvm->vcpu_run(v, horizon, &exit); /* back in Keel by horizon */
+		v->runtime_ns += now_ns() - start;
+		this_cpu()->current = NULL;
+		__atomic_add_fetch(&this_cpu()->exits, 1, __ATOMIC_RELEASE);
+		spin_lock(&v->dom->lock);
+		hvm_handle_exit(v, &exit);
+		spin_unlock(&v->dom->lock);
+		take_interrupts();
+	}
+}

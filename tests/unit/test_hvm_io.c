@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Port and MMIO dispatch through a domain's handler table
+ * (hypervisor/arch/x86/hvm/io.c, mmio.c, with the real MOV decoder). The
+ * vendor side is a fake hvm_ops holding one guest state; the instruction
+ * at RIP, guest memory, the p2m and domain_crash are stand-ins that record
+ * what the dispatch asked of them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <keel/domain.h>
+#include <keel/errno.h>
+#include <keel/guest_mem.h>
+#include <keel/hvm_exit.h>
+#include <keel/hvm_io.h>
+#include <keel/memmap.h>
+#include <keel/p2m.h>
+#include <keel/x86.h>
+#include "shim.h"
+
+#define DEV_MMIO  0xFEC00000ULL
+#define DEV_PORT  0x3F8
+#define GUEST_RIP 0x1000
+
+static struct domain dom;
+static struct vcpu vcpu = {.dom = &dom};
+static struct guest_state gs;
+static uint8_t insn[15];
+static size_t insn_len;
+static unsigned crashes, gp_injected, p2m_maps;
+static uint64_t p2m_mapped_gpa;
+
+/* The fake vendor: one vCPU whose state lives in gs. */
+static void fake_get_state(struct vcpu *v, struct guest_state *s)
+{
+	(void)v;
+	*s = gs;
+}
+
+static void fake_set_state(struct vcpu *v, const struct guest_state *s)
+{
+	(void)v;
+	gs = *s;
+}
+
+static const struct hvm_ops fake_ops = {
+    .name = "fake",
+    .get_state = fake_get_state,
+    .set_state = fake_set_state,
+};
+const struct hvm_ops *hvm = &fake_ops;
+
+int guest_fetch_insn(struct vcpu *v, const struct guest_state *s, uint8_t *buf,
+		     size_t len)
+{
+	(void)v;
+	assert_int_equal(s->rip, GUEST_RIP);
+	len = len < insn_len ? len : insn_len;
+	memcpy(buf, insn, len);
+	return (int)len;
+}
+
+void hvm_inject_gp(struct vcpu *v)
+{
+	(void)v;
+	gp_injected++;
+}
+
+void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
+{
+	(void)d;
+	(void)culprit;
+	(void)fmt;
+	crashes++;
+}
+
+/* Host RAM below 1 GiB; nothing private or firmware. */
+bool memmap_is_ram(uint64_t pa)
+{
+	return pa < GiB(1);
+}
+
+bool memmap_is_private(uint64_t pa)
+{
+	(void)pa;
+	return false;
+}
+
+bool memmap_is_firmware(uint64_t pa)
+{
+	(void)pa;
+	return false;
+}
+
+int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
+	    unsigned perms, bool uncached)
+{
+	(void)d;
+	(void)hpa;
+	(void)size;
+	(void)perms;
+	(void)uncached;
+	p2m_maps++;
+	p2m_mapped_gpa = gpa;
+	return 0;
+}
+
+/* A device that records its last access and answers reads with `value`. */
+struct fake_dev {
+	unsigned reads, writes;
+	uint64_t addr, value;
+	unsigned size;
+	int rc;
+};
+
+static struct fake_dev dev_a, dev_b;
+
+static int dev_read(const struct hvm_io_handler *h, struct vcpu *v,
+		    uint64_t addr, unsigned size, uint64_t *val)
+{
+	struct fake_dev *dev = h->dev;
+
+	assert_ptr_equal(v, &vcpu);
+	dev->reads++;
+	dev->addr = addr;
+	dev->size = size;
+	*val = dev->value;
+	return dev->rc;
+}
+
+static int dev_write(const struct hvm_io_handler *h, struct vcpu *v,
+		     uint64_t addr, unsigned size, uint64_t val)
+{
+	struct fake_dev *dev = h->dev;
+
+	assert_ptr_equal(v, &vcpu);
+	dev->writes++;
+	dev->addr = addr;
+	dev->size = size;
+	dev->value = val;
+	return dev->rc;
+}
+
+static const struct hvm_io_ops dev_ops = {
+    .read = dev_read,
+    .write = dev_write,
+};
+
+/* A range that follows the vCPU, as the xAPIC page does: here RBP's page. */
+static bool follows_rbp(const struct hvm_io_handler *h, struct vcpu *v,
+			uint64_t addr)
+{
+	(void)h;
+	return (addr & ~(PAGE_SIZE - 1)) == v->gpr[GPR_RBP];
+}
+
+static const struct hvm_io_ops moving_ops = {
+    .claims = follows_rbp,
+    .read = dev_read,
+    .write = dev_write,
+};
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&dom, 0, sizeof(dom));
+	memset(&vcpu, 0, sizeof(vcpu));
+	vcpu.dom = &dom;
+	spin_lock(&dom.lock); /* as the vCPU loop holds it around exits */
+	memset(&dev_a, 0, sizeof(dev_a));
+	memset(&dev_b, 0, sizeof(dev_b));
+	memset(&gs, 0, sizeof(gs));
+	gs.rip = GUEST_RIP;
+	gs.efer = EFER_LMA;
+	gs.cs.attr = SEG_ATTR_L;
+	crashes = gp_injected = p2m_maps = 0;
+	insn_len = 0;
+	return 0;
+}
+
+static void set_insn(const uint8_t *bytes, size_t len)
+{
+	memcpy(insn, bytes, len);
+	insn_len = len;
+}
+
+static void npf_at(uint64_t gpa)
+{
+	struct vm_exit e = {.reason = EXIT_NPF, .npf.gpa = gpa};
+
+	hvm_npf(&vcpu, &e);
+}
+
+static void test_register_until_full(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < HVM_MAX_IO_HANDLERS; i++)
+		assert_int_equal(hvm_io_register(&dom, HVM_IO_PORT, i * 8, 8,
+						 &dev_ops, &dev_a),
+				 0);
+	assert_int_equal(
+	    hvm_io_register(&dom, HVM_IO_PORT, 0x1000, 8, &dev_ops, &dev_a),
+	    -ENOSPC);
+	assert_int_equal(dom.nr_io_handlers, HVM_MAX_IO_HANDLERS);
+}
+
+static void test_port_dispatch(void **state)
+{
+	uint32_t val = 0xAA;
+
+	(void)state;
+	assert_int_equal(
+	    hvm_io_register(&dom, HVM_IO_PORT, DEV_PORT, 8, &dev_ops, &dev_a),
+	    0);
+	assert_int_equal(
+	    hvm_io_register(&dom, HVM_IO_PORT, 0x60, 1, &dev_ops, &dev_b), 0);
+	/* An MMIO range at the same numbers is not a port range. */
+	assert_int_equal(
+	    hvm_io_register(&dom, HVM_IO_MMIO, 0x70, 8, &dev_ops, &dev_b), 0);
+
+	assert_int_equal(hvm_io(&vcpu, DEV_PORT + 5, 1, false, &val), 0);
+	assert_int_equal(dev_a.writes, 1);
+	assert_int_equal(dev_a.addr, DEV_PORT + 5);
+	assert_int_equal(dev_a.size, 1);
+	assert_int_equal(dev_a.value, 0xAA);
+
+	dev_b.value = 0x12345678;
+	assert_int_equal(hvm_io(&vcpu, 0x60, 4, true, &val), 0);
+	assert_int_equal(dev_b.reads, 1);
+	assert_int_equal(val, 0x12345678);
+
+	/* Unclaimed ports, the end of a range, an MMIO-only number. */
+	assert_int_equal(hvm_io(&vcpu, DEV_PORT + 8, 1, true, &val), -ENODEV);
+	assert_int_equal(hvm_io(&vcpu, DEV_PORT - 1, 1, true, &val), -ENODEV);
+	assert_int_equal(hvm_io(&vcpu, 0x70, 1, true, &val), -ENODEV);
+	assert_int_equal(dev_a.reads + dev_b.reads, 1);
+
+	/* A handler's refusal reaches the caller, and no value does. */
+	dev_a.rc = -EINVAL;
+	val = 7;
+	assert_int_equal(hvm_io(&vcpu, DEV_PORT, 2, true, &val), -EINVAL);
+	assert_int_equal(val, 7);
+}
+
+static void test_mmio_load_and_store(void **state)
+{
+	static const uint8_t load[] = {0x8B, 0x03};  /* mov eax, [rbx] */
+	static const uint8_t store[] = {0x89, 0x0B}; /* mov [rbx], ecx */
+
+	(void)state;
+	assert_int_equal(hvm_io_register(&dom, HVM_IO_MMIO, DEV_MMIO, PAGE_SIZE,
+					 &dev_ops, &dev_a),
+			 0);
+	vcpu.gpr[GPR_RAX] = 0xFFFFFFFFFFFFFFFFULL;
+	vcpu.gpr[GPR_RBX] = DEV_MMIO + 0x10;
+	dev_a.value = 0x11;
+	set_insn(load, sizeof(load));
+	npf_at(DEV_MMIO + 0x10);
+	assert_int_equal(dev_a.reads, 1);
+	assert_int_equal(dev_a.addr, DEV_MMIO + 0x10);
+	assert_int_equal(dev_a.size, 4);
+	assert_int_equal(vcpu.gpr[GPR_RAX],
+			 0x11); /* 32-bit loads zero-extend */
+	assert_int_equal(gs.rip, GUEST_RIP + 2);
+
+	gs.rip = GUEST_RIP;
+	vcpu.gpr[GPR_RCX] = 0xCAFE;
+	set_insn(store, sizeof(store));
+	npf_at(DEV_MMIO + 0x40);
+	assert_int_equal(dev_a.writes, 1);
+	assert_int_equal(dev_a.addr, DEV_MMIO + 0x40);
+	assert_int_equal(dev_a.value, 0xCAFE);
+	assert_int_equal(gs.rip, GUEST_RIP + 2);
+	assert_int_equal(crashes + gp_injected + p2m_maps, 0);
+}
+
+static void test_mmio_refused_access_gets_gp(void **state)
+{
+	static const uint8_t load[] = {0x8B, 0x03};
+
+	(void)state;
+	assert_int_equal(hvm_io_register(&dom, HVM_IO_MMIO, DEV_MMIO, PAGE_SIZE,
+					 &dev_ops, &dev_a),
+			 0);
+	dev_a.rc = -EINVAL;
+	vcpu.gpr[GPR_RAX] = 5;
+	set_insn(load, sizeof(load));
+	npf_at(DEV_MMIO);
+	assert_int_equal(gp_injected, 1);
+	assert_int_equal(vcpu.gpr[GPR_RAX], 5);
+	assert_int_equal(gs.rip,
+			 GUEST_RIP); /* the faulting insn is not retired */
+}
+
+static void test_mmio_moving_range_first(void **state)
+{
+	static const uint8_t load[] = {0x8B, 0x03};
+
+	(void)state;
+	/* dev_a follows RBP's page and was registered first: it wins there. */
+	assert_int_equal(
+	    hvm_io_register(&dom, HVM_IO_MMIO, 0, 0, &moving_ops, &dev_a), 0);
+	assert_int_equal(hvm_io_register(&dom, HVM_IO_MMIO, DEV_MMIO, PAGE_SIZE,
+					 &dev_ops, &dev_b),
+			 0);
+	set_insn(load, sizeof(load));
+	vcpu.gpr[GPR_RBP] = DEV_MMIO;
+	npf_at(DEV_MMIO + 8);
+	assert_int_equal(dev_a.reads, 1);
+	assert_int_equal(dev_b.reads, 0);
+
+	/* Moved away: the fixed range gets its page back. */
+	gs.rip = GUEST_RIP;
+	vcpu.gpr[GPR_RBP] = DEV_MMIO + 2 * PAGE_SIZE;
+	npf_at(DEV_MMIO + 8);
+	assert_int_equal(dev_a.reads, 1);
+	assert_int_equal(dev_b.reads, 1);
+
+	gs.rip = GUEST_RIP;
+	npf_at(DEV_MMIO + 2 * PAGE_SIZE);
+	assert_int_equal(dev_a.reads, 2);
+}
+
+static void test_mmio_undecodable_crashes(void **state)
+{
+	static const uint8_t not_a_mov[] = {0x0F, 0x0B}; /* ud2 */
+
+	(void)state;
+	assert_int_equal(hvm_io_register(&dom, HVM_IO_MMIO, DEV_MMIO, PAGE_SIZE,
+					 &dev_ops, &dev_a),
+			 0);
+	set_insn(not_a_mov, sizeof(not_a_mov));
+	npf_at(DEV_MMIO);
+	assert_int_equal(crashes, 1);
+	assert_int_equal(dev_a.reads + dev_a.writes, 0);
+}
+
+static void test_dispatch_needs_the_domain_lock(void **state)
+{
+	uint32_t val = 0;
+
+	(void)state;
+	spin_unlock(&dom.lock);
+	shim_expect_panic(hvm_io(&vcpu, DEV_PORT, 1, true, &val));
+	assert_string_equal(shim_last_panic,
+			    "hvm_io_find: &d->lock is not held");
+}
+
+static void test_unclaimed_mmio(void **state)
+{
+	(void)state;
+	/* Unprivileged: an access outside its memory stops the domain. */
+	npf_at(GiB(2) + 0x123);
+	assert_int_equal(crashes, 1);
+	assert_int_equal(p2m_maps, 0);
+
+	/* Dom0: device memory is mapped 1:1 on first touch; RAM is not. */
+	dom.privileged = true;
+	npf_at(GiB(2) + 0x123);
+	assert_int_equal(p2m_maps, 1);
+	assert_int_equal(p2m_mapped_gpa, GiB(2));
+	npf_at(MiB(1));
+	assert_int_equal(p2m_maps, 1);
+	assert_int_equal(crashes, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_register_until_full, setup),
+	    cmocka_unit_test_setup(test_port_dispatch, setup),
+	    cmocka_unit_test_setup(test_mmio_load_and_store, setup),
+	    cmocka_unit_test_setup(test_mmio_refused_access_gets_gp, setup),
+	    cmocka_unit_test_setup(test_mmio_moving_range_first, setup),
+	    cmocka_unit_test_setup(test_mmio_undecodable_crashes, setup),
+	    cmocka_unit_test_setup(test_dispatch_needs_the_domain_lock, setup),
+	    cmocka_unit_test_setup(test_unclaimed_mmio, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
