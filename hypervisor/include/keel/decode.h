@@ -45,6 +45,25 @@ struct mmio_insn {
 	bool sign_extend; /* movsx */
 };
 
+/* What an instruction's prefixes say (SDM vol. 2, 2.1.1 and 2.2.1). */
+struct insn_prefixes {
+	uint8_t len;	/* prefix bytes, the opcode follows */
+	uint8_t rex;	/* 0 without one; counts only right before the opcode */
+	bool opsize;	/* 66 */
+	bool addrsize;	/* 67 */
+	bool rep;	/* F2 or F3 */
+	bool lock;	/* F0 */
+};
+
+/*
+ * Reads the legacy and (in 64-bit mode) REX prefixes at bytes[0..avail).
+ * Returns 0, -EAGAIN when the bytes end inside them, or -EINVAL when they
+ * run past the 15-byte limit. Shared by the MMIO decoder and by the
+ * instruction-length checks of intercepted instructions (hvm/exit.c).
+ */
+int insn_prefixes(const uint8_t *bytes, size_t avail, enum insn_cpu_mode mode,
+		  struct insn_prefixes *p);
+
 /*
  * Decodes the instruction at bytes[0..avail). Returns 0, -EINVAL for an
  * unsupported or invalid instruction (including one longer than 15 bytes),

@@ -75,6 +75,14 @@ struct segment {
 	uint64_t base;
 };
 
+/* struct segment.attr: descriptor type 0-3, S 4, DPL 5-6, P 7, L 9, D/B 10,
+ * G 11 (AMD APM vol. 2 §15.5.1, the VMCB layout). */
+#define SEG_TYPE_DATA_RWA 0x3 /* read/write, accessed */
+#define SEG_TYPE_CODE_RXA 0xB /* execute/read, accessed */
+#define SEG_TYPE_LDT 0x2
+#define SEG_TYPE_TSS_BUSY 0xB
+#define SEG_ATTR_S (1u << 4) /* code or data, not a system segment */
+#define SEG_ATTR_P (1u << 7)
 #define SEG_ATTR_L (1u << 9)
 #define SEG_ATTR_DB (1u << 10)
 
@@ -141,6 +149,8 @@ extern const struct hvm_ops *hvm;
 /* Probes the CPU, picks SVM or VMX, or explains why neither works. */
 int hvm_init(void);
 
+/* The architectural power-up state: real mode at F000:FFF0 (hvm/reset.c). */
+void hvm_reset_state(struct guest_state *s);
 /*
  * Puts v where a STARTUP IPI sends it: real mode at vector * 4 KiB. For the
  * backends' vcpu_run, once v's state is loaded on the calling CPU.

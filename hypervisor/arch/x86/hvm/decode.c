@@ -53,6 +53,51 @@ static int skip(struct insn_cursor *c, unsigned n)
 	return 0;
 }
 
+int insn_prefixes(const uint8_t *bytes, size_t avail, enum insn_cpu_mode mode,
+		  struct insn_prefixes *p)
+{
+	struct insn_cursor c = {bytes, avail, 0};
+	uint8_t b;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	for (;;) {
+		rc = fetch(&c, &b);
+		if (rc)
+			return rc;
+		if (mode == INSN_MODE_64 && (b & 0xf0) == 0x40) {
+			p->rex = b;
+			continue;
+		}
+		switch (b) {
+		case PREFIX_OPSIZE:
+			p->opsize = true;
+			break;
+		case PREFIX_ADDRSIZE:
+			p->addrsize = true;
+			break;
+		case 0x26: /* ES, CS, SS, DS, FS, GS overrides */
+		case 0x2e:
+		case 0x36:
+		case 0x3e:
+		case 0x64:
+		case 0x65:
+			break;
+		case PREFIX_REPNE:
+		case PREFIX_REP:
+			p->rep = true;
+			break;
+		case PREFIX_LOCK:
+			p->lock = true;
+			break;
+		default:
+			p->len = (uint8_t)(c.pos - 1);
+			return 0;
+		}
+		p->rex = 0; /* a REX not directly before the opcode */
+	}
+}
+
 /* Little-endian immediate of n bytes. */
 static int fetch_imm(struct insn_cursor *c, unsigned n, uint64_t *v)
 {
@@ -137,9 +182,10 @@ int insn_decode_mmio(const uint8_t *bytes, size_t avail,
 		     enum insn_cpu_mode mode, struct mmio_insn *out)
 {
 	struct insn_cursor c = {bytes, avail, 0};
-	bool opsize_prefix = false, addrsize_prefix = false, rep = false;
+	struct insn_prefixes pfx;
 	unsigned op_size, addr_size, reg;
-	uint8_t rex = 0, opcode, reg_field;
+	uint8_t rex, opcode, reg_field;
+	bool opsize_prefix, addrsize_prefix, rep;
 	uint64_t imm;
 	int rc;
 
@@ -148,42 +194,19 @@ int insn_decode_mmio(const uint8_t *bytes, size_t avail,
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 
-	/* Prefixes. A REX not directly before the opcode is ignored. */
-	for (;;) {
-		rc = fetch(&c, &opcode);
-		if (rc)
-			return rc;
-		if (mode == INSN_MODE_64 && (opcode & 0xf0) == 0x40) {
-			rex = opcode;
-			continue;
-		}
-		switch (opcode) {
-		case PREFIX_OPSIZE:
-			opsize_prefix = true;
-			break;
-		case PREFIX_ADDRSIZE:
-			addrsize_prefix = true;
-			break;
-		case 0x26: /* ES, CS, SS, DS, FS, GS overrides */
-		case 0x2e:
-		case 0x36:
-		case 0x3e:
-		case 0x64:
-		case 0x65:
-			break;
-		case PREFIX_REPNE:
-		case PREFIX_REP:
-			rep = true;
-			break;
-		case PREFIX_LOCK: /* LOCK MOV is #UD */
-		default:
-			goto prefixes_done;
-		}
-		rex = 0;
-	}
-prefixes_done:
-	if (opcode == PREFIX_LOCK)
-		return -EINVAL;
+	rc = insn_prefixes(bytes, avail, mode, &pfx);
+	if (rc)
+		return rc;
+	if (pfx.lock)
+		return -EINVAL; /* LOCK MOV is #UD */
+	rex = pfx.rex;
+	opsize_prefix = pfx.opsize;
+	addrsize_prefix = pfx.addrsize;
+	rep = pfx.rep;
+	c.pos = pfx.len;
+	rc = fetch(&c, &opcode);
+	if (rc)
+		return rc;
 
 	/* Operand and address size (SDM vol. 1, 3.6 and table 3-4). */
 	if (mode == INSN_MODE_16)

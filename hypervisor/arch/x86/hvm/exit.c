@@ -43,16 +43,6 @@ static const struct {
 	{ EXIT_XSETBV, 3, { 0x0F, 0x01, 0xD1 } },
 };
 
-static bool is_prefix(uint8_t b, bool long_mode)
-{
-	switch (b) {
-	case 0x66: case 0x67: case 0xF2: case 0xF3: case 0xF0:
-	case 0x2E: case 0x36: case 0x3E: case 0x26: case 0x64: case 0x65:
-		return true;
-	}
-	return long_mode && (b & 0xF0) == 0x40;
-}
-
 /*
  * Without next-RIP (QEMU TCG, older AMD) the length comes from the bytes
  * at RIP, which also proves the exit matches the instruction (TCG reports
@@ -61,9 +51,9 @@ static bool is_prefix(uint8_t b, bool long_mode)
 int hvm_skip_insn(struct vcpu *v, const struct vm_exit *e)
 {
 	struct guest_state s;
-	uint8_t buf[15];
-	int n, p = 0;
-	bool lm;
+	struct insn_prefixes pfx;
+	uint8_t buf[INSN_MAX_LEN];
+	int n, p;
 
 	hvm->get_state(v, &s);
 	if (e->insn_len) {
@@ -74,9 +64,9 @@ int hvm_skip_insn(struct vcpu *v, const struct vm_exit *e)
 	n = guest_fetch_insn(v, &s, buf, sizeof(buf));
 	if (n <= 0)
 		return -EFAULT;
-	lm = (s.efer & EFER_LMA) && (s.cs.attr & SEG_ATTR_L);
-	while (p < n && is_prefix(buf[p], lm))
-		p++;
+	if (insn_prefixes(buf, (size_t)n, guest_insn_mode(&s), &pfx))
+		return -EINVAL;
+	p = pfx.len;
 	for (unsigned i = 0; i < ARRAY_SIZE(known_insns); i++) {
 		if (known_insns[i].reason != e->reason ||
 		    p + known_insns[i].len > n ||
@@ -293,27 +283,4 @@ void hvm_deliver_events(struct vcpu *v)
 	} else {
 		hvm->request_intr_window(v, true);
 	}
-}
-
-/* STARTUP: real mode at vector * 4 KiB (SDM vol. 3A §8.4.4.1). */
-void hvm_startup_state(struct vcpu *v, uint8_t vector)
-{
-	struct guest_state s;
-
-	hvm->get_state(v, &s);
-	memset(v->gpr, 0, sizeof(v->gpr));
-	s.cr0 = 0x60000010; /* CD | NW | ET */
-	s.cr3 = s.cr4 = s.efer = 0;
-	s.rflags = 2;
-	s.rip = 0;
-	s.cs = (struct segment){ (uint16_t)(vector << 8), 0x9B, 0xFFFF,
-				 (uint64_t)vector << 12 };
-	s.ds = s.es = s.fs = s.gs = s.ss =
-		(struct segment){ 0, 0x93, 0xFFFF, 0 };
-	s.tr = (struct segment){ 0, 0x8B, 0xFFFF, 0 };
-	s.ldtr = (struct segment){ 0, 0x82, 0xFFFF, 0 };
-	s.gdtr_base = s.idtr_base = 0;
-	s.gdtr_limit = s.idtr_limit = 0xFFFF;
-	s.cpl = 0;
-	hvm->set_state(v, &s);
 }

@@ -14,13 +14,6 @@
 #include <keel/p2m.h>
 #include <keel/x86.h>
 
-static enum insn_cpu_mode cpu_mode(const struct guest_state *s)
-{
-	if ((s->efer & EFER_LMA) && (s->cs.attr & SEG_ATTR_L))
-		return INSN_MODE_64;
-	return (s->cs.attr & SEG_ATTR_DB) ? INSN_MODE_32 : INSN_MODE_16;
-}
-
 static void emulate(struct vcpu *v, uint64_t gpa,
 		    const struct hvm_io_handler *h)
 {
@@ -32,7 +25,7 @@ static void emulate(struct vcpu *v, uint64_t gpa,
 
 	hvm->get_state(v, &s);
 	n = guest_fetch_insn(v, &s, bytes, sizeof(bytes));
-	if (n <= 0 || insn_decode_mmio(bytes, (size_t)n, cpu_mode(&s), &in)) {
+	if (n <= 0 || insn_decode_mmio(bytes, (size_t)n, guest_insn_mode(&s), &in)) {
 		domain_crash(v->dom, v,
 			     "cannot emulate MMIO at %lx: instruction at %lx "
 			     "(%02x %02x %02x %02x)",

@@ -124,16 +124,13 @@ static void iopm_setup(uint8_t *iopm, bool privileged)
 		iopm[port / 8] |= 1u << (port % 8);
 }
 
-static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr,
-		    uint32_t limit, uint64_t base)
-{
-	*s = (struct vmcb_seg){ sel, attr, limit, base };
-}
+static void svm_set_state(struct vcpu *v, const struct guest_state *gs);
 
 static int svm_vcpu_create(struct vcpu *v)
 {
 	struct svm_vcpu *s = xzalloc(sizeof(*s));
 	struct vmcb *vmcb;
+	struct guest_state reset;
 	uint8_t *msrpm;
 
 	if (!s)
@@ -172,20 +169,10 @@ static int svm_vcpu_create(struct vcpu *v)
 	vmcb->vintr = V_INTR_MASKING;
 	vmcb->np_control = NP_ENABLE;
 	vmcb->n_cr3 = v->dom->p2m_root;
-	vmcb->g_pat = 0x0007040600070406ULL; /* architectural reset value */
 
-	/* Architectural reset state (APM vol. 2 §14.1.3); builders override. */
-	seg_set(&vmcb->cs, 0xF000, 0x9B, 0xFFFF, 0xFFFF0000);
-	seg_set(&vmcb->ds, 0, 0x93, 0xFFFF, 0);
-	vmcb->es = vmcb->ss = vmcb->fs = vmcb->gs = vmcb->ds;
-	seg_set(&vmcb->gdtr, 0, 0, 0xFFFF, 0);
-	vmcb->idtr = vmcb->gdtr;
-	seg_set(&vmcb->ldtr, 0, 0x82, 0xFFFF, 0);
-	seg_set(&vmcb->tr, 0, 0x8B, 0xFFFF, 0);
-	vmcb->cr0 = X86_CR0_ET | X86_CR0_NE | X86_CR0_CD | X86_CR0_NW;
-	vmcb->efer = EFER_SVME;
-	vmcb->rflags = 2;
-	vmcb->rip = 0xFFF0;
+	/* Reset state (APM vol. 2 §14.1.3); builders override. */
+	hvm_reset_state(&reset);
+	svm_set_state(v, &reset);
 	vmcb->dr6 = 0xFFFF0FF0;
 	vmcb->dr7 = 0x400;
 	return 0;
@@ -221,6 +208,31 @@ static void exit_io(struct vmcb *vmcb, struct vm_exit *e)
 	e->insn_len = vmcb->exitinfo2 - vmcb->rip;
 }
 
+/* Exits that need nothing but a new name (APM vol. 2 appendix C). */
+static const uint8_t exit_reasons[] = {
+	[SVM_EXIT_INTR] = EXIT_EXTINT,
+	[SVM_EXIT_NMI] = EXIT_NMI,
+	[SVM_EXIT_SMI] = EXIT_EXTINT, /* resumes the guest; SMM runs */
+	[SVM_EXIT_VINTR] = EXIT_INTR_WINDOW,
+	[SVM_EXIT_CPUID] = EXIT_CPUID,
+	[SVM_EXIT_HLT] = EXIT_HLT,
+	[SVM_EXIT_VMMCALL] = EXIT_HYPERCALL,
+	[SVM_EXIT_SHUTDOWN] = EXIT_SHUTDOWN,
+	[SVM_EXIT_INIT] = EXIT_INIT,
+	[SVM_EXIT_XSETBV] = EXIT_XSETBV,
+	[SVM_EXIT_PAUSE] = EXIT_PAUSE,
+	/* Instructions guests are not shown: #UD (hvm/exit.c). */
+	[SVM_EXIT_VMRUN] = EXIT_VIRT_INSN,
+	[SVM_EXIT_VMLOAD] = EXIT_VIRT_INSN,
+	[SVM_EXIT_VMSAVE] = EXIT_VIRT_INSN,
+	[SVM_EXIT_STGI] = EXIT_VIRT_INSN,
+	[SVM_EXIT_CLGI] = EXIT_VIRT_INSN,
+	[SVM_EXIT_SKINIT] = EXIT_VIRT_INSN,
+	[SVM_EXIT_MONITOR] = EXIT_VIRT_INSN,
+	[SVM_EXIT_MWAIT] = EXIT_VIRT_INSN,
+	[SVM_EXIT_ICEBP] = EXIT_VIRT_INSN,
+};
+
 static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 {
 	struct vmcb *vmcb = to_svm(v)->vmcb;
@@ -231,21 +243,6 @@ static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 	if ((svm_features & SVM_FEAT_NRIPS) && vmcb->next_rip > vmcb->rip)
 		e->insn_len = vmcb->next_rip - vmcb->rip;
 	switch (code) {
-	case SVM_EXIT_INTR:
-		e->reason = EXIT_EXTINT;
-		break;
-	case SVM_EXIT_NMI:
-		e->reason = EXIT_NMI;
-		break;
-	case SVM_EXIT_SMI:
-		e->reason = EXIT_EXTINT; /* resumes the guest; SMM runs */
-		break;
-	case SVM_EXIT_VINTR:
-		e->reason = EXIT_INTR_WINDOW;
-		break;
-	case SVM_EXIT_CPUID:
-		e->reason = EXIT_CPUID;
-		break;
 	case SVM_EXIT_MSR:
 		e->reason = vmcb->exitinfo1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 		break;
@@ -259,35 +256,6 @@ static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 		e->npf.write = vmcb->exitinfo1 & NPF_WRITE;
 		e->npf.fetch = vmcb->exitinfo1 & NPF_FETCH;
 		break;
-	case SVM_EXIT_HLT:
-		e->reason = EXIT_HLT;
-		break;
-	case SVM_EXIT_VMMCALL:
-		e->reason = EXIT_HYPERCALL;
-		break;
-	case SVM_EXIT_SHUTDOWN:
-		e->reason = EXIT_SHUTDOWN;
-		break;
-	case SVM_EXIT_INIT:
-		e->reason = EXIT_INIT;
-		break;
-	case SVM_EXIT_XSETBV:
-		e->reason = EXIT_XSETBV;
-		break;
-	case SVM_EXIT_PAUSE:
-		e->reason = EXIT_PAUSE;
-		break;
-	case SVM_EXIT_VMRUN:
-	case SVM_EXIT_VMLOAD:
-	case SVM_EXIT_VMSAVE:
-	case SVM_EXIT_STGI:
-	case SVM_EXIT_CLGI:
-	case SVM_EXIT_SKINIT:
-	case SVM_EXIT_MONITOR:
-	case SVM_EXIT_MWAIT:
-	case SVM_EXIT_ICEBP:
-		e->reason = EXIT_VIRT_INSN;
-		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_INVALID;
 		break;
@@ -297,6 +265,8 @@ static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 			e->exc.vector = code - SVM_EXIT_EXCP_BASE;
 			e->exc.error = vmcb->exitinfo1;
 			e->exc.cr2 = vmcb->exitinfo2;
+		} else if (code < ARRAY_SIZE(exit_reasons) && exit_reasons[code]) {
+			e->reason = exit_reasons[code];
 		} else {
 			e->reason = EXIT_UNKNOWN;
 		}
