@@ -16,6 +16,18 @@ DHCP_ADDRESS = "10.0.2.15"
 SLIRP_GATEWAY = "10.0.2.2"
 
 
+def run_checks(named_checks):
+    """Runs each (name, check) in turn; yields (name, problem), problem
+    None when the check passed. A TestFailure (the shell did not answer)
+    counts as that check's problem."""
+    for name, check in named_checks:
+        try:
+            problem = check()
+        except keeltest.TestFailure as e:
+            problem = str(e)
+        yield name, problem
+
+
 def check_kernel_release(machine):
     expected = keeltest.expected_kernel_release()
     release = machine.run("uname -r")

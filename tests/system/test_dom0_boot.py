@@ -69,7 +69,7 @@ def boot_dom0(suite, iso, disk, disk_sha256, name, cpu, mem, uefi):
                        % (name, BOOT_DEADLINE), e)
             return
         suite.ok("%s: Dom0 root shell within %d s" % (name, BOOT_DEADLINE))
-        for what, check in [
+        for what, problem in checks.run_checks([
                 ("uname -r is the pinned Debian kernel",
                  lambda: checks.check_kernel_release(machine)),
                 ("dmesg shows a hypervisor detected",
@@ -86,11 +86,7 @@ def boot_dom0(suite, iso, disk, disk_sha256, name, cpu, mem, uefi):
                  lambda: checks.check_disk_bytes(machine, DISK_SIZE,
                                                  disk_sha256)),
                 ("LAPIC timer and virtio interrupt counters grow",
-                 lambda: checks.check_interrupts_grow(machine))]:
-            try:
-                problem = check()
-            except keeltest.TestFailure as e:
-                problem = str(e)
+                 lambda: checks.check_interrupts_grow(machine))]):
             if problem:
                 suite.fail("%s: %s" % (name, what), problem)
             else:

@@ -49,7 +49,7 @@ def boot_rescue(suite, iso, disk, disk_sha256, uefi):
             suite.fail("%s: boots to the Dom0 root shell" % variant, e)
             return
         suite.ok("%s: boots to the Dom0 root shell" % variant)
-        for what, check in [
+        for what, problem in checks.run_checks([
                 ("uname -r is the pinned Debian kernel",
                  lambda: checks.check_kernel_release(machine)),
                 ("eth0 gets %s by DHCP" % checks.DHCP_ADDRESS,
@@ -58,11 +58,7 @@ def boot_rescue(suite, iso, disk, disk_sha256, uefi):
                  lambda: checks.check_disk_bytes(machine, DISK_SIZE,
                                                  disk_sha256)),
                 ("LAPIC timer and virtio interrupt counters grow",
-                 lambda: checks.check_interrupts_grow(machine))]:
-            try:
-                problem = check()
-            except keeltest.TestFailure as e:
-                problem = str(e)
+                 lambda: checks.check_interrupts_grow(machine))]):
             if problem:
                 suite.fail("%s: %s" % (variant, what), problem)
             else:

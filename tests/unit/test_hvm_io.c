@@ -297,6 +297,22 @@ static void test_mmio_refused_access_gets_gp(void **state)
 			 GUEST_RIP); /* the faulting insn is not retired */
 }
 
+static void test_mmio_refused_store_gets_gp(void **state)
+{
+	static const uint8_t store[] = {0x89, 0x0B}; /* mov [rbx], ecx */
+
+	(void)state;
+	assert_int_equal(hvm_io_register(&dom, HVM_IO_MMIO, DEV_MMIO, PAGE_SIZE,
+					 &dev_ops, &dev_a),
+			 0);
+	dev_a.rc = -EINVAL;
+	gs.rip = GUEST_RIP;
+	set_insn(store, sizeof(store));
+	npf_at(DEV_MMIO);
+	assert_int_equal(gp_injected, 1);
+	assert_int_equal(gs.rip, GUEST_RIP); /* #GP is a fault: not retired */
+}
+
 static void test_mmio_moving_range_first(void **state)
 {
 	static const uint8_t load[] = {0x8B, 0x03};
@@ -376,6 +392,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_port_dispatch, setup),
 	    cmocka_unit_test_setup(test_mmio_load_and_store, setup),
 	    cmocka_unit_test_setup(test_mmio_refused_access_gets_gp, setup),
+	    cmocka_unit_test_setup(test_mmio_refused_store_gets_gp, setup),
 	    cmocka_unit_test_setup(test_mmio_moving_range_first, setup),
 	    cmocka_unit_test_setup(test_mmio_undecodable_crashes, setup),
 	    cmocka_unit_test_setup(test_dispatch_needs_the_domain_lock, setup),

@@ -36,8 +36,11 @@ static void emulate(struct vcpu *v, uint64_t gpa,
 	}
 	if (in.write) {
 		val = insn_mmio_store_value(&in, v->gpr);
-		if (h->ops->write(h, v, gpa, in.size, val))
+		if (h->ops->write(h, v, gpa, in.size, val)) {
+			/* A fault leaves RIP at the faulting instruction. */
 			hvm_inject_gp(v);
+			return;
+		}
 	} else {
 		if (h->ops->read(h, v, gpa, in.size, &val)) {
 			hvm_inject_gp(v);
