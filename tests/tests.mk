@@ -9,8 +9,10 @@
 #                                  as root) and run their boot and kickstart
 #                                  tests, which otherwise report a skip
 #   make test-list                 list the suites
+#   make format-check              fail (listing them) if clang-format would
+#                                  change any C file; `make format` does it
 
-.PHONY: test test-list
+.PHONY: test test-list format format-check
 
 # The build runs inside tests/run.py (make -k all test-iso unit) so that a
 # broken part counts as one failure and every suite that can still run does.
@@ -26,3 +28,20 @@ endif
 
 test-list:
 	@/usr/bin/python3 tests/run.py --list
+
+# Every tracked C file, in the repository's style (.clang-format).
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@scripts/deps.sh
+	@bad=$$(for f in $(FORMAT_FILES); do \
+		clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || \
+			echo "$$f"; \
+	done); \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: not in the repository's style (make format):"; \
+		echo "$$bad" | sed 's/^/  /'; exit 1; \
+	fi; echo "format-check: $(words $(FORMAT_FILES)) files in style"

@@ -6,13 +6,17 @@
 
 void vcpu_wake(struct vcpu *v)
 {
+	int cpu;
+
 	if (v->state == VCPU_BLOCKED)
 		v->state = VCPU_RUNNABLE;
 	if (v->state == VCPU_RUNNABLE && v->dom->state == DOM_RUNNING)
 		sched->vcpu_wake(v);
-	/* A vCPU running elsewhere must exit to see a new interrupt. */
-	if (v->pcpu >= 0 && (unsigned)v->pcpu != this_cpu()->cpu)
-		lapic_send_ipi(percpu_area[v->pcpu].apic_id, IPI_KICK_VECTOR);
+	/* A vCPU running elsewhere must exit to see a new interrupt. One
+	 * read: the scheduler may move it or set -1 at any time. */
+	cpu = __atomic_load_n(&v->pcpu, __ATOMIC_RELAXED);
+	if (cpu >= 0 && (unsigned)cpu != this_cpu()->cpu)
+		lapic_send_ipi(percpu_area[cpu].apic_id, IPI_KICK_VECTOR);
 }
 
 void vcpu_sleep(struct vcpu *v)
