@@ -3,10 +3,10 @@
  * The AMD SVM backend of struct hvm_ops (AMD APM vol. 2, ch. 15).
  *
  * Works with what QEMU TCG emulates (NPT + VGIF; no next-RIP save, decode
- * assists, flush-by-ASID or clean bits) and uses those features when the
- * hardware has them: without NRIPS the exit handlers decode instruction
- * lengths themselves; without flush-by-ASID every p2m change flushes the
- * whole TLB on the next VMRUN.
+ * assists, flush-by-ASID or clean bits) and uses next-RIP and
+ * flush-by-ASID when the hardware has them: without next-RIP the exit
+ * handlers decode instruction lengths themselves; without flush-by-ASID a
+ * vCPU whose p2m changed takes a fresh ASID (keel/asid.h).
  */
 #include <keel/asid.h>
 #include <keel/cpu.h>
