@@ -12,6 +12,10 @@ packages=(
 	gcc make binutils python3 clang-format
 	# host unit tests
 	libcmocka-dev
+	# fuzzing (make fuzz, the "fuzz" suite): clang, its libFuzzer and
+	# sanitizer runtimes (a separate package on Debian 12), and
+	# llvm-symbolizer for readable crash stacks
+	clang libclang-rt-14-dev llvm
 	# test harness
 	python3-pexpect
 	# emulators and firmware

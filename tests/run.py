@@ -5,6 +5,8 @@ Suites, in this order:
   build           (with --build) `make -k all test-iso unit`: one result
   unit/test_*     each host unit test binary in $(OUT)/unit, run with
                   CMOCKA_MESSAGE_OUTPUT=TAP
+  fuzz            tests/fuzz/run.py --replay, if it exists: every libFuzzer
+                  harness runs its corpus once
   guests          tests/guests/run.py, if it exists (freestanding test guests)
   system/test_*   each tests/system/test_*.py
 
@@ -36,8 +38,8 @@ OUT = os.environ.get("OUT", "out")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
     else sys.executable
 
-DEFAULT_TIMEOUTS = {"build": 1800, "unit": 300, "guests": 3600,
-                    "system": 1200}
+DEFAULT_TIMEOUTS = {"build": 1800, "unit": 300, "fuzz": 900,
+                    "guests": 3600, "system": 1200}
 
 TAP_RESULT = re.compile(r"^(not )?ok\b(.*)$")
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
@@ -86,6 +88,10 @@ def discover():
             env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
             suites.append(Suite("unit/" + os.path.basename(binary), [binary],
                                 DEFAULT_TIMEOUTS["unit"], env))
+    fuzz = os.path.join(REPO, "tests", "fuzz", "run.py")
+    if os.path.exists(fuzz):
+        suites.append(Suite("fuzz", [PYTHON, fuzz, "--replay"],
+                            DEFAULT_TIMEOUTS["fuzz"]))
     guests = os.path.join(REPO, "tests", "guests", "run.py")
     if os.path.exists(guests):
         suites.append(Suite("guests", [PYTHON, guests],

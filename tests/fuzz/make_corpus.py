@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""Write the seed corpora in tests/fuzz/corpus/<harness>/.
+
+Each seed is a small input in the harness's own format (see the comment at
+the top of tests/fuzz/fuzz_<harness>.c) that reaches the interesting paths:
+the fuzzer mutates from there. Inputs the fuzzer found (crashes turned unit
+tests, interesting coverage) sit beside these under their own names and are
+not touched by this script.
+
+  tests/fuzz/make_corpus.py [HARNESS...]
+"""
+
+import os
+import struct
+import sys
+
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def u8(v):
+    return struct.pack("<B", v & 0xFF)
+
+
+def u16(v):
+    return struct.pack("<H", v & 0xFFFF)
+
+
+def u32(v):
+    return struct.pack("<I", v & 0xFFFFFFFF)
+
+
+def u64(v):
+    return struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF)
+
+
+# ---- decode: mode, available bytes, instruction, 16 registers, load value
+def decode():
+    seeds = {}
+    regs = b"".join(u64(0x1111111111111111 * (i + 1)) for i in range(16))
+    insns = {
+        "mov-store-ecx": (2, "89 08"),
+        "mov-imm64-sx": (2, "48 c7 80 00 03 00 00 00 00 00 80"),
+        "movzx-load": (2, "0f b6 08"),
+        "movsx-r9-word": (2, "4c 0f bf 48 10"),
+        "moffs-addr32": (2, "67 a1 01 02 03 04"),
+        "sib-rip-rel": (2, "43 89 04 6d 00 00 00 80"),
+        "mode32-disp32": (1, "89 05 00 03 e0 fe"),
+        "mode16-imm32": (0, "66 c7 06 00 03 78 56 34 12"),
+        "mode16-ah": (0, "8a 27"),
+        "truncated": (2, "89 05 78"),
+    }
+    for name, (mode, text) in insns.items():
+        b = bytes.fromhex(text)
+        seeds[name] = u8(mode) + u8(len(b)) + b + regs + u64(0xfedcba9876543210)
+    return seeds
+
+
+# ---- vlapic: ID selector and ID, BSP, TSC and bus kHz, start TSC, ops
+def vlapic():
+    def header():
+        return u8(0) + u8(3) + u8(1) + u32(1999999) + u32(999999) + u64(10 ** 6)
+
+    def mmio_wr(off, val):
+        return u8(0) + u16(off) + u8(0) + u8(2) + u32(val)
+
+    def mmio_rd(off):
+        return u8(1) + u16(off) + u8(0)
+
+    def msr_wr(msr, val):
+        return u8(2) + u8(3) + u32(msr) + u8(3) + u64(val)
+
+    def msr_rd(msr):
+        return u8(4) + u8(3) + u32(msr)
+
+    def later(ticks):
+        return u8(5) + u32(ticks)
+
+    expire, inject = u8(9) + u8(1), u8(8)
+    eoi = mmio_wr(0xB0, 0)
+    seeds = {
+        "xapic-oneshot-timer": header() + mmio_wr(0xF0, 0x1FF)
+        + mmio_wr(0x3E0, 0xB) + mmio_wr(0x320, 0x30) + mmio_wr(0x380, 1000)
+        + later(500) + mmio_rd(0x390) + later(5000) + expire + inject + eoi,
+        "xapic-periodic-divide": header() + mmio_wr(0xF0, 0x1FF)
+        + mmio_wr(0x320, 0x20031) + mmio_wr(0x380, 100) + later(1234)
+        + mmio_wr(0x3E0, 0x3) + later(99999) + expire + mmio_rd(0x390),
+        "xapic-icr-self-level": header() + mmio_wr(0xF0, 0x1FF)
+        + mmio_wr(0x310, 0x03000000) + mmio_wr(0x300, 0xC041) + inject
+        + mmio_rd(0x100) + mmio_rd(0x180) + eoi + mmio_wr(0x280, 0)
+        + mmio_rd(0x280),
+        "x2apic-tsc-deadline": header()
+        + msr_wr(0x1B, 0xFEE00000 | 0xD00) + msr_wr(0x80F, 0x1FF)
+        + msr_wr(0x832, 0x40040) + msr_wr(0x6E0, 10 ** 6 + 5000)
+        + later(6000) + expire + inject + msr_wr(0x80B, 0) + msr_rd(0x6E0),
+        "x2apic-icr-self-ipi": header()
+        + msr_wr(0x1B, 0xFEE00000 | 0xD00) + msr_wr(0x80F, 0x1FF)
+        + msr_wr(0x830, (3 << 32) | 0x50) + msr_wr(0x83F, 0x60) + inject
+        + msr_rd(0x80A) + msr_wr(0x808, 0x70) + msr_wr(0x1B, 0),
+        "xapic-error-lvt": header() + mmio_wr(0xF0, 0x1FF)
+        + mmio_wr(0x370, 0x33) + u8(7) + u8(3) + u8(0) + inject
+        + mmio_wr(0x280, 0) + mmio_rd(0x280) + u8(10),
+    }
+    return seeds
+
+
+# ---- vioapic: flags, ID, ops
+def vioapic():
+    def reg_wr(reg, val):
+        # IOREGSEL = reg, then IOWIN = val (32-bit values)
+        return (u8(0) + u8(0) + u8(0) + u8(0) + u8(1) + u32(reg)
+                + u8(0) + u8(0) + u8(1) + u8(0) + u8(1) + u32(val))
+
+    def reg_rd(reg):
+        return (u8(0) + u8(0) + u8(0) + u8(0) + u8(1) + u32(reg)
+                + u8(1) + u8(0) + u8(1) + u8(0))
+
+    def pin(n, level):
+        return u8(2) + u8(n) + u8(level)
+
+    def eoi_reg(vector):
+        return u8(0) + u8(0) + u8(4) + u8(0) + u8(1) + u32(vector)
+
+    return {
+        "level-pin-eoi": u8(1) + u8(2) + reg_wr(0x12, 0xA030)
+        + reg_wr(0x13, 0x01000000) + pin(1, 1) + u8(4) + u8(0x30)
+        + pin(1, 0) + reg_rd(0x12),
+        "edge-pins-and-id": u8(0) + u8(2) + reg_wr(0x00, 0x0F000000)
+        + reg_rd(0x00) + reg_rd(0x01) + reg_wr(0x20, 0x41) + pin(8, 1)
+        + pin(8, 0) + pin(8, 1) + reg_rd(0x20),
+        "eoi-register-reentry": u8(3) + u8(0) + reg_wr(0x10, 0x8031)
+        + pin(0, 1) + eoi_reg(0x31) + reg_wr(0x10, 0x31) + reg_rd(0x10),
+    }
+
+
+# ---- vuart: ops
+def vuart():
+    def out(off, val):
+        return u8(0) + u8(off) + u8(val)
+
+    def inp(off):
+        return u8(1) + u8(off)
+
+    def rx(b):
+        return u8(2) + u8(b)
+
+    linux_probe = (out(7, 0xA5) + inp(7) + out(1, 0) + inp(1) + out(1, 0xF)
+                   + inp(1) + out(4, 0x1A) + inp(6) + out(4, 0)
+                   + out(2, 0xC7) + inp(2) + out(3, 0x83) + out(0, 1)
+                   + out(1, 0) + out(3, 0x03))
+    return {
+        "linux-probe": linux_probe,
+        "rx-fifo-interrupts": out(2, 0xC7) + out(4, 0x0B) + out(1, 0x0F)
+        + b"".join(rx(0x41 + i) for i in range(18)) + inp(2) + inp(5)
+        + b"".join(inp(0) for i in range(17)) + inp(2),
+        "loopback-size-fifo": out(2, 0x07) + out(4, 0x1F)
+        + b"".join(out(0, i) for i in range(20)) + inp(5) + inp(6)
+        + b"".join(inp(0) for i in range(20)) + out(4, 0x08) + inp(6),
+        "thre-interrupt": out(4, 0x08) + out(1, 0x02) + inp(2) + out(0, 0x58)
+        + inp(2) + out(1, 0) + out(1, 0x02) + inp(2) + inp(2),
+    }
+
+
+GENERATORS = {
+    "decode": decode,
+    "vlapic": vlapic,
+    "vioapic": vioapic,
+    "vuart": vuart,
+}
+
+
+def main():
+    names = sys.argv[1:] or sorted(GENERATORS)
+    for name in names:
+        d = os.path.join(CORPUS, name)
+        os.makedirs(d, exist_ok=True)
+        for seed, data in sorted(GENERATORS[name]().items()):
+            with open(os.path.join(d, "seed-" + seed), "wb") as f:
+                f.write(data)
+        print("%s: %d seeds" % (name, len(GENERATORS[name]())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
