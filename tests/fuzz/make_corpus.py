@@ -160,7 +160,51 @@ def vuart():
     }
 
 
+# ---- multiboot2: the information structure (Multiboot2 spec 3.6)
+def mb2_tag(tag_type, body):
+    size = 8 + len(body)
+    pad = (-size) % 8
+    return u32(tag_type) + u32(size) + body + b"\0" * pad
+
+
+def mb2(tags):
+    body = b"".join(tags) + mb2_tag(0, b"")
+    return u32(8 + len(body)) + u32(0) + body
+
+
+def multiboot2():
+    rsdp = b"RSD PTR " + u8(0) + b"BOCHS " + u8(2) + u32(0x7ffe1000) \
+        + u32(36) + u64(0x7ffe2000) + u8(0) + b"\0" * 3
+    mmap = u32(24) + u32(0) + b"".join(
+        u64(a) + u64(l) + u32(t) + u32(0) for a, l, t in [
+            (0, 0x9fc00, 1), (0x9fc00, 0x400, 2), (0xf0000, 0x10000, 2),
+            (0x100000, 0x7fee0000, 1), (0x7ffe0000, 0x20000, 2),
+            (0xfffc0000, 0x40000, 2), (0x100000000, 0x80000000, 1)])
+    grub = mb2([
+        mb2_tag(1, b"console=com1 dom0_mem=2G loglvl=all maxcpus=4\0"),
+        mb2_tag(2, b"GRUB 2.06\0"),
+        mb2_tag(3, u32(0x1000000) + u32(0x1800000)
+                + b"/boot/vmlinuz console=ttyS0 quiet\0"),
+        mb2_tag(3, u32(0x2000000) + u32(0x4000000) + b"/boot/initrd.img\0"),
+        mb2_tag(4, u32(639) + u32(2096000)),
+        mb2_tag(6, mmap),
+        mb2_tag(15, rsdp),
+    ])
+    uefi = mb2([
+        mb2_tag(1, b"dom0_mem=512M\0"),
+        mb2_tag(12, u64(0x7f9e5018)),
+        mb2_tag(14, rsdp[:20]),
+        mb2_tag(6, u32(32) + u32(0) + u64(0) + u64(0xa0000) + u32(1)
+                + u32(0) + u64(0)),
+        mb2_tag(21, u32(0x200000)),
+    ])
+    return {"grub-bios": grub, "grub-efi": uefi,
+            "modules-no-cmdline": mb2([mb2_tag(3, u32(0x1000) + u32(0x2000))
+                                       for _ in range(3)])}
+
+
 GENERATORS = {
+    "multiboot2": multiboot2,
     "decode": decode,
     "vlapic": vlapic,
     "vioapic": vioapic,

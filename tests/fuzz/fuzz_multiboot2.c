@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Multiboot2 information parsing and command-line lookup
+ * (hypervisor/arch/x86/boot/multiboot2.c). The boot loader writes the
+ * information; a broken or hostile one must not make Keel read outside it.
+ *
+ * Input: the information structure itself. Its total_size field is kept
+ * when it fits the input and cut to the input's length otherwise (the
+ * parser may trust total_size: it is the boot loader's promise of how much
+ * memory is there). The copy is a heap block of exactly the input's length,
+ * 8-byte aligned as the specification requires, so AddressSanitizer sees
+ * any read past it.
+ */
+#include "fuzz.h"
+
+#include <stdbool.h>
+
+#include <keel/bootinfo.h>
+#include <keel/errno.h>
+#include <keel/lib.h>
+
+FUZZ_SHIM_INIT()
+
+static const char *const keys[] = {"dom0_mem", "console", "maxcpus", "loglvl",
+				   "",	       "=",	  "a b"};
+
+static void check_string(const char *s, size_t size)
+{
+	FUZZ_CHECK(memchr(s, '\0', size) != NULL);
+}
+
+/* Every lookup stays inside the NUL-terminated command line. */
+static void lookups(const char *cmdline, size_t val_size)
+{
+	char val[64];
+
+	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
+		int n = cmdline_get(cmdline, keys[i], val, val_size);
+
+		FUZZ_CHECK(n == -1 || (n >= 0 && (size_t)n <= strlen(cmdline)));
+		if (n >= 0 && val_size)
+			FUZZ_CHECK(strlen(val) <= (size_t)n &&
+				   strlen(val) < val_size);
+		(void)cmdline_has(cmdline, keys[i]);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct boot_info bi;
+	uint32_t total;
+	uint8_t *mbi;
+	size_t val_size;
+	int rc;
+
+	if (size < 8)
+		return 0;
+	mbi = malloc(size);
+	FUZZ_CHECK(mbi);
+	memcpy(mbi, data, size);
+	memcpy(&total, mbi, 4);
+	if (total > size) {
+		total = (uint32_t)size;
+		memcpy(mbi, &total, 4);
+	}
+	/* The reserved field picks the value buffer size for lookups. */
+	val_size = mbi[4] % 65;
+
+	rc = mb2_parse(mbi, &bi);
+	FUZZ_CHECK(rc == 0 || rc == -EINVAL);
+	if (rc == 0) {
+		FUZZ_CHECK(bi.mbi_end - bi.mbi_start == total);
+		FUZZ_CHECK(bi.nr_modules <= BOOT_MAX_MODULES);
+		FUZZ_CHECK(bi.nr_mmap <= BOOT_MAX_MMAP);
+		check_string(bi.cmdline, sizeof(bi.cmdline));
+		lookups(bi.cmdline, val_size);
+		for (unsigned i = 0; i < bi.nr_modules; i++) {
+			FUZZ_CHECK(bi.modules[i].start <= bi.modules[i].end);
+			check_string(bi.modules[i].cmdline,
+				     sizeof(bi.modules[i].cmdline));
+			lookups(bi.modules[i].cmdline, val_size);
+		}
+	}
+	free(mbi);
+	return 0;
+}
