@@ -203,7 +203,71 @@ def multiboot2():
                                        for _ in range(3)])}
 
 
+# ---- acpi: flags, nr_vcpus, buffer, RSDP, root entries, tables
+def sdt(sig, body, revision=1):
+    length = 36 + len(body)
+    return (sig + u32(length) + u8(revision) + u8(0) + b"BOCHS " + b"BXPC    "
+            + u32(1) + b"BXPC" + u32(1) + body)
+
+
+def madt_entries():
+    e = b""
+    for i in range(3):  # LAPICs, the third not enabled
+        e += u8(0) + u8(8) + u8(i) + u8(i) + u32(0 if i == 2 else 1)
+    e += u8(9) + u8(16) + u16(0) + u32(300) + u32(1) + u32(3)  # x2APIC
+    e += u8(9) + u8(16) + u16(0) + u32(1) + u32(1) + u32(1)  # duplicate
+    for i in range(2):  # IOAPICs
+        e += u8(1) + u8(12) + u8(i) + u8(0) + u32(0xfec00000 + i * 0x1000) \
+            + u32(i * 24)
+    e += u8(2) + u8(10) + u8(0) + u8(0) + u32(2) + u16(0)  # IRQ0 -> GSI2
+    e += u8(2) + u8(10) + u8(0) + u8(9) + u32(9) + u16(0xd)
+    e += u8(3) + u8(8) + u16(0) + u32(30)  # NMI source
+    e += u8(4) + u8(6) + u8(0xff) + u16(5) + u8(1)  # LAPIC NMI
+    e += u8(0xa) + u8(12) + u16(0) + u32(0xffffffff) + u8(1) + b"\0" * 3
+    e += u8(5) + u8(12) + u16(0) + u64(0xfee00000)  # LAPIC override
+    e += u8(0xb) + u8(80) + b"\0" * 78  # GIC CPU interface: skipped
+    return e
+
+
+def acpi_input(flags, nr_vcpus, buffer, tables, entries=None):
+    rsdp = b"RSD PTR " + u8(0) + b"BOCHS " + u8(2) + u32(0) + u32(36) \
+        + u64(0) + u8(0) + b"\0" * 3
+    if entries is None:
+        entries = list(range(len(tables)))
+    out = u8(flags) + u16(nr_vcpus) + u16(buffer) + rsdp
+    out += u8(len(entries)) + bytes(entries)
+    out += u8(len(tables)) + b"".join(u16(len(t)) + t for t in tables)
+    return out
+
+
+def acpi():
+    fadt = bytearray(276 - 36)
+    struct.pack_into("<H", fadt, 46 - 36, 9)  # SCI
+    struct.pack_into("<I", fadt, 76 - 36, 0x608)  # PM_TMR_BLK
+    fadt[91 - 36] = 4
+    struct.pack_into("<I", fadt, 112 - 36, 1 << 8)  # TMR_VAL_EXT
+    fadt[208 - 36:220 - 36] = u8(1) + u8(32) + u8(0) + u8(3) + u64(0x608)
+    facp = sdt(b"FACP", bytes(fadt), 6)
+    madt = sdt(b"APIC", u32(0xfee00000) + u32(1) + madt_entries(), 5)
+    hpet = sdt(b"HPET", u32(0x8086a201) + u8(0) + u8(64) + u8(0) + u8(0)
+               + u64(0xfed00000) + u8(0) + u16(0x80) + u8(0))
+    dmar, ivrs = sdt(b"DMAR", b"\0" * 12), sdt(b"IVRS", b"\0" * 12)
+    ssdt = sdt(b"SSDT", b"\0" * 4)
+    qemu = [facp, madt, dmar, hpet, ivrs, ssdt, ssdt]
+    return {
+        "qemu-like-4-vcpus": acpi_input(0x01, 4, 400, qemu),
+        "qemu-like-300-vcpus-x2apic": acpi_input(0x01, 300, 1000, qemu),
+        "rsdt-only-acpi1": acpi_input(0x08, 2, 100, [facp, madt]),
+        "buffer-too-small": acpi_input(0x01, 64, 4, qemu),
+        "broken-entries": acpi_input(0x01, 1, 200, [madt, hpet],
+                                     [0, 2, 3, 1, 0]),
+        "fadt-v1-no-madt": acpi_input(0x11, 1, 50, [sdt(b"FACP", bytes(
+            fadt[:116 - 36]))]),
+    }
+
+
 GENERATORS = {
+    "acpi": acpi,
     "multiboot2": multiboot2,
     "decode": decode,
     "vlapic": vlapic,
