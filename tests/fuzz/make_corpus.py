@@ -266,7 +266,46 @@ def acpi():
     }
 
 
+# ---- bzimage: command line, e820 entry count, image
+def bzimage_image(setup_sects=1, payload=1024, version=0x020F,
+                  cmdline_size=2047, relocatable=1, jump=0x6A):
+    setup = (setup_sects or 4) + 1
+    img = bytearray(b"\xCC" * (setup * 512 + payload))
+
+    def put(off, data):
+        img[off:off + len(data)] = data
+    put(0x1F1, u8(setup_sects))
+    put(0x1F4, u32(payload // 16))
+    put(0x1FE, u16(0xAA55))
+    put(0x200, u8(0xEB) + u8(jump))
+    put(0x202, b"HdrS")
+    put(0x206, u16(version))
+    put(0x210, u8(0) + u8(1))
+    put(0x218, u32(0) + u32(0))
+    put(0x228, u32(0) + u32(0x7FFFFFFF) + u32(0x200000) + u8(relocatable))
+    put(0x236, u16(3))  # XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+    put(0x238, u32(cmdline_size))
+    put(0x258, u64(0x1000000))
+    put(0x260, u32(payload * 4))
+    return bytes(img)
+
+
+def bzimage():
+    def inp(cmdline, nr_e820, img):
+        return u16(len(cmdline)) + cmdline + u8(nr_e820) + img
+    return {
+        "linux-6.1-like": inp(b"root=/dev/sda1 console=ttyS0", 7,
+                              bzimage_image()),
+        "cmdline-longer-than-kernel-takes": inp(
+            b"x" * 300, 128, bzimage_image(cmdline_size=255, setup_sects=0)),
+        "not-relocatable-2.12": inp(b"", 200, bzimage_image(
+            version=0x020C, relocatable=0)),
+        "old-protocol": inp(b"quiet", 1, bzimage_image(version=0x0206)),
+    }
+
+
 GENERATORS = {
+    "bzimage": bzimage,
     "acpi": acpi,
     "multiboot2": multiboot2,
     "decode": decode,
