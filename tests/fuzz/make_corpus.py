@@ -304,7 +304,54 @@ def bzimage():
     }
 
 
+# ---- e820: entries (addr, size, type), then operations
+def e820():
+    def addr(v):
+        return u8(0x80) + u64(v)
+
+    def page(n):
+        return u8(0) + u8(n)
+
+    def mib(n):
+        return u8(0x40) + u8(n)
+
+    def entries(es):
+        return u8(len(es)) + b"".join(a + l + u8(t) for a, l, t in es)
+
+    def set_type(a, l, t):
+        return u8(1) + a + l + u8(t)
+
+    def limit(keep, t):
+        return u8(2) + keep + u8(t)
+
+    sanitize = u8(0)
+    seabios = [(addr(0), addr(0x9fc00), 1), (addr(0x9fc00), addr(0x400), 2),
+               (addr(0xf0000), addr(0x10000), 2),
+               (addr(0x100000), addr(0x7fee0000), 1),
+               (addr(0x7ffe0000), addr(0x20000), 2),
+               (addr(0xfffc0000), addr(0x40000), 2),
+               (addr(0x100000000), addr(0x80000000), 1)]
+    overlapping = [(mib(0), mib(64), 1), (mib(16), mib(1), 2),
+                   (mib(16), page(16), 3), (mib(63), mib(2), 4),
+                   (page(0), page(160), 1), (page(159), page(1), 2),
+                   (addr(0xfffffffffffff000), addr(0x2000), 2)]
+    many = [(mib(2 * i), mib(1), 1 + i % 2) for i in range(130)]
+    return {
+        "memmap-init-seabios": entries(seabios) + sanitize
+        + set_type(mib(2), mib(4), 2) + limit(addr(1 << 30), 5)
+        + u8(4) + mib(1) + mib(1) + u8(1),
+        "overlaps-and-wrap": entries(overlapping) + sanitize
+        + set_type(page(8), page(8), 3) + limit(mib(20), 5) + sanitize,
+        "full-map": entries(many) + sanitize + set_type(page(1), page(1), 4)
+        + limit(mib(3), 5) + u8(3) + mib(200) + mib(1) + u8(1),
+        "dom0-acpi-area": entries(seabios) + set_type(
+            addr(0x7fef0000), page(16), 3) + u8(4) + addr(0x7fef0000)
+        + page(16) + u8(3),
+    }
+
+
 GENERATORS = {
+    "e820": e820,
     "bzimage": bzimage,
     "acpi": acpi,
     "multiboot2": multiboot2,
