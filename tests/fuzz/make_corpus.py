@@ -350,7 +350,46 @@ def e820():
     }
 
 
+# ---- guest_walk: mode, CR3, CS base, RIP, fetch length, table writes, GVAs
+def guest_walk():
+    PG, PAE, PSE, LMA, LA57, L = 1, 2, 4, 8, 16, 32
+
+    def walk(mode, cr3, base, rip, writes, gvas, length=15):
+        out = u8(mode) + u64(cr3) + u64(base) + u64(rip) + u8(length - 1)
+        out += u8(len(writes))
+        for page, slot, kind, value in writes:
+            out += u8(page) + u16(slot) + u8(kind)
+            if kind & 1:
+                out += u8(value[0]) + u8(value[1])
+            else:
+                out += u64(value)
+        return out + b"".join(u64(g) for g in gvas)
+
+    code = (10, 0, 0, 0x0000000100908b48)  # mov rcx,[rax+0x10]; ...
+    gva = 0x401000
+    return {
+        "long-4-level": walk(PG | PAE | LMA | L, 0x1000, 0, gva, [
+            (1, 0, 1, (2, 3)), (2, 0, 1, (3, 3)), (3, 2, 1, (4, 3)),
+            (4, 1, 1, (10, 3)), code], [gva, gva + 0x123, 0x7fff0000]),
+        "long-5-level-2m-page": walk(PG | PAE | LMA | LA57 | L, 0x1000, 0,
+                                     gva, [
+            (1, 0, 1, (2, 3)), (2, 0, 1, (3, 3)), (3, 0, 1, (4, 3)),
+            (4, 2, 1, (0, 0x83)), code], [gva, 1 << 48]),
+        "pae": walk(PG | PAE, 0x1000, 0, gva, [
+            (1, 0, 1, (2, 1)), (2, 2, 1, (3, 1)), (3, 1, 1, (10, 1)), code],
+            [gva, 0xc0000000]),
+        "32-bit-pse": walk(PG | PSE, 0x1000, 0x400000, 0xff8, [
+            (1, 1, 3, (2, 1)), (2, 0, 3, (10, 1)), (2, 1, 3, (11, 1)),
+            (1, 2, 3, (0, 0x81)), code], [0x400000, 0x800000, 0xfffff000]),
+        "real-mode": walk(0, 0, 0xa000, 0xfff8, [code], [0x1234]),
+        "foreign-page": walk(PG | PAE | LMA | L, 0x1000, 0, gva, [
+            (1, 0, 1, (2, 3)), (2, 0, 1, (3, 3)), (3, 2, 1, (4, 3)),
+            (4, 1, 1, (64, 3))], [gva]),
+    }
+
+
 GENERATORS = {
+    "guest_walk": guest_walk,
     "e820": e820,
     "bzimage": bzimage,
     "acpi": acpi,
