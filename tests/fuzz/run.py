@@ -210,6 +210,9 @@ def main():
     ap.add_argument("names", nargs="*", help="harnesses (default: all)")
     args = ap.parse_args()
     names = harnesses(args.names)
+    if args.seconds < 1:
+        # libFuzzer reads -max_total_time=0 as "no limit".
+        ap.error("--seconds must be at least 1")
     if args.replay:
         return replay(names)
     return fuzz(names, args.seconds, args.nice)
