@@ -388,7 +388,43 @@ def guest_walk():
     }
 
 
+# ---- mmio: setup flags, then exits (RIP, instruction, registers, target)
+def mmio():
+    def exit_(rip, insn, target, off, regs=None):
+        regs = regs or {}
+        insn = bytes.fromhex(insn).ljust(15, b"\x90")
+        return (u16(rip) + insn
+                + b"".join(u64(regs.get(i, 0)) for i in range(16))
+                + u8(target) + u16(off))
+
+    LAPIC, IOAPIC, DEVICE, RAM = 0, 1, 2, 3
+    PRIV, SW_ENABLE, X2APIC = 1, 2, 4
+    M16, M32, M64 = 0x00, 0x10, 0x20
+    return {
+        "xapic-tpr-ppr-eoi-32bit": u8(M32 | SW_ENABLE)
+        + exit_(0x1000, "89 08", LAPIC | 0x80, 0x80, {1: 0x20})
+        + exit_(0x1002, "8b 08", LAPIC, 0xA0)
+        + exit_(0x1004, "c7 00 00 00 00 00", LAPIC | 0x80, 0xB0)
+        + exit_(0x1010, "0f b6 08", LAPIC, 0x30),
+        "ioapic-rte-long-mode": u8(M64 | SW_ENABLE)
+        + exit_(0x2000, "c7 00 12 00 00 00", IOAPIC | 0x80, 0x00)
+        + exit_(0x2006, "89 08", IOAPIC | 0x80, 0x10, {1: 0xA031})
+        + exit_(0x2008, "48 8b 08", IOAPIC, 0x10)
+        + exit_(0x200b, "89 08", IOAPIC | 0x80, 0x40, {1: 0x31}),
+        "dom0-device-mmio-and-ram": u8(M64 | PRIV)
+        + exit_(0x3000, "8b 08", DEVICE, 0x10)
+        + exit_(0x3002, "89 08", RAM | 0x80, 0x100),
+        "real-mode-lapic-and-junk": u8(M16 | SW_ENABLE)
+        + exit_(0x100, "8b 07", LAPIC, 0x20)
+        + exit_(0x102, "0f 05", LAPIC, 0x20)
+        + exit_(0x104, "89 07", 4, 0x0),
+        "x2apic-page-not-decoded": u8(M32 | SW_ENABLE | X2APIC | PRIV)
+        + exit_(0x1000, "89 08", LAPIC | 0x80, 0x300),
+    }
+
+
 GENERATORS = {
+    "mmio": mmio,
     "guest_walk": guest_walk,
     "e820": e820,
     "bzimage": bzimage,

@@ -67,8 +67,11 @@ static void emulate(struct vcpu *v, uint64_t gpa, void *dev, uint32_t off,
 	}
 	if (in.write) {
 		val = insn_mmio_store_value(&in, v->gpr);
-		if (wr(dev, off, in.size, val))
+		if (wr(dev, off, in.size, val)) {
+			/* A fault: RIP stays on the instruction. */
 			hvm_inject_gp(v);
+			return;
+		}
 	} else {
 		if (rd(dev, off, in.size, &val)) {
 			hvm_inject_gp(v);
