@@ -9,6 +9,7 @@
  *                   bit 1: keep the RSDP's signature as given
  *                   bit 2: keep every checksum as given
  *                   bit 3: no XSDT address; bit 4: no RSDT address
+ *                   bit 5: leave the XSDT's checksum unset (broken)
  *   u16  nr_vcpus   for acpi_build_dom0 (0 and > 4096 included)
  *   u16  buffer     Dom0's table buffer: (buffer % 4096 + 1) * 16 bytes
  *   36 bytes        the RSDP
@@ -47,6 +48,7 @@ FUZZ_SHIM_INIT()
 #define FLAG_RAW_SUM  BIT(2)
 #define FLAG_NO_XSDT  BIT(3)
 #define FLAG_NO_RSDT  BIT(4)
+#define FLAG_BAD_XSDT BIT(5)
 
 /* Copies len bytes to the end of a new window at pa; returns the address. */
 static uint64_t place(uint64_t pa, const void *bytes, size_t len)
@@ -155,7 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					      : xsdt_pa;
 	}
 	FUZZ_CHECK(build_root("XSDT", XSDT_WINDOW, 8, entries, nr_entries,
-			      flags & FLAG_RAW_SUM) == xsdt_pa);
+			      flags & (FLAG_RAW_SUM | FLAG_BAD_XSDT)) ==
+		   xsdt_pa);
 	rsdt_pa = build_root("RSDT", RSDT_WINDOW, 4, entries, nr_entries,
 			     flags & FLAG_RAW_SUM);
 

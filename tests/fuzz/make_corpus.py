@@ -258,6 +258,8 @@ def acpi():
         "qemu-like-4-vcpus": acpi_input(0x01, 4, 400, qemu),
         "qemu-like-300-vcpus-x2apic": acpi_input(0x01, 300, 1000, qemu),
         "rsdt-only-acpi1": acpi_input(0x08, 2, 100, [facp, madt]),
+        "broken-xsdt-falls-back-to-rsdt": acpi_input(0x21, 3, 300,
+                                                     [madt, facp, hpet]),
         "buffer-too-small": acpi_input(0x01, 64, 4, qemu),
         "broken-entries": acpi_input(0x01, 1, 200, [madt, hpet],
                                      [0, 2, 3, 1, 0]),

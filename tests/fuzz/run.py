@@ -147,9 +147,9 @@ def fuzzer_runtime_missing():
                             "-o", os.path.join(tmp, "probe")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode != 0:
+            lines = r.stdout.decode(errors="replace").strip().splitlines()
             return ("%s cannot link -fsanitize=fuzzer (libclang-rt-14-dev "
-                    "missing?): %s" % (cc, r.stdout.decode(
-                        errors="replace").strip().splitlines()[-1:]))
+                    "missing?): %s" % (cc, lines[-1] if lines else "?"))
     return None
 
 
