@@ -4,6 +4,8 @@
 #
 #   tests/fuzz/fuzz_<name>.c      the harness (LLVMFuzzerTestOneInput)
 #   tests/fuzz/fuzz_<name>.srcs   the sources it links, one a line
+#   tests/fuzz/fuzz_<name>.cflags optional extra compiler flags (as the unit
+#                                 tests' .cflags), e.g. include paths
 #   tests/fuzz/corpus/<name>/     its seed corpus, kept in the repository
 #
 #   make fuzz                     build every harness and run each for
@@ -37,12 +39,15 @@ FUZZ_HEADERS := $(shell find hypervisor/include tests/unit tests/fuzz -name '*.h
 
 define fuzz_rule
 FUZZ_SRCS_$(1) := $$(strip $$(shell cat tests/fuzz/fuzz_$(1).srcs 2>/dev/null))
+FUZZ_EXTRA_CFLAGS_$(1) := $$(strip $$(shell cat tests/fuzz/fuzz_$(1).cflags 2>/dev/null))
 $(OUT)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/unit/shim.c \
 		$$(FUZZ_SRCS_$(1)) $$(wildcard tests/fuzz/fuzz_$(1).srcs) \
+		$$(wildcard tests/fuzz/fuzz_$(1).cflags) \
 		$(FUZZ_HEADERS) tests/fuzz/fuzz.mk
 	@mkdir -p $$(dir $$@)
-	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c \
-		tests/unit/shim.c $$(FUZZ_SRCS_$(1)) $$(FUZZ_LDLIBS)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_EXTRA_CFLAGS_$(1)) -o $$@ \
+		tests/fuzz/fuzz_$(1).c tests/unit/shim.c $$(FUZZ_SRCS_$(1)) \
+		$$(FUZZ_LDLIBS)
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_rule,$(n))))
 
