@@ -24,6 +24,7 @@ include hypervisor/hypervisor.mk
 -include image/image.mk
 -include tests/tests.mk
 -include tests/vmx.mk
+-include tests/fuzz/fuzz.mk
 
 clean:
 	rm -rf $(OUT)

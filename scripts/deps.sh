@@ -13,6 +13,10 @@ packages=(
 	# host unit tests; iasl disassembles the DomU ACPI tables the
 	# toolstack builds (tests/toolstack/test_acpi_iasl.py)
 	libcmocka-dev acpica-tools
+	# fuzzing (make fuzz, the "fuzz" suite): clang, its libFuzzer and
+	# sanitizer runtimes (a separate package on Debian 12), and
+	# llvm-symbolizer for readable crash stacks
+	clang libclang-rt-14-dev llvm
 	# test harness
 	python3-pexpect
 	# emulators and firmware

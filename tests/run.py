@@ -8,6 +8,8 @@ Suites, in this order:
   toolstack/test_*  each toolstack host test: the binaries in
                   $(OUT)/toolstack (as unit tests are run), then each
                   tests/toolstack/test_*.py
+  fuzz            tests/fuzz/run.py --replay, if it exists: every libFuzzer
+                  harness runs its corpus once
   guests          tests/guests/run.py, if it exists (freestanding test guests)
   system/test_*   each tests/system/test_*.py
 
@@ -39,8 +41,8 @@ OUT = os.environ.get("OUT", "out")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
     else sys.executable
 
-DEFAULT_TIMEOUTS = {"build": 1800, "unit": 300, "guests": 3600,
-                    "system": 1200}
+DEFAULT_TIMEOUTS = {"build": 1800, "unit": 300, "fuzz": 900,
+                    "guests": 3600, "system": 1200}
 
 TAP_RESULT = re.compile(r"^(not )?ok\b(.*)$")
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
@@ -101,6 +103,10 @@ def discover():
                             [PYTHON, script],
                             declared_timeout(script,
                                              DEFAULT_TIMEOUTS["unit"])))
+    fuzz = os.path.join(REPO, "tests", "fuzz", "run.py")
+    if os.path.exists(fuzz):
+        suites.append(Suite("fuzz", [PYTHON, fuzz, "--replay"],
+                            DEFAULT_TIMEOUTS["fuzz"]))
     guests = os.path.join(REPO, "tests", "guests", "run.py")
     if os.path.exists(guests):
         suites.append(Suite("guests", [PYTHON, guests],

@@ -77,8 +77,13 @@ int acpi_init(uint64_t pa)
 		return -EINVAL;
 	}
 	if (rsdp->revision >= 2) {
-		if (rsdp->length < sizeof(*rsdp) || rsdp->length > PAGE_SIZE ||
-		    acpi_checksum(rsdp, rsdp->length) != 0) {
+		/*
+		 * The extended checksum covers the 36-byte ACPI 2.0 structure,
+		 * as in ACPICA, whatever the length field says: Keel holds a
+		 * 36-byte copy of the RSDP (arch/x86/boot/setup.c).
+		 */
+		if (rsdp->length < sizeof(*rsdp) ||
+		    acpi_checksum(rsdp, sizeof(*rsdp)) != 0) {
 			printk("ACPI: RSDP extended checksum or length bad\n");
 			return -EINVAL;
 		}

@@ -337,6 +337,32 @@ static void test_broken_rsdp_rejected(void **state)
 	assert_int_equal(acpi_init(rsdp_pa), -EINVAL);
 }
 
+/*
+ * Keel parses a 36-byte copy of the RSDP (the multiboot2 tag's; see
+ * arch/x86/boot/setup.c), so a length field above 36 must not make the
+ * extended checksum read past it: like ACPICA, the checksum covers the 36
+ * bytes of the ACPI 2.0 structure. The copy sits at the very end of its
+ * window here, so AddressSanitizer reports any read beyond it. Found by
+ * tests/fuzz/fuzz_acpi.c.
+ */
+static void test_rsdp_length_beyond_copy(void **state)
+{
+	const uint64_t copy_page = 0x9f000;
+	struct acpi_rsdp *copy;
+
+	(void)state;
+	copy = (void *)((uint8_t *)shim_map_phys(copy_page, PAGE_SIZE) +
+			PAGE_SIZE - sizeof(*copy));
+	memcpy(copy, at(rsdp_pa), sizeof(*copy));
+	copy->length = 100;
+	copy->checksum = 0;
+	copy->extended_checksum = 0;
+	copy->checksum = -sum8(copy, 20);
+	copy->extended_checksum = -sum8(copy, sizeof(*copy));
+	assert_int_equal(acpi_init(pa_of(copy)), 0);
+	assert_int_equal(pa_of(acpi_find_table("FACP", 0)), facp_pa);
+}
+
 static void test_broken_tables_skipped(void **state)
 {
 	struct acpi_sdt_header *facp = at(facp_pa), *hpet = at(hpet_pa);
@@ -674,6 +700,7 @@ int main(void)
 	    T(test_rsdp_v1_uses_rsdt),
 	    T(test_broken_xsdt_falls_back_to_rsdt),
 	    T(test_broken_rsdp_rejected),
+	    T(test_rsdp_length_beyond_copy),
 	    T(test_broken_tables_skipped),
 	    T(test_parse_madt),
 	    T(test_madt_lapic_address_override),

@@ -7,9 +7,7 @@
  * chapter 4: 32-bit (§4.3), PAE (§4.4), 4- and 5-level (§4.5).
  *
  * The guest's RAM is identity-mapped (guest-physical == host-physical) over
- * shim memory. domain_owns_ram() lives in common/domain.c, which needs the
- * scheduler, interrupt and console code; this file carries a copy of its
- * few lines instead (keep them in step).
+ * shim memory. domain_owns_ram() comes from tests/unit/domain_ram.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,16 +40,6 @@
 /* Where each test builds its page tables, a page at a time. */
 #define TABLES_START 0x10000
 #define TABLES_END   0x100000
-
-/* As in hypervisor/common/domain.c. */
-bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len)
-{
-	for (unsigned i = 0; i < d->nr_ranges; i++)
-		if (pa >= d->ram[i].start && pa + len <= d->ram[i].end &&
-		    pa + len >= pa)
-			return true;
-	return false;
-}
 
 static struct domain dom;
 static struct vcpu vcpu = {.dom = &dom};

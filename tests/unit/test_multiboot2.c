@@ -246,6 +246,33 @@ static void test_mmap_larger_entries(void **state)
 	}
 }
 
+/*
+ * An entry size that is not a multiple of 8 (the specification promises
+ * one, a broken boot loader may not keep it) leaves the 64-bit fields
+ * unaligned: they must be read without assuming alignment, which UBSan
+ * checks here. Found by tests/fuzz/fuzz_multiboot2.c.
+ */
+static void test_mmap_unaligned_entry_size(void **state)
+{
+	const struct mmap_entry map[] = {
+	    {0x0, 0x9f000, 1, 0},
+	    {0x100000, 0x3ff00000, 1, 0},
+	    {0xe0000000, 0x10000000, 2, 0},
+	};
+
+	(void)state;
+	mbi_begin(&mbi);
+	mbi_mmap(&mbi, map, ARRAY_SIZE(map), 28);
+	mbi_end(&mbi);
+	assert_int_equal(parse(&mbi, &bi), 0);
+	assert_int_equal(bi.nr_mmap, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(bi.mmap[i].addr, map[i].addr);
+		assert_int_equal(bi.mmap[i].len, map[i].len);
+		assert_int_equal(bi.mmap[i].type, map[i].type);
+	}
+}
+
 static void test_mmap_entry_size_too_small(void **state)
 {
 	uint8_t body[8 + 2 * 16] = {0};
@@ -514,6 +541,7 @@ int main(void)
 	    cmocka_unit_test(test_minimal_blob),
 	    cmocka_unit_test(test_acpi_new_preferred),
 	    cmocka_unit_test(test_mmap_larger_entries),
+	    cmocka_unit_test(test_mmap_unaligned_entry_size),
 	    cmocka_unit_test(test_mmap_entry_size_too_small),
 	    cmocka_unit_test(test_mmap_body_too_short),
 	    cmocka_unit_test(test_mmap_partial_trailing_entry),

@@ -9,8 +9,8 @@
  *
  * (a right shift when tsc_shift is negative). The page is written through
  * the real guest_mem.c and p2m.c; tsc_khz(), now_ns() and domain_crash()
- * are this file's, and so is domain_owns_ram() (common/domain.c needs the
- * whole scheduler; keep the copy in step).
+ * are this file's; domain_owns_ram() comes from tests/unit/domain_ram.c
+ * (common/domain.c needs the whole scheduler).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,16 +50,6 @@ struct pvti {
 	uint8_t flags;
 	uint8_t pad[2];
 } __attribute__((packed));
-
-/* As in hypervisor/common/domain.c. */
-bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len)
-{
-	for (unsigned i = 0; i < d->nr_ranges; i++)
-		if (pa >= d->ram[i].start && pa + len <= d->ram[i].end &&
-		    pa + len >= pa)
-			return true;
-	return false;
-}
 
 static unsigned crashes;
 static char crash_reason[128];

@@ -84,14 +84,15 @@ int mb2_parse(const void *mbi, struct boot_info *bi)
 				return -EINVAL;
 			for (uint32_t p = 8; p <= body_len && esize <= body_len - p;
 			     p += esize) {
-				const struct mb2_mmap_entry *e =
-					(const void *)(body + p);
+				struct mb2_mmap_entry e;
 
 				if (bi->nr_mmap == BOOT_MAX_MMAP)
 					break;
+				/* An esize not a multiple of 8 misaligns e. */
+				memcpy(&e, body + p, sizeof(e));
 				bi->mmap[bi->nr_mmap++] =
-					(struct boot_mem_region){ e->addr, e->len,
-								  e->type };
+					(struct boot_mem_region){ e.addr, e.len,
+								  e.type };
 			}
 			break;
 		}

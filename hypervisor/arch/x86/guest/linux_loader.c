@@ -96,7 +96,8 @@ int linux_boot_setup(struct domain *d, const struct linux_boot *lb)
 
 	bzimage_setup_boot_params(lb->image, bp);
 	bp[BP_TYPE_OF_LOADER] = LOADER_TYPE_UNDEFINED;
-	snprintf(cmdline, MIN(lb->bz->cmdline_max + 1, (uint32_t)sizeof(cmdline)),
+	/* 64-bit: a cmdline_size of 0xFFFFFFFF must not wrap to 0. */
+	snprintf(cmdline, MIN((uint64_t)lb->bz->cmdline_max + 1, sizeof(cmdline)),
 		 "%s", lb->cmdline);
 	put32(bp, BP_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE);
 	put32(bp, BP_RAMDISK_IMAGE, (uint32_t)lb->initrd_gpa);
