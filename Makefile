@@ -22,6 +22,7 @@ include hypervisor/hypervisor.mk
 -include tests/unit/unit.mk
 -include toolstack/toolstack.mk
 -include image/image.mk
+-include dom0-rootfs/kmod/kmod.mk
 -include tests/tests.mk
 -include tests/vmx.mk
 -include tests/fuzz/fuzz.mk

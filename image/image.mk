@@ -44,9 +44,13 @@ $(DEPS_STAMP): scripts/deps.sh
 $(KERNEL_STAMP): image/kernel-version scripts/fetch-kernel.sh | $(DEPS_STAMP)
 	scripts/fetch-kernel.sh $(BUILD)
 
+# With keel.ko (dom0-rootfs/kmod/kmod.mk), loaded last, and kl.
 $(DOM0_INITRAMFS): $(KERNEL_STAMP) scripts/mkinitramfs.py \
-		$(wildcard dom0-rootfs/initramfs/*) | $(DEPS_STAMP)
-	scripts/mkinitramfs.py --kernel-dir $(KERNEL_DIR) -o $@
+		$(wildcard dom0-rootfs/initramfs/*) $(OUT)/kmod/keel.ko \
+		$(OUT)/toolstack/kl | $(DEPS_STAMP)
+	scripts/mkinitramfs.py --kernel-dir $(KERNEL_DIR) \
+		--extra-module $(OUT)/kmod/keel.ko \
+		--extra-file $(OUT)/toolstack/kl:usr/sbin/kl -o $@
 
 # Only the ISO is redone when keel.elf changes: the kernel and initramfs
 # have their own rules above.

@@ -33,6 +33,10 @@ packages=(
 	debootstrap squashfs-tools e2fsprogs libvirt-clients libxml2-utils
 	openssh-client
 )
+# keel.ko is built against the headers of the Dom0 kernel pinned in
+# image/kernel-version (dom0-rootfs/kmod/).
+kernel_abi=$(tr -d '[:space:]' < "$(dirname "$0")/../image/kernel-version")
+packages+=("linux-headers-$kernel_abi-amd64")
 
 missing_packages() {
 	# Installed packages print "ii"; unknown ones print nothing (and an

@@ -193,6 +193,9 @@ def main():
     ap.add_argument("--busybox", default="/bin/busybox")
     ap.add_argument("--extra-module", action="append", default=[],
                     metavar="PATH.ko", help="also load this module (last)")
+    ap.add_argument("--extra-file", action="append", default=[],
+                    metavar="PATH:DEST", help="also install PATH as DEST "
+                    "(e.g. usr/sbin/kl), executable if PATH is")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
 
@@ -235,8 +238,19 @@ def main():
     overlay("init", "init", 0o755)
     overlay("udhcpc.script", "etc/udhcpc/default.script", 0o755)
     overlay("profile", "etc/profile", 0o644)
-    cpio.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
-    cpio.file("etc/group", b"root:x:0:\n")
+    # nobody: an unprivileged user for `su -s /bin/sh nobody -c ...`.
+    cpio.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
+              b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    cpio.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
+    for spec in args.extra_file:
+        path, sep, dest = spec.partition(":")
+        dest = dest.strip("/")
+        if not sep or not dest:
+            raise SystemExit("--extra-file wants PATH:DEST, not " + spec)
+        with open(path, "rb") as f:
+            data = f.read()
+        cpio.directories_for(dest)
+        cpio.file(dest, data, 0o755 if os.access(path, os.X_OK) else 0o644)
 
     base = "lib/modules/" + release + "/"
     dep_lines = []

@@ -3,6 +3,9 @@
 #   make toolstack       $(OUT)/toolstack/libkl.a: the xl.cfg parser, the
 #                        AML emitter and DomU ACPI tables, the DomU e820
 #                        and boot_params builder
+#   make kl              $(OUT)/toolstack/kl: the `kl` command (toolstack/kl/),
+#                        linked statically (the Dom0 test initramfs has no
+#                        libc); it talks to Keel through keel.ko's /dev/keel
 #   make toolstack-test  build and run the toolstack's host tests (TAP);
 #                        they are also built by `make unit` and run by
 #                        `make test` (tests/run.py)
@@ -33,8 +36,9 @@ TS_TEST_NAMES := $(patsubst tests/toolstack/test_%.c,%,\
 TS_TEST_BINS := $(addprefix $(OUT)/toolstack/test_,$(TS_TEST_NAMES))
 TS_HEADERS := $(wildcard toolstack/*.h toolstack/include/kl/*.h)
 
-.PHONY: toolstack toolstack-tests toolstack-test
-toolstack: $(OUT)/toolstack/libkl.a
+.PHONY: toolstack toolstack-tests toolstack-test kl
+toolstack: $(OUT)/toolstack/libkl.a $(OUT)/toolstack/kl
+kl: $(OUT)/toolstack/kl
 all: toolstack
 unit: toolstack-tests
 
@@ -64,6 +68,15 @@ $(OUT)/toolstack/test_%: tests/toolstack/test_%.c $(TS_SRCS) $(TS_HV_SRCS) \
 	@$(TS_CC) $(TS_TEST_CFLAGS) $(TS_HV_CFLAGS) -o $@ $< $(TS_SRCS) \
 		$(TS_HV_SRCS) -lcmocka
 
+KL_SRCS := $(sort $(wildcard toolstack/kl/*.c))
+
+$(OUT)/toolstack/kl: $(KL_SRCS) $(OUT)/toolstack/libkl.a $(TS_HEADERS) \
+		$(wildcard hypervisor/include/public/*.h) toolstack/toolstack.mk
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(TS_CC) $(filter-out -MMD -MP,$(TS_CFLAGS)) $(TS_HV_CFLAGS) -static \
+		-o $@ $(KL_SRCS) $(OUT)/toolstack/libkl.a
+
 toolstack-tests: $(TS_TEST_BINS) $(OUT)/toolstack/kl-acpi-dump
 
 $(OUT)/toolstack/kl-acpi-dump: tests/toolstack/acpi_dump.c \
@@ -80,4 +93,7 @@ toolstack-test: toolstack-tests
 	/usr/bin/python3 tests/toolstack/test_acpi_iasl.py || status=1; \
 	exit $$status
 
+# No rule makes a .d file: without this, make looks for one through the
+# hv/%.o pattern and the built-in link rule and runs an empty compile.
+$(TS_OBJS:.o=.d): ;
 -include $(TS_OBJS:.o=.d)

@@ -2,6 +2,11 @@
 /* The hypercall table (ABI in include/public/keel.h). */
 #include <keel/errno.h>
 #include <keel/hypercall.h>
+#include <keel/irq.h>
+#include <keel/memmap.h>
+#include <keel/mm.h>
+#include <keel/percpu.h>
+#include <keel/sched.h>
 #include <public/keel.h>
 
 struct hypercall {
@@ -18,8 +23,41 @@ static int64_t hc_version(struct vcpu *v, uint64_t a1, uint64_t a2,
 	return KEEL_VERSION_CODE;
 }
 
+/*
+ * RDI: guest-physical address of the caller's buffer, RSI: its size.
+ * guest_phys_read/write check each page against the caller's p2m and RAM;
+ * the read first makes a buffer that runs out of the caller's RAM fail
+ * before any of it is written.
+ */
+static int64_t hc_platform_info(struct vcpu *v, uint64_t gpa, uint64_t size,
+				uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct keel_platform_info info;
+	size_t len;
+
+	(void)a3, (void)a4, (void)a5;
+	if (size < sizeof(info))
+		return -EINVAL;
+	if (guest_phys_read(v->dom, gpa, &info, sizeof(info)))
+		return -EFAULT;
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.version = KEEL_VERSION_CODE;
+	info.nr_cpus = nr_cpus_online;
+	for (unsigned i = 0; i < MAX_DOMAINS; i++)
+		if (__atomic_load_n(&domains[i], __ATOMIC_ACQUIRE))
+			info.nr_domains++;
+	info.tsc_khz = tsc_khz();
+	info.total_ram = e820_total(&host_e820, E820_RAM);
+	info.free_ram = frames_free_pages() * PAGE_SIZE;
+	len = strnlen(sched->name, sizeof(info.sched_name) - 1);
+	memcpy(info.sched_name, sched->name, len);
+	return guest_phys_write(v->dom, gpa, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
 static const struct hypercall table[] = {
 	{ KEEL_HC_VERSION, false, hc_version },
+	{ KEEL_HC_PLATFORM_INFO, true, hc_platform_info },
 };
 
 uint64_t hypercall_dispatch(struct vcpu *v)

@@ -5,7 +5,8 @@ Debian's kernel and the Dom0 initramfs on the emulated machine alone, from
 SeaBIOS and from OVMF (the ISO is hybrid). Checks the root shell, the
 kernel release, the DHCP address, the bytes of a virtio disk and that
 interrupts arrive: the same checks test_dom0_boot.py runs under Keel, so a
-failure there that passes here points at Keel.
+failure there that passes here points at Keel. Without Keel underneath,
+keel.ko must refuse to load with a clear message and `kl` must say so.
 
 The entry is chosen through its GRUB hotkey ("r") while the menu waits.
 If out/keel-test.iso could not be built (Keel itself fails to build), the test
@@ -26,6 +27,23 @@ import dom0_checks as checks  # noqa: E402
 
 DISK_SIZE = 1024 * 1024
 BOOT_TIMEOUT = 120
+
+
+def check_keel_refused(machine):
+    """keel.ko found no Keel: it said why, /init said it did not load, and
+    kl points at the module. None if so, else what is wrong."""
+    problems = []
+    dmesg = machine.run("dmesg | grep 'keel:'", timeout=60)
+    if "not running under the Keel hypervisor" not in dmesg:
+        problems.append("dmesg has no refusal from keel.ko: %r" % dmesg)
+    log = keeltest.dom0_stream(machine.log_text())
+    if "init: keel.ko not loaded" not in log:
+        problems.append("/init did not say keel.ko is not loaded")
+    out = machine.run("kl info; echo status=$?", timeout=60)
+    if "keel.ko is not loaded (modprobe keel)" not in out or \
+            "status=0" in out:
+        problems.append("kl info without keel.ko said %r" % out)
+    return "\n".join(problems) or None
 
 
 def boot_rescue(suite, iso, disk, disk_sha256, uefi):
@@ -58,7 +76,9 @@ def boot_rescue(suite, iso, disk, disk_sha256, uefi):
                  lambda: checks.check_disk_bytes(machine, DISK_SIZE,
                                                  disk_sha256)),
                 ("LAPIC timer and virtio interrupt counters grow",
-                 lambda: checks.check_interrupts_grow(machine))]):
+                 lambda: checks.check_interrupts_grow(machine)),
+                ("keel.ko refuses to load without Keel; kl says so",
+                 lambda: check_keel_refused(machine))]):
             if problem:
                 suite.fail("%s: %s" % (variant, what), problem)
             else:
