@@ -60,8 +60,8 @@ void kl_info_print_json(FILE *out, const char *host,
 	json_string(out, host);
 	fprintf(out, ", \"keel_version\": \"%u.%u\"", info->version >> 16,
 		info->version & 0xFFFF);
-	fprintf(out, ", \"nr_cpus\": %" PRIu32 ", \"scheduler\": ",
-		info->nr_cpus);
+	fprintf(out,
+		", \"nr_cpus\": %" PRIu32 ", \"scheduler\": ", info->nr_cpus);
 	json_string(out, sched);
 	fprintf(out,
 		", \"tsc_khz\": %" PRIu64 ", \"total_memory_bytes\": %" PRIu64

@@ -46,7 +46,7 @@ static long keel_hypercall2(unsigned long nr, unsigned long a1,
 
 static int keel_get_version(struct keel_ioctl_version __user *arg)
 {
-	struct keel_ioctl_version ver = { .module = KEEL_VERSION_CODE };
+	struct keel_ioctl_version ver = {.module = KEEL_VERSION_CODE};
 	long ret = keel_hypercall2(KEEL_HC_VERSION, 0, 0);
 
 	if (ret < 0)
@@ -71,9 +71,9 @@ static int keel_get_platform_info(struct keel_platform_info __user *arg)
 		return -ENOMEM;
 	ret = keel_hypercall2(KEEL_HC_PLATFORM_INFO, virt_to_phys(info),
 			      PAGE_SIZE);
-	if (ret == 0 && (info->size < offsetofend(struct keel_platform_info,
-						  version) ||
-			 info->size > PAGE_SIZE))
+	if (ret == 0 &&
+	    (info->size < offsetofend(struct keel_platform_info, version) ||
+	     info->size > PAGE_SIZE))
 		ret = -EPROTO;
 	if (ret == 0) {
 		info->sched_name[sizeof(info->sched_name) - 1] = '\0';
@@ -109,18 +109,18 @@ static long keel_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 }
 
 static const struct file_operations keel_fops = {
-	.owner = THIS_MODULE,
-	.open = keel_open,
-	.unlocked_ioctl = keel_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
+    .owner = THIS_MODULE,
+    .open = keel_open,
+    .unlocked_ioctl = keel_ioctl,
+    .compat_ioctl = compat_ptr_ioctl,
+    .llseek = noop_llseek,
 };
 
 static struct miscdevice keel_dev = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "keel",
-	.fops = &keel_fops,
-	.mode = 0600,
+    .minor = MISC_DYNAMIC_MINOR,
+    .name = "keel",
+    .fops = &keel_fops,
+    .mode = 0600,
 };
 
 static int __init keel_init(void)
@@ -130,11 +130,12 @@ static int __init keel_init(void)
 	int ret;
 
 	/* Checks X86_FEATURE_HYPERVISOR first, then every 0x100 leaves. */
-	base = boot_cpu_has(X86_FEATURE_HYPERVISOR) ?
-		       hypervisor_cpuid_base(KEEL_CPUID_SIGNATURE, 0) :
-		       0;
+	base = boot_cpu_has(X86_FEATURE_HYPERVISOR)
+		   ? hypervisor_cpuid_base(KEEL_CPUID_SIGNATURE, 0)
+		   : 0;
 	if (!base) {
-		pr_err("not running under the Keel hypervisor (no \"%s\" CPUID signature); not loading\n",
+		pr_err("not running under the Keel hypervisor (no \"%s\" CPUID "
+		       "signature); not loading\n",
 		       KEEL_CPUID_SIGNATURE);
 		return -ENODEV;
 	}
@@ -142,12 +143,14 @@ static int __init keel_init(void)
 		      boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
 	version = keel_hypercall2(KEEL_HC_VERSION, 0, 0);
 	if (version < 0) {
-		pr_err("Keel found at CPUID %#x but its version hypercall failed (%ld); not loading\n",
+		pr_err("Keel found at CPUID %#x but its version hypercall "
+		       "failed (%ld); not loading\n",
 		       base, version);
 		return -ENODEV;
 	}
 	if ((version >> 16) != KEEL_VERSION_MAJOR)
-		pr_warn("Keel %ld.%ld, module built for %d.%d: calls may be refused\n",
+		pr_warn("Keel %ld.%ld, module built for %d.%d: calls may be "
+			"refused\n",
 			version >> 16, version & 0xFFFF, KEEL_VERSION_MAJOR,
 			KEEL_VERSION_MINOR);
 	ret = misc_register(&keel_dev);

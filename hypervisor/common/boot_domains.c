@@ -22,10 +22,10 @@
 #include <keel/percpu.h>
 #include <keel/sched.h>
 
-#define DEFAULT_MEM MiB(64)
+#define DEFAULT_MEM	MiB(64)
 #define MIN_KERNEL_ADDR MiB(16)
-#define LOW_RAM_END 0x9F000ULL
-#define SPEC_MAX 256
+#define LOW_RAM_END	0x9F000ULL
+#define SPEC_MAX	256
 
 struct domu_spec {
 	char name[DOMAIN_NAME_MAX];
@@ -57,9 +57,13 @@ static int parse_spec(const char *s, struct domu_spec *sp)
 	if (!colon || colon >= end || colon == s)
 		return -EINVAL;
 	n = MIN((size_t)(colon - s), sizeof(sp->name) - 1);
-	*sp = (struct domu_spec){ .kernel = -1, .initrd = -1,
-				  .mem = DEFAULT_MEM, .vcpus = 1,
-				  .weight = 256, .cap = 0, .pin = -1 };
+	*sp = (struct domu_spec){.kernel = -1,
+				 .initrd = -1,
+				 .mem = DEFAULT_MEM,
+				 .vcpus = 1,
+				 .weight = 256,
+				 .cap = 0,
+				 .pin = -1};
 	memcpy(sp->name, s, n);
 	for (p = colon + 1; p < end;) {
 		const char *q = p, *eq;
@@ -110,7 +114,8 @@ static int populate(struct domain *d, uint64_t size)
 		unsigned order = 9; /* 2 MiB */
 		uint64_t hpa;
 
-		while (order < MAX_ORDER && (PAGE_SIZE << (order + 1)) <= size - gpa &&
+		while (order < MAX_ORDER &&
+		       (PAGE_SIZE << (order + 1)) <= size - gpa &&
 		       IS_ALIGNED(gpa, PAGE_SIZE << (order + 1)))
 			order++;
 		for (; order >= 9; order--) {
@@ -124,7 +129,7 @@ static int populate(struct domain *d, uint64_t size)
 		if (p2m_map(d, gpa, hpa, PAGE_SIZE << order, P2M_RWX, false))
 			return -ENOMEM;
 		d->ram[d->nr_ranges++] =
-			(struct dom_mem_range){ hpa, hpa + (PAGE_SIZE << order) };
+		    (struct dom_mem_range){hpa, hpa + (PAGE_SIZE << order)};
 		d->ram_bytes += PAGE_SIZE << order;
 		gpa += PAGE_SIZE << order;
 	}
@@ -137,8 +142,8 @@ static int load_kernel(struct domain *d, const struct boot_info *bi,
 	const struct boot_module *km = &bi->modules[sp->kernel];
 	const uint8_t *img = phys_to_virt(km->start);
 	struct bzimage_info bz;
-	struct linux_boot lb = { .image = img, .bz = &bz, .e820 = e820,
-				 .cmdline = km->cmdline };
+	struct linux_boot lb = {
+	    .image = img, .bz = &bz, .e820 = e820, .cmdline = km->cmdline};
 	uint64_t load;
 	int rc = bzimage_parse(img, km->end - km->start, &bz);
 
@@ -157,8 +162,8 @@ static int load_kernel(struct domain *d, const struct boot_info *bi,
 		const struct boot_module *im = &bi->modules[sp->initrd];
 
 		lb.initrd_size = im->end - im->start;
-		lb.initrd_gpa = ALIGN_DOWN(MIN(sp->mem, GiB(4)) - lb.initrd_size,
-					   PAGE_SIZE);
+		lb.initrd_gpa = ALIGN_DOWN(
+		    MIN(sp->mem, GiB(4)) - lb.initrd_size, PAGE_SIZE);
 		if (lb.initrd_gpa < load + bz.init_size)
 			return -ENOSPC;
 		rc = guest_phys_write(d, lb.initrd_gpa, phys_to_virt(im->start),
@@ -173,13 +178,14 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 {
 	static unsigned next_id = 1;
 	struct domu_spec sp;
-	struct e820_map e820 = { 0 };
+	struct e820_map e820 = {0};
 	struct domain *d;
 	int rc = parse_spec(arg, &sp);
 
 	if (rc) {
 		printk("domu=%.40s: not NAME:KERNEL[,INITRD][,mem=][,vcpus=]"
-		       "[,weight=][,cap=][,pin=]; ignored\n", arg);
+		       "[,weight=][,cap=][,pin=]; ignored\n",
+		       arg);
 		return;
 	}
 	if ((unsigned)sp.kernel >= bi->nr_modules ||

@@ -95,8 +95,7 @@ static void dump_vcpu(struct vcpu *v)
 	       s.cr3, s.cr4, s.efer);
 }
 
-void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt,
-		  ...)
+void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -115,5 +114,6 @@ void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt,
 			vcpu_sleep(d->vcpus[i]);
 	}
 	printk("d%u (%s) stopped; Keel keeps running (Ctrl-A x3 for the "
-	       "debug console)\n", d->id, d->name);
+	       "debug console)\n",
+	       d->id, d->name);
 }

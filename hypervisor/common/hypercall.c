@@ -16,8 +16,8 @@ struct hypercall {
 		      uint64_t a4, uint64_t a5);
 };
 
-static int64_t hc_version(struct vcpu *v, uint64_t a1, uint64_t a2,
-			  uint64_t a3, uint64_t a4, uint64_t a5)
+static int64_t hc_version(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3,
+			  uint64_t a4, uint64_t a5)
 {
 	(void)v, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	return KEEL_VERSION_CODE;
@@ -56,8 +56,8 @@ static int64_t hc_platform_info(struct vcpu *v, uint64_t gpa, uint64_t size,
 }
 
 static const struct hypercall table[] = {
-	{ KEEL_HC_VERSION, false, hc_version },
-	{ KEEL_HC_PLATFORM_INFO, true, hc_platform_info },
+    {KEEL_HC_VERSION, false, hc_version},
+    {KEEL_HC_PLATFORM_INFO, true, hc_platform_info},
 };
 
 uint64_t hypercall_dispatch(struct vcpu *v)
@@ -69,9 +69,9 @@ uint64_t hypercall_dispatch(struct vcpu *v)
 			continue;
 		if (table[i].privileged && !v->dom->privileged)
 			return (uint64_t)-EPERM;
-		return (uint64_t)table[i].fn(v, v->gpr[GPR_RDI], v->gpr[GPR_RSI],
-					     v->gpr[GPR_RDX], v->gpr[GPR_R10],
-					     v->gpr[GPR_R8]);
+		return (uint64_t)table[i].fn(v, v->gpr[GPR_RDI],
+					     v->gpr[GPR_RSI], v->gpr[GPR_RDX],
+					     v->gpr[GPR_R10], v->gpr[GPR_R8]);
 	}
 	return (uint64_t)-ENOSYS;
 }

@@ -13,7 +13,7 @@
 #include <keel/sched.h>
 #include <keel/traps.h>
 
-#define CTRL_A 0x01
+#define CTRL_A	       0x01
 #define SWITCH_PRESSES 3
 
 static bool keel_has_input;
@@ -37,13 +37,17 @@ static void show_help(void)
 }
 
 static const char *const vcpu_state_names[] = {
-	[VCPU_DOWN] = "down", [VCPU_RUNNABLE] = "runnable",
-	[VCPU_BLOCKED] = "blocked", [VCPU_STOPPED] = "stopped",
+    [VCPU_DOWN] = "down",
+    [VCPU_RUNNABLE] = "runnable",
+    [VCPU_BLOCKED] = "blocked",
+    [VCPU_STOPPED] = "stopped",
 };
 
 static const char *const dom_state_names[] = {
-	[DOM_RUNNING] = "running", [DOM_PAUSED] = "paused",
-	[DOM_CRASHED] = "crashed", [DOM_SHUTDOWN] = "shutdown",
+    [DOM_RUNNING] = "running",
+    [DOM_PAUSED] = "paused",
+    [DOM_CRASHED] = "crashed",
+    [DOM_SHUTDOWN] = "shutdown",
 };
 
 static void show_domains(void)
@@ -65,10 +69,11 @@ static void show_domains(void)
 			int vec = vlapic_pending_irq(&v->vlapic);
 
 			hvm->get_state(v, &s);
-			printk("  d%uv%u: %s on cpu%d, RIP %lx, runtime %lu ms, "
-			       "pending vector %d\n",
-			       d->id, v->id, vcpu_state_names[v->state], v->pcpu,
-			       s.rip, v->runtime_ns / 1000000, vec);
+			printk(
+			    "  d%uv%u: %s on cpu%d, RIP %lx, runtime %lu ms, "
+			    "pending vector %d\n",
+			    d->id, v->id, vcpu_state_names[v->state], v->pcpu,
+			    s.rip, v->runtime_ns / 1000000, vec);
 			printk("    exits:");
 			for (unsigned r = 0; r < EXIT_NR; r++)
 				if (v->exits[r])
@@ -88,9 +93,10 @@ static void show_memory(void)
 	       ((total - free) * PAGE_SIZE) >> 20);
 	for (unsigned i = 0; i < MAX_DOMAINS; i++)
 		if (domains[i])
-			printk("d%u: %lu MiB RAM, %lu KiB of nested page tables\n",
-			       i, domains[i]->ram_bytes >> 20,
-			       domains[i]->p2m_pages * 4);
+			printk(
+			    "d%u: %lu MiB RAM, %lu KiB of nested page tables\n",
+			    i, domains[i]->ram_bytes >> 20,
+			    domains[i]->p2m_pages * 4);
 }
 
 static void show_timers(void)
@@ -105,7 +111,8 @@ static void show_timers(void)
 		if (!p->online)
 			continue;
 		printk("cpu%u: timer interrupts %lu, kicks %lu\n", c,
-		       p->irq_count[TIMER_VECTOR], p->irq_count[IPI_KICK_VECTOR]);
+		       p->irq_count[TIMER_VECTOR],
+		       p->irq_count[IPI_KICK_VECTOR]);
 	}
 	for (unsigned g = 0; g < MAX_GSIS; g++)
 		if (gsi_interrupt_count(g))
@@ -117,8 +124,9 @@ static void switch_input(void)
 {
 	keel_has_input = !keel_has_input;
 	if (keel_has_input)
-		printk("*** Keel debug console: input goes to Keel now "
-		       "('h' for help, 'q' or Ctrl-A x3 to return to Dom0) ***\n");
+		printk(
+		    "*** Keel debug console: input goes to Keel now "
+		    "('h' for help, 'q' or Ctrl-A x3 to return to Dom0) ***\n");
 	else
 		printk("*** input goes to Dom0 again ***\n");
 }
@@ -167,7 +175,8 @@ static void console_input(void)
 			spin_lock(&d0->lock);
 			full = !vuart_rx_space(&d0->vuart);
 			if (full) {
-				/* The bytes wait in the UART; its line drops. */
+				/* The bytes wait in the UART; its line drops.
+				 */
 				rx_throttled = true;
 				uart_set_rx_irq(false);
 			}

@@ -28,7 +28,8 @@ void vcpu_sleep(struct vcpu *v)
 void vcpu_init_signal(struct vcpu *v)
 {
 	if (v->state == VCPU_STOPPED || v->id == 0)
-		return; /* INIT to the boot vCPU would reset the guest: ignored */
+		return; /* INIT to the boot vCPU would reset the guest: ignored
+			 */
 	vlapic_reset(&v->vlapic);
 	v->state = VCPU_DOWN;
 	vcpu_sleep(v);

@@ -3,22 +3,22 @@
 #include <keel/console.h>
 #include <keel/io.h>
 
-#define UART_THR 0
-#define UART_RBR 0
-#define UART_DLL 0
-#define UART_IER 1
-#define UART_DLM 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_LSR_DR 0x01
-#define UART_LSR_THRE 0x20
-#define UART_LCR_DLAB 0x80
-#define UART_LCR_8N1 0x03
+#define UART_THR	      0
+#define UART_RBR	      0
+#define UART_DLL	      0
+#define UART_IER	      1
+#define UART_DLM	      1
+#define UART_FCR	      2
+#define UART_LCR	      3
+#define UART_MCR	      4
+#define UART_LSR	      5
+#define UART_LSR_DR	      0x01
+#define UART_LSR_THRE	      0x20
+#define UART_LCR_DLAB	      0x80
+#define UART_LCR_8N1	      0x03
 #define UART_MCR_DTR_RTS_OUT2 0x0B
-#define UART_IER_RX 0x01
-#define UART_CLOCK 115200
+#define UART_IER_RX	      0x01
+#define UART_CLOCK	      115200
 
 static uint16_t uart_base;
 

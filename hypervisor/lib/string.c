@@ -109,9 +109,17 @@ uint64_t parse_size(const char *s, const char **end)
 		v = v * base + d;
 	}
 	switch (*s) {
-	case 'G': case 'g': v <<= 10; /* fall through */
-	case 'M': case 'm': v <<= 10; /* fall through */
-	case 'K': case 'k': v <<= 10; s++; break;
+	case 'G':
+	case 'g':
+		v <<= 10; /* fall through */
+	case 'M':
+	case 'm':
+		v <<= 10; /* fall through */
+	case 'K':
+	case 'k':
+		v <<= 10;
+		s++;
+		break;
 	}
 	if (end)
 		*end = s;

@@ -54,7 +54,7 @@ static void put_str(struct out *o, const char *s, int width, bool left)
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 
 	for (; *fmt; fmt++) {
 		bool zero = false, left = false;
@@ -102,13 +102,13 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			uint64_t v = lng ? va_arg(ap, uint64_t)
 					 : va_arg(ap, unsigned int);
 
-			put_num(&o, v, *fmt == 'u' ? 10 : 16, false, width, zero,
-				left, *fmt == 'X');
+			put_num(&o, v, *fmt == 'u' ? 10 : 16, false, width,
+				zero, left, *fmt == 'X');
 			break;
 		}
 		case 'p': {
 			char tmp[24];
-			struct out t = { tmp, sizeof(tmp), 0 };
+			struct out t = {tmp, sizeof(tmp), 0};
 
 			put(&t, '0');
 			put(&t, 'x');
@@ -125,7 +125,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			break;
 		}
 		case 'c': {
-			char c[2] = { (char)va_arg(ap, int), '\0' };
+			char c[2] = {(char)va_arg(ap, int), '\0'};
 
 			if (!c[0]) { /* a NUL character still counts */
 				for (; width > 1 && !left; width--)

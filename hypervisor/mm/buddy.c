@@ -63,10 +63,10 @@ static uint64_t nr_total_pages;
 static spinlock_t frames_lock = SPINLOCK_INIT;
 
 /* Invariant violations are reported with the lock released. */
-#define frames_panic(...)                      \
-	do {                                   \
-		spin_unlock(&frames_lock);     \
-		panic(__VA_ARGS__);            \
+#define frames_panic(...)                                                      \
+	do {                                                                   \
+		spin_unlock(&frames_lock);                                     \
+		panic(__VA_ARGS__);                                            \
 	} while (0)
 
 static uint64_t block_bytes(unsigned order)
@@ -159,11 +159,12 @@ static void frames_add_range_locked(uint64_t base, uint64_t end)
 	}
 	for (z = zones; z; z = z->next)
 		if (base < z->span_end && z->base < end)
-			frames_panic("frames: range 0x%llx-0x%llx overlaps managed "
-			      "0x%llx-0x%llx",
-			      (unsigned long long)base, (unsigned long long)end,
-			      (unsigned long long)z->base,
-			      (unsigned long long)z->span_end);
+			frames_panic(
+			    "frames: range 0x%llx-0x%llx overlaps managed "
+			    "0x%llx-0x%llx",
+			    (unsigned long long)base, (unsigned long long)end,
+			    (unsigned long long)z->base,
+			    (unsigned long long)z->span_end);
 
 	managed_end = end - (meta_pages << PAGE_SHIFT);
 	pages -= meta_pages;
@@ -224,18 +225,20 @@ static void frames_free_locked(uint64_t pa, unsigned order)
 
 	if (order > MAX_ORDER || !IS_ALIGNED(pa, block_bytes(order)))
 		frames_panic("frames_free: bad block 0x%llx order %u",
-		      (unsigned long long)pa, order);
+			     (unsigned long long)pa, order);
 	z = zone_of(pa);
 	if (!z || z->end - pa < block_bytes(order))
-		frames_panic("frames_free: 0x%llx order %u is not managed memory",
-		      (unsigned long long)pa, order);
+		frames_panic(
+		    "frames_free: 0x%llx order %u is not managed memory",
+		    (unsigned long long)pa, order);
 	state = page_state(z, pa);
 	for (uint64_t i = 0; i < pages; i++)
 		if (state[i] != PAGE_ALLOCATED)
-			frames_panic("frames_free: page 0x%llx of block 0x%llx order "
-			      "%u is not allocated (double free?)",
-			      (unsigned long long)(pa + (i << PAGE_SHIFT)),
-			      (unsigned long long)pa, order);
+			frames_panic(
+			    "frames_free: page 0x%llx of block 0x%llx order "
+			    "%u is not allocated (double free?)",
+			    (unsigned long long)(pa + (i << PAGE_SHIFT)),
+			    (unsigned long long)pa, order);
 	memset(state, PAGE_FREE_TAIL, pages);
 	nr_free_pages += pages;
 
@@ -281,7 +284,7 @@ static bool free_block_of(struct frame_zone *z, uint64_t pa, uint64_t *head,
 		}
 	}
 	frames_panic("frames: free page 0x%llx belongs to no free block",
-	      (unsigned long long)pa);
+		     (unsigned long long)pa);
 }
 
 static int frames_claim_locked(uint64_t base, uint64_t end)

@@ -54,10 +54,10 @@ static struct slab *partial_slabs[NR_SLAB_CLASSES];
 static spinlock_t heap_lock = SPINLOCK_INIT;
 
 /* Invariant violations are reported with the lock released. */
-#define heap_panic(...)                      \
-	do {                                 \
-		spin_unlock(&heap_lock);     \
-		panic(__VA_ARGS__);          \
+#define heap_panic(...)                                                        \
+	do {                                                                   \
+		spin_unlock(&heap_lock);                                       \
+		panic(__VA_ARGS__);                                            \
 	} while (0)
 
 static unsigned slab_capacity(unsigned obj_size)

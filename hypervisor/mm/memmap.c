@@ -2,9 +2,9 @@
 /*
  * Who owns physical memory. Dom0 is identity-mapped (guest-physical ==
  * host-physical, so its drivers can DMA without an IOMMU) so it gets RAM
- * from the bottom of the map up to dom0_mem; Keel's image is carved out and shown as reserved; RAM
- * above Dom0's share feeds the frame allocator (Keel's own data, page
- * tables and, later, DomU memory).
+ * from the bottom of the map up to dom0_mem; Keel's image is carved out and
+ * shown as reserved; RAM above Dom0's share feeds the frame allocator (Keel's
+ * own data, page tables and, later, DomU memory).
  */
 #include <keel/memmap.h>
 #include <keel/mm.h>
@@ -56,13 +56,13 @@ void memmap_init(const struct boot_info *bi)
 	if (opt_dom0_mem)
 		dom0_mem = opt_dom0_mem;
 	/* Whole 2 MiB pages keep Dom0's nested page tables small. */
-	dom0_mem = e820_limit_ram(&dom0_e820, ALIGN_DOWN(dom0_mem, LARGE_PAGE_SIZE),
-				  E820_UNUSABLE);
+	dom0_mem = e820_limit_ram(
+	    &dom0_e820, ALIGN_DOWN(dom0_mem, LARGE_PAGE_SIZE), E820_UNUSABLE);
 
 	for (uint32_t i = 0; i < host_e820.nr; i++)
 		if (host_e820.map[i].type == E820_RAM)
 			top = MAX(top, host_e820.map[i].addr +
-					       host_e820.map[i].size);
+					   host_e820.map[i].size);
 	paging_map_ram(top);
 
 	/* Host RAM that Dom0 was not given (and is not Keel) is ours. */

@@ -8,7 +8,7 @@
 #include <keel/vcpu_loop.h>
 #include <keel/x86.h>
 
-#define LEVELS 4
+#define LEVELS	4
 #define ENTRIES 512
 /* Four levels translate 48 bits; anything above would alias low memory. */
 #define GPA_LIMIT (1ULL << 48)
@@ -54,15 +54,18 @@ static uint64_t *walk_create(struct domain *d, uint64_t gpa, int level)
 				return NULL;
 			*e = hvm->p2m_table_entry(pa);
 		} else if (hvm->p2m_is_large(*e)) {
-			/* Split a 2 MiB leaf into 512 4 KiB leaves, same rights. */
-			uint64_t pa = new_table(d), *nt, base = *e & PTE_ADDR_MASK;
+			/* Split a 2 MiB leaf into 512 4 KiB leaves, same
+			 * rights. */
+			uint64_t pa = new_table(d), *nt,
+				 base = *e & PTE_ADDR_MASK;
 
 			if (!pa)
 				return NULL;
 			nt = phys_to_virt(pa);
 			for (unsigned i = 0; i < ENTRIES; i++)
-				nt[i] = (*e & ~(PTE_ADDR_MASK | PTE_PS)) |
-					((base + i * PAGE_SIZE) & PTE_ADDR_MASK);
+				nt[i] =
+				    (*e & ~(PTE_ADDR_MASK | PTE_PS)) |
+				    ((base + i * PAGE_SIZE) & PTE_ADDR_MASK);
 			*e = hvm->p2m_table_entry(pa);
 		}
 		t = table_of(*e);

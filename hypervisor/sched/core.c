@@ -21,8 +21,8 @@ static void sched_kick(unsigned cpu)
 
 void sched_init(const struct sched_params *p)
 {
-	struct sched_config cfg = { .nr_cpus = nr_cpus_online,
-				    .kick = sched_kick };
+	struct sched_config cfg = {.nr_cpus = nr_cpus_online,
+				   .kick = sched_kick};
 	const struct sched_policy *policy = &sched_credit;
 
 	if (p->policy && *p->policy) {
@@ -37,7 +37,8 @@ void sched_init(const struct sched_params *p)
 	if (!cfg.timeslice_ns)
 		cfg.timeslice_ns = policy->default_timeslice_ns;
 	if (!p->ratelimit_set)
-		cfg.ratelimit_ns = MIN(policy->default_ratelimit_ns, cfg.timeslice_ns);
+		cfg.ratelimit_ns =
+		    MIN(policy->default_ratelimit_ns, cfg.timeslice_ns);
 	if (policy->init(&cfg)) {
 		printk("scheduler settings rejected; using the defaults\n");
 		cfg.timeslice_ns = policy->default_timeslice_ns;
@@ -48,7 +49,8 @@ void sched_init(const struct sched_params *p)
 	/* Published last: the other CPUs wait for it in vcpu_loop(). */
 	__atomic_store_n(&sched, policy, __ATOMIC_RELEASE);
 	printk("scheduler: %s, timeslice %lu ms, rate limit %lu us\n",
-	       policy->name, cfg.timeslice_ns / 1000000, cfg.ratelimit_ns / 1000);
+	       policy->name, cfg.timeslice_ns / 1000000,
+	       cfg.ratelimit_ns / 1000);
 }
 
 void sched_add_vcpu(struct vcpu *v)

@@ -17,14 +17,14 @@
 #include <kl/platform_info.h>
 
 static const struct keel_platform_info sample = {
-	.size = sizeof(struct keel_platform_info),
-	.version = (0 << 16) | 1,
-	.nr_cpus = 4,
-	.nr_domains = 3,
-	.tsc_khz = 2994007,
-	.total_ram = 0x17FF7F000ULL, /* 6143 MiB and a bit */
-	.free_ram = 300ULL << 20,
-	.sched_name = "credit",
+    .size = sizeof(struct keel_platform_info),
+    .version = (0 << 16) | 1,
+    .nr_cpus = 4,
+    .nr_domains = 3,
+    .tsc_khz = 2994007,
+    .total_ram = 0x17FF7F000ULL, /* 6143 MiB and a bit */
+    .free_ram = 300ULL << 20,
+    .sched_name = "credit",
 };
 
 static char *capture(void (*print)(FILE *, const char *,

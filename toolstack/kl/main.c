@@ -22,15 +22,15 @@
 #include <public/keel_ioctl.h>
 
 static const char usage[] =
-	"Usage: kl [--help] COMMAND [ARGS]\n"
-	"\n"
-	"Commands:\n"
-	"  info [--json]   Keel's version, physical CPUs, scheduler, TSC rate,\n"
-	"                  total and free memory (MiB; bytes in JSON), domains\n"
-	"  version         versions of kl, keel.ko and Keel\n"
-	"  help            this text\n"
-	"\n"
-	"kl talks to Keel through /dev/keel (the keel.ko module) and needs root.\n";
+    "Usage: kl [--help] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  info [--json]   Keel's version, physical CPUs, scheduler, TSC rate,\n"
+    "                  total and free memory (MiB; bytes in JSON), domains\n"
+    "  version         versions of kl, keel.ko and Keel\n"
+    "  help            this text\n"
+    "\n"
+    "kl talks to Keel through /dev/keel (the keel.ko module) and needs root.\n";
 
 /* Says why /dev/keel cannot be used and returns -1. */
 static int device_error(const char *what, int err)
@@ -97,8 +97,9 @@ static int cmd_info(int argc, char **argv)
 			fputs("Usage: kl info [--json]\n", stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "kl info: unknown argument '%s'\n"
-					"Usage: kl info [--json]\n",
+			fprintf(stderr,
+				"kl info: unknown argument '%s'\n"
+				"Usage: kl info [--json]\n",
 				argv[i]);
 			return 2;
 		}

@@ -6,7 +6,7 @@
 #include <keel/lib.h>
 
 #define BOOT_MAX_MODULES 16
-#define BOOT_MAX_MMAP 128
+#define BOOT_MAX_MMAP	 128
 #define BOOT_CMDLINE_MAX 1024
 
 struct boot_module {
@@ -25,7 +25,8 @@ struct boot_info {
 	struct boot_module modules[BOOT_MAX_MODULES];
 	unsigned nr_mmap;
 	struct boot_mem_region mmap[BOOT_MAX_MMAP];
-	uint8_t rsdp[36]; /* a copy: under UEFI the firmware's may be anywhere */
+	uint8_t
+	    rsdp[36]; /* a copy: under UEFI the firmware's may be anywhere */
 	bool has_rsdp;
 	uint64_t mbi_start, mbi_end;
 	bool efi; /* GRUB reported an EFI system table */

@@ -47,12 +47,12 @@ struct mmio_insn {
 
 /* What an instruction's prefixes say (SDM vol. 2, 2.1.1 and 2.2.1). */
 struct insn_prefixes {
-	uint8_t len;	/* prefix bytes, the opcode follows */
-	uint8_t rex;	/* 0 without one; counts only right before the opcode */
-	bool opsize;	/* 66 */
-	bool addrsize;	/* 67 */
-	bool rep;	/* F2 or F3 */
-	bool lock;	/* F0 */
+	uint8_t len;   /* prefix bytes, the opcode follows */
+	uint8_t rex;   /* 0 without one; counts only right before the opcode */
+	bool opsize;   /* 66 */
+	bool addrsize; /* 67 */
+	bool rep;      /* F2 or F3 */
+	bool lock;     /* F0 */
 };
 
 /*

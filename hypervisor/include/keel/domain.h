@@ -11,16 +11,16 @@
 #include <keel/vioapic.h>
 #include <keel/vuart.h>
 
-#define MAX_DOMAINS 64
-#define MAX_VCPUS 64
+#define MAX_DOMAINS	64
+#define MAX_VCPUS	64
 #define DOMAIN_NAME_MAX 32
-#define DOM0_ID 0
+#define DOM0_ID		0
 
 enum vcpu_state {
-	VCPU_DOWN,	/* waiting for INIT/SIPI */
+	VCPU_DOWN, /* waiting for INIT/SIPI */
 	VCPU_RUNNABLE,
-	VCPU_BLOCKED,	/* HLT with nothing pending */
-	VCPU_STOPPED,	/* its domain crashed, paused or died */
+	VCPU_BLOCKED, /* HLT with nothing pending */
+	VCPU_STOPPED, /* its domain crashed, paused or died */
 };
 
 struct vcpu {
@@ -39,13 +39,13 @@ struct vcpu {
 	uint64_t runtime_ns;
 	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
 	uint64_t tsc_offset;
-	uint64_t xcr0;	      /* the guest's XCR0 (see fpu.c) */
-	uint64_t spec_ctrl;   /* IA32_SPEC_CTRL, loaded only while it runs */
-	uint32_t tsc_aux;     /* IA32_TSC_AUX (RDTSCP, RDPID) */
-	void *fpu_area;	      /* XSAVE/FXSAVE image, 64-byte aligned */
-	void *fpu_alloc;      /* what fpu_area was carved from */
-	int fpu_cpu;	      /* CPU whose registers last held its state */
-	bool fpu_live;	      /* running there, fpu_area not yet current */
+	uint64_t xcr0;	    /* the guest's XCR0 (see fpu.c) */
+	uint64_t spec_ctrl; /* IA32_SPEC_CTRL, loaded only while it runs */
+	uint32_t tsc_aux;   /* IA32_TSC_AUX (RDTSCP, RDPID) */
+	void *fpu_area;	    /* XSAVE/FXSAVE image, 64-byte aligned */
+	void *fpu_alloc;    /* what fpu_area was carved from */
+	int fpu_cpu;	    /* CPU whose registers last held its state */
+	bool fpu_live;	    /* running there, fpu_area not yet current */
 };
 
 struct dom_mem_range {
@@ -83,7 +83,7 @@ struct domain {
 	uint64_t p2m_pages; /* page-table pages used */
 	char crash_reason[96];
 	unsigned msr_refusals; /* MSR accesses answered with #GP (msr.c) */
-	char con_buf[160]; /* a partial line of serial output */
+	char con_buf[160];     /* a partial line of serial output */
 	unsigned con_len;
 };
 
@@ -97,8 +97,8 @@ struct domain *domain_create(unsigned id, const char *name, bool privileged,
  * dumped, as reading another vCPU's may need the CPU that last ran it (a
  * VMCS), and that CPU may be waiting for the domain lock held here.
  */
-void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt,
-		  ...) __printf(3, 4);
+void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
+    __printf(3, 4);
 bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len);
 
 /* Guest memory access through the domain's p2m. */

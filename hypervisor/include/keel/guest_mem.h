@@ -10,8 +10,8 @@
 int guest_virt_to_phys(struct vcpu *v, const struct guest_state *s,
 		       uint64_t gva, uint64_t *gpa);
 /* Reads the instruction bytes at CS:RIP (up to len; returns bytes read). */
-int guest_fetch_insn(struct vcpu *v, const struct guest_state *s,
-		     uint8_t *buf, size_t len);
+int guest_fetch_insn(struct vcpu *v, const struct guest_state *s, uint8_t *buf,
+		     size_t len);
 /* How the CPU decodes the guest's code: 64-bit, or CS.D's 32/16-bit. */
 static inline enum insn_cpu_mode guest_insn_mode(const struct guest_state *s)
 {

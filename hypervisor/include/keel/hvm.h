@@ -14,25 +14,25 @@ struct domain;
 
 enum exit_reason {
 	EXIT_NONE,
-	EXIT_EXTINT,	   /* a physical interrupt arrived */
+	EXIT_EXTINT, /* a physical interrupt arrived */
 	EXIT_NMI,
-	EXIT_INTR_WINDOW,  /* the guest can take an interrupt now */
+	EXIT_INTR_WINDOW, /* the guest can take an interrupt now */
 	EXIT_CPUID,
 	EXIT_MSR_READ,
 	EXIT_MSR_WRITE,
 	EXIT_IO,
-	EXIT_NPF,	   /* nested/extended page fault */
+	EXIT_NPF, /* nested/extended page fault */
 	EXIT_HLT,
 	EXIT_HYPERCALL,
-	EXIT_SHUTDOWN,	   /* triple fault */
-	EXIT_EXCEPTION,	   /* an intercepted guest exception */
+	EXIT_SHUTDOWN,	/* triple fault */
+	EXIT_EXCEPTION, /* an intercepted guest exception */
 	EXIT_INIT,
-	EXIT_DEADLINE,	   /* the deadline given to vcpu_run passed */
+	EXIT_DEADLINE, /* the deadline given to vcpu_run passed */
 	EXIT_XSETBV,
 	EXIT_PAUSE,
-	EXIT_VIRT_INSN,	   /* SVM/VMX instructions: #UD for guests */
-	EXIT_INVALID,	   /* hardware refused the guest state */
-	EXIT_UNKNOWN,	   /* a vendor exit Keel does not handle */
+	EXIT_VIRT_INSN, /* SVM/VMX instructions: #UD for guests */
+	EXIT_INVALID,	/* hardware refused the guest state */
+	EXIT_UNKNOWN,	/* a vendor exit Keel does not handle */
 	EXIT_NR
 };
 
@@ -63,8 +63,22 @@ struct vm_exit {
 
 /* Register numbering is the hardware encoding order (ModRM.reg). */
 enum gpr {
-	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
-	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	GPR_RAX,
+	GPR_RCX,
+	GPR_RDX,
+	GPR_RBX,
+	GPR_RSP,
+	GPR_RBP,
+	GPR_RSI,
+	GPR_RDI,
+	GPR_R8,
+	GPR_R9,
+	GPR_R10,
+	GPR_R11,
+	GPR_R12,
+	GPR_R13,
+	GPR_R14,
+	GPR_R15,
 	NR_GPRS
 };
 
@@ -79,12 +93,12 @@ struct segment {
  * G 11 (AMD APM vol. 2 §15.5.1, the VMCB layout). */
 #define SEG_TYPE_DATA_RWA 0x3 /* read/write, accessed */
 #define SEG_TYPE_CODE_RXA 0xB /* execute/read, accessed */
-#define SEG_TYPE_LDT 0x2
+#define SEG_TYPE_LDT	  0x2
 #define SEG_TYPE_TSS_BUSY 0xB
-#define SEG_ATTR_S (1u << 4) /* code or data, not a system segment */
-#define SEG_ATTR_P (1u << 7)
-#define SEG_ATTR_L (1u << 9)
-#define SEG_ATTR_DB (1u << 10)
+#define SEG_ATTR_S	  (1u << 4) /* code or data, not a system segment */
+#define SEG_ATTR_P	  (1u << 7)
+#define SEG_ATTR_L	  (1u << 9)
+#define SEG_ATTR_DB	  (1u << 10)
 
 /* Guest control state Keel needs for decoding and page walks. */
 struct guest_state {
@@ -120,7 +134,8 @@ struct hvm_ops {
 	void (*startup_ipi)(struct vcpu *v, uint8_t vector);
 	void (*get_state)(struct vcpu *v, struct guest_state *s);
 	void (*set_state)(struct vcpu *v, const struct guest_state *s);
-	/* Queues an event for the next entry; false if one is already queued. */
+	/* Queues an event for the next entry; false if one is already queued.
+	 */
 	bool (*inject_event)(struct vcpu *v, enum event_type type,
 			     uint8_t vector, bool has_error, uint32_t error);
 	/* Can an external interrupt be injected right now? */
@@ -139,9 +154,9 @@ struct hvm_ops {
 	unsigned (*guest_limits)(void);
 };
 
-#define P2M_R 1u
-#define P2M_W 2u
-#define P2M_X 4u
+#define P2M_R	1u
+#define P2M_W	2u
+#define P2M_X	4u
 #define P2M_RWX (P2M_R | P2M_W | P2M_X)
 
 extern const struct hvm_ops *hvm;

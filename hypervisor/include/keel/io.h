@@ -56,7 +56,8 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 {
 	__asm__ volatile("wrmsr"
 			 :
-			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+			 : "c"(msr), "a"((uint32_t)v),
+			   "d"((uint32_t)(v >> 32)));
 }
 
 /*
@@ -68,13 +69,14 @@ static inline int rdmsr_safe(uint32_t msr, uint64_t *val)
 	uint32_t lo, hi;
 	int err = 0;
 
-	__asm__ volatile("1: rdmsr\n2:\n"
-			 ".section .fixup, \"ax\"\n"
-			 "3: movl $-14, %2\n\txorl %0, %0\n\txorl %1, %1\n\tjmp 2b\n"
-			 ".previous\n"
-			 ".section .ex_table, \"a\"\n.quad 1b, 3b\n.previous"
-			 : "=a"(lo), "=d"(hi), "+r"(err)
-			 : "c"(msr));
+	__asm__ volatile(
+	    "1: rdmsr\n2:\n"
+	    ".section .fixup, \"ax\"\n"
+	    "3: movl $-14, %2\n\txorl %0, %0\n\txorl %1, %1\n\tjmp 2b\n"
+	    ".previous\n"
+	    ".section .ex_table, \"a\"\n.quad 1b, 3b\n.previous"
+	    : "=a"(lo), "=d"(hi), "+r"(err)
+	    : "c"(msr));
 	*val = ((uint64_t)hi << 32) | lo;
 	return err;
 }
@@ -89,7 +91,8 @@ static inline int wrmsr_safe(uint32_t msr, uint64_t v)
 			 ".previous\n"
 			 ".section .ex_table, \"a\"\n.quad 1b, 3b\n.previous"
 			 : "+r"(err)
-			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+			 : "c"(msr), "a"((uint32_t)v),
+			   "d"((uint32_t)(v >> 32)));
 	return err;
 }
 

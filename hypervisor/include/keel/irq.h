@@ -9,14 +9,14 @@
 struct domain;
 
 /* Vector map. Device GSIs get vectors GSI_VECTOR_BASE + gsi. */
-#define GSI_VECTOR_BASE 0x30
-#define MAX_GSIS 96
-#define TIMER_VECTOR 0xF0
-#define IPI_KICK_VECTOR 0xF1
-#define IPI_PANIC_VECTOR 0xF2
+#define GSI_VECTOR_BASE	      0x30
+#define MAX_GSIS	      96
+#define TIMER_VECTOR	      0xF0
+#define IPI_KICK_VECTOR	      0xF1
+#define IPI_PANIC_VECTOR      0xF2
 #define IPI_VMCS_CLEAR_VECTOR 0xF3 /* VMX: release a VMCS another CPU needs */
-#define ERROR_VECTOR 0xFE
-#define SPURIOUS_VECTOR 0xFF
+#define ERROR_VECTOR	      0xFE
+#define SPURIOUS_VECTOR	      0xFF
 
 /* Physical local APIC (xAPIC MMIO, or x2APIC MSRs when the CPU has it). */
 void lapic_init(void);

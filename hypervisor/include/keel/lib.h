@@ -12,29 +12,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)	 (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a)-1)) == 0)
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define BIT(n) (1ULL << (n))
-#define KiB(x) ((uint64_t)(x) << 10)
-#define MiB(x) ((uint64_t)(x) << 20)
-#define GiB(x) ((uint64_t)(x) << 30)
+#define MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define MAX(a, b)	 ((a) > (b) ? (a) : (b))
+#define BIT(n)		 (1ULL << (n))
+#define KiB(x)		 ((uint64_t)(x) << 10)
+#define MiB(x)		 ((uint64_t)(x) << 20)
+#define GiB(x)		 ((uint64_t)(x) << 30)
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE ((uint64_t)4096)
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	((uint64_t)4096)
 #define LARGE_PAGE_SIZE MiB(2)
 
-#define __packed __attribute__((packed))
-#define __aligned(x) __attribute__((aligned(x)))
-#define __noreturn __attribute__((noreturn))
+#define __packed       __attribute__((packed))
+#define __aligned(x)   __attribute__((aligned(x)))
+#define __noreturn     __attribute__((noreturn))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define likely(x)      __builtin_expect(!!(x), 1)
+#define unlikely(x)    __builtin_expect(!!(x), 0)
 
-#define container_of(ptr, type, member) \
+#define container_of(ptr, type, member)                                        \
 	((type *)((char *)(ptr)-offsetof(type, member)))
 
 void *memcpy(void *dst, const void *src, size_t n);
@@ -57,11 +57,11 @@ void printk(const char *fmt, ...) __printf(1, 2);
 void vprintk(const char *fmt, va_list ap);
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 
-#define ASSERT(cond)                                                      \
-	do {                                                              \
-		if (unlikely(!(cond)))                                    \
-			panic("assertion failed: %s at %s:%d", #cond,     \
-			      __FILE__, __LINE__);                        \
+#define ASSERT(cond)                                                           \
+	do {                                                                   \
+		if (unlikely(!(cond)))                                         \
+			panic("assertion failed: %s at %s:%d", #cond,          \
+			      __FILE__, __LINE__);                             \
 	} while (0)
 
 #endif

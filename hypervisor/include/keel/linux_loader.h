@@ -9,7 +9,7 @@ struct domain;
 
 /* Guest-physical scratch area for boot_params, command line, GDT and
  * page tables: conventional memory every PC guest has. */
-#define LINUX_BOOT_AREA 0x80000ULL
+#define LINUX_BOOT_AREA	    0x80000ULL
 #define LINUX_BOOT_AREA_END (LINUX_BOOT_AREA + 0x9000)
 
 struct linux_boot {

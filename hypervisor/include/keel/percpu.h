@@ -9,8 +9,8 @@
 
 #include <keel/lib.h>
 
-#define MAX_CPUS 64
-#define STACK_SIZE (16 * 1024)
+#define MAX_CPUS       64
+#define STACK_SIZE     (16 * 1024)
 #define IST_STACK_SIZE (8 * 1024)
 
 struct tss {
@@ -35,7 +35,7 @@ struct percpu {
 	void *arch;	      /* vendor per-CPU state (host save area) */
 	uint64_t irq_count[256];
 	uint64_t timer_deadline; /* TSC of the next programmed Keel timer */
-	uint64_t exits;		 /* guest exits taken here: TLB shootdown waits on it */
+	uint64_t exits; /* guest exits taken here: TLB shootdown waits on it */
 	bool online;
 };
 

@@ -14,8 +14,8 @@ struct cpu_regs {
 
 typedef void (*irq_handler_t)(struct cpu_regs *regs);
 
-void traps_init(void);	   /* build the IDT once */
-void traps_load(void);	   /* load it on this CPU */
+void traps_init(void); /* build the IDT once */
+void traps_load(void); /* load it on this CPU */
 void irq_set_handler(uint8_t vector, irq_handler_t fn);
 void dump_regs(const struct cpu_regs *r);
 void print_backtrace(uint64_t rbp);

@@ -18,7 +18,7 @@
 #include <sys/ioctl.h>
 #endif
 
-#define KEEL_DEVICE "/dev/keel"
+#define KEEL_DEVICE	 "/dev/keel"
 #define KEEL_IOCTL_MAGIC 0xB7
 
 struct keel_ioctl_version {
@@ -27,10 +27,11 @@ struct keel_ioctl_version {
 };
 
 /* Both versions; fails only if the device is refused. */
-#define KEEL_IOCTL_VERSION _IOR(KEEL_IOCTL_MAGIC, 0x00, struct keel_ioctl_version)
+#define KEEL_IOCTL_VERSION                                                     \
+	_IOR(KEEL_IOCTL_MAGIC, 0x00, struct keel_ioctl_version)
 /* KEEL_HC_PLATFORM_INFO's answer; a negative hypercall result becomes the
  * ioctl's errno. */
-#define KEEL_IOCTL_PLATFORM_INFO \
+#define KEEL_IOCTL_PLATFORM_INFO                                               \
 	_IOR(KEEL_IOCTL_MAGIC, 0x01, struct keel_platform_info)
 
 #endif

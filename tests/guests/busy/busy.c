@@ -12,7 +12,7 @@
 const char test_name[] = "busy";
 
 #define KEEL_CPUID_TIMING 0x40000010
-#define DEFAULT_SECONDS 30
+#define DEFAULT_SECONDS	  30
 
 void test_main(void)
 {

@@ -3,8 +3,8 @@
  * hvmem: reads a physical address that belongs to the hypervisor (given as
  * addr=0x... on the command line; the harness passes Keel's load address).
  * Dom0 memory is identity-mapped except hypervisor memory (memmap.c,
- * dom0_build.c), so the read must end the domain in Keel's nested page fault handler:
- * the guest never sees it return.
+ * dom0_build.c), so the read must end the domain in Keel's nested page fault
+ * handler: the guest never sees it return.
  */
 #include "guest.h"
 

@@ -6,11 +6,11 @@
 #include <keel/bootinfo.h>
 #include <keel/errno.h>
 
-#define MB2_TAG_END 0
-#define MB2_TAG_CMDLINE 1
-#define MB2_TAG_MODULE 3
-#define MB2_TAG_MMAP 6
-#define MB2_TAG_EFI64 12
+#define MB2_TAG_END	 0
+#define MB2_TAG_CMDLINE	 1
+#define MB2_TAG_MODULE	 3
+#define MB2_TAG_MMAP	 6
+#define MB2_TAG_EFI64	 12
 #define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_ACPI_NEW 15
 
@@ -82,7 +82,8 @@ int mb2_parse(const void *mbi, struct boot_info *bi)
 			esize = ((const uint32_t *)body)[0];
 			if (esize < sizeof(struct mb2_mmap_entry))
 				return -EINVAL;
-			for (uint32_t p = 8; p <= body_len && esize <= body_len - p;
+			for (uint32_t p = 8;
+			     p <= body_len && esize <= body_len - p;
 			     p += esize) {
 				struct mb2_mmap_entry e;
 
@@ -91,8 +92,8 @@ int mb2_parse(const void *mbi, struct boot_info *bi)
 				/* An esize not a multiple of 8 misaligns e. */
 				memcpy(&e, body + p, sizeof(e));
 				bi->mmap[bi->nr_mmap++] =
-					(struct boot_mem_region){ e.addr, e.len,
-								  e.type };
+				    (struct boot_mem_region){e.addr, e.len,
+							     e.type};
 			}
 			break;
 		}

@@ -19,8 +19,8 @@
 #include <public/keel.h>
 
 #define MB2_BOOTLOADER_MAGIC 0x36D76289
-#define COM1_PORT 0x3F8
-#define COM1_ISA_IRQ 4
+#define COM1_PORT	     0x3F8
+#define COM1_ISA_IRQ	     4
 
 struct boot_info boot_info;
 
@@ -55,10 +55,12 @@ static void acpi_setup(const struct boot_info *bi)
 	if (acpi_init((uint64_t)rsdp_copy))
 		panic("ACPI root tables are invalid");
 	if (acpi_parse_madt(&madt_info))
-		panic("no valid ACPI MADT: cannot find the interrupt controllers");
-	printk("ACPI: %u tables; MADT: %u CPUs, %u IOAPICs, local APIC at %lx\n",
-	       acpi_nr_tables(), madt_info.nr_cpus, madt_info.nr_ioapics,
-	       madt_info.lapic_pa);
+		panic("no valid ACPI MADT: cannot find the interrupt "
+		      "controllers");
+	printk(
+	    "ACPI: %u tables; MADT: %u CPUs, %u IOAPICs, local APIC at %lx\n",
+	    acpi_nr_tables(), madt_info.nr_cpus, madt_info.nr_ioapics,
+	    madt_info.lapic_pa);
 	memmap_add_private(madt_info.lapic_pa, PAGE_SIZE);
 }
 
@@ -90,9 +92,9 @@ integer_param("sched_ratelimit_us", opt_sched_ratelimit_us);
 static void sched_setup(void)
 {
 	struct sched_params p = {
-		.policy = opt_sched,
-		.timeslice_ns = opt_sched_tslice_ms * 1000000,
-		.ratelimit_set = opt_sched_ratelimit_us != UINT64_MAX,
+	    .policy = opt_sched,
+	    .timeslice_ns = opt_sched_tslice_ms * 1000000,
+	    .ratelimit_set = opt_sched_ratelimit_us != UINT64_MAX,
 	};
 
 	if (p.ratelimit_set)
@@ -113,7 +115,8 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 	traps_load();
 
 	if (magic != MB2_BOOTLOADER_MAGIC) {
-		printk("not started by a multiboot2 loader (magic %x)\n", magic);
+		printk("not started by a multiboot2 loader (magic %x)\n",
+		       magic);
 		halt_forever();
 	}
 	if (mb2_parse((const void *)mbi_pa, bi)) {

@@ -76,7 +76,8 @@ void cpu_print(void)
 	       c->family, c->model, c->stepping, *b ? b : "(no brand string)");
 	printk("CPU: %u physical address bits;%s%s%s%s%s%s%s\n",
 	       c->phys_addr_bits, c->svm ? " svm" : "", c->vmx ? " vmx" : "",
-	       c->x2apic ? " x2apic" : "", c->tsc_deadline ? " tsc-deadline" : "",
+	       c->x2apic ? " x2apic" : "",
+	       c->tsc_deadline ? " tsc-deadline" : "",
 	       c->invariant_tsc ? " invariant-tsc" : "",
 	       c->pdpe1gb ? " 1g-pages" : "", c->xsave ? " xsave" : "");
 }

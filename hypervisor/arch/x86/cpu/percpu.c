@@ -15,7 +15,7 @@ void percpu_init(unsigned cpu, uint32_t apic_id)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed gdtr = { sizeof(p->gdt) - 1, (uint64_t)p->gdt };
+	} __packed gdtr = {sizeof(p->gdt) - 1, (uint64_t)p->gdt};
 
 	p->self = p;
 	p->cpu = cpu;
@@ -25,8 +25,9 @@ void percpu_init(unsigned cpu, uint32_t apic_id)
 	p->gdt[GDT_DS / 8] = 0x00cf92000000ffffULL;
 	p->gdt[GDT_CS32 / 8] = 0x00cf9a000000ffffULL;
 	/* 16-byte TSS descriptor, type 9 (available 64-bit TSS). */
-	p->gdt[GDT_TSS / 8] = (sizeof(struct tss) - 1) | ((tss & 0xFFFFFF) << 16) |
-			      (0x89ULL << 40) | (((tss >> 24) & 0xFF) << 56);
+	p->gdt[GDT_TSS / 8] = (sizeof(struct tss) - 1) |
+			      ((tss & 0xFFFFFF) << 16) | (0x89ULL << 40) |
+			      (((tss >> 24) & 0xFF) << 56);
 	p->gdt[GDT_TSS / 8 + 1] = tss >> 32;
 	for (int i = 0; i < 3; i++)
 		p->tss.ist[i] = (uint64_t)&ist_stacks[cpu][i][IST_STACK_SIZE];

@@ -37,7 +37,8 @@ void smp_stop_others(void)
 
 	for (unsigned i = 0; i < MAX_CPUS; i++)
 		if (i != me && percpu_area[i].online)
-			lapic_send_ipi(percpu_area[i].apic_id, IPI_PANIC_VECTOR);
+			lapic_send_ipi(percpu_area[i].apic_id,
+				       IPI_PANIC_VECTOR);
 }
 
 /*
@@ -45,7 +46,7 @@ void smp_stop_others(void)
  * The trampoline page is borrowed from conventional memory before Dom0
  * exists; its old contents are put back afterwards.
  */
-#define TRAMPOLINE_PA 0x8000ULL
+#define TRAMPOLINE_PA	    0x8000ULL
 #define AP_START_TIMEOUT_US 500000
 
 extern char trampoline_start[], trampoline_end[], ap_entry64[];
@@ -100,11 +101,13 @@ unsigned smp_boot_aps(unsigned max_cpus)
 	memcpy(blob, trampoline_start, len);
 	patch32(blob, (uintptr_t)trampoline_jmp32_off,
 		(uint32_t)(TRAMPOLINE_PA + (uintptr_t)trampoline_32_off));
-	patch32(blob, (uintptr_t)trampoline_jmp64_off, (uint32_t)(uintptr_t)ap_entry64);
+	patch32(blob, (uintptr_t)trampoline_jmp64_off,
+		(uint32_t)(uintptr_t)ap_entry64);
 	patch32(blob, (uintptr_t)trampoline_gdtptr_off + 2,
 		(uint32_t)(TRAMPOLINE_PA + (uintptr_t)trampoline_gdt_off));
 	patch64(blob, trampoline_cr3 - trampoline_start, read_cr3());
-	patch64(blob, trampoline_efer - trampoline_start, rdmsr(MSR_EFER) & ~EFER_SVME);
+	patch64(blob, trampoline_efer - trampoline_start,
+		rdmsr(MSR_EFER) & ~EFER_SVME);
 
 	for (uint32_t i = 0; i < madt_info.nr_cpus; i++) {
 		uint32_t apic_id = madt_info.apic_ids[i];
@@ -113,7 +116,8 @@ unsigned smp_boot_aps(unsigned max_cpus)
 		if (apic_id == this_cpu()->apic_id)
 			continue;
 		if (nr_cpus_online == MAX_CPUS) {
-			printk("more than %u CPUs: the rest stay offline\n", MAX_CPUS);
+			printk("more than %u CPUs: the rest stay offline\n",
+			       MAX_CPUS);
 			break;
 		}
 		if (nr_cpus_online >= max_cpus)
@@ -143,6 +147,7 @@ unsigned smp_boot_aps(unsigned max_cpus)
 	memcpy(blob, saved, PAGE_SIZE);
 	printk("SMP: %u of %u CPUs online%s\n", nr_cpus_online,
 	       madt_info.nr_cpus,
-	       nr_cpus_online < madt_info.nr_cpus ? " (maxcpus= starts more)" : "");
+	       nr_cpus_online < madt_info.nr_cpus ? " (maxcpus= starts more)"
+						  : "");
 	return nr_cpus_online;
 }

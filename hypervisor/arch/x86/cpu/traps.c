@@ -21,15 +21,38 @@ static irq_handler_t handlers[256];
 extern char trap_stubs_start[];
 
 static const char *const exc_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint",
-	"#OF overflow", "#BR bound", "#UD invalid opcode", "#NM no FPU",
-	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
-	"#NP segment not present", "#SS stack fault", "#GP general protection",
-	"#PF page fault", "reserved", "#MF x87 FP", "#AC alignment check",
-	"#MC machine check", "#XM SIMD FP", "#VE virtualization",
-	"#CP control protection", "reserved", "reserved", "reserved",
-	"reserved", "reserved", "reserved", "#HV", "#VC", "#SX security",
-	"reserved",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound",
+    "#UD invalid opcode",
+    "#NM no FPU",
+    "#DF double fault",
+    "coprocessor overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved",
+    "#MF x87 FP",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD FP",
+    "#VE virtualization",
+    "#CP control protection",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "#HV",
+    "#VC",
+    "#SX security",
+    "reserved",
 };
 
 /* IST slots: 1 = NMI, 2 = #DF, 3 = #MC, so they run on known-good stacks. */
@@ -44,12 +67,12 @@ void traps_init(void)
 		uint64_t off = (uint64_t)(trap_stubs_start + 16 * v);
 
 		idt[v] = (struct idt_entry){
-			.off_lo = off & 0xFFFF,
-			.sel = GDT_CS64,
-			.ist = vector_ist(v),
-			.type = 0x8E, /* present, DPL0, 64-bit interrupt gate */
-			.off_mid = (off >> 16) & 0xFFFF,
-			.off_hi = off >> 32,
+		    .off_lo = off & 0xFFFF,
+		    .sel = GDT_CS64,
+		    .ist = vector_ist(v),
+		    .type = 0x8E, /* present, DPL0, 64-bit interrupt gate */
+		    .off_mid = (off >> 16) & 0xFFFF,
+		    .off_hi = off >> 32,
 		};
 	}
 }
@@ -59,7 +82,7 @@ void traps_load(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	} __packed idtr = {sizeof(idt) - 1, (uint64_t)idt};
 
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }

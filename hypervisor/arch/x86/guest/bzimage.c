@@ -32,12 +32,14 @@ int bzimage_parse(const uint8_t *img, uint64_t len, struct bzimage_info *bz)
 	unsigned sects;
 
 	memset(bz, 0, sizeof(*bz));
-	if (len < BP_INIT_SIZE + 4 || rd16(img + BP_BOOT_FLAG) != BOOT_FLAG_MAGIC ||
+	if (len < BP_INIT_SIZE + 4 ||
+	    rd16(img + BP_BOOT_FLAG) != BOOT_FLAG_MAGIC ||
 	    rd32(img + BP_HEADER) != HDRS_MAGIC)
 		return -ENOEXEC;
 	bz->version = rd16(img + BP_VERSION);
 	/* 2.12 brought xloadflags, which announces the 64-bit entry. */
-	if (bz->version < 0x020C || !(rd16(img + BP_XLOADFLAGS) & XLF_KERNEL_64))
+	if (bz->version < 0x020C ||
+	    !(rd16(img + BP_XLOADFLAGS) & XLF_KERNEL_64))
 		return -ENOEXEC;
 	sects = img[BP_SETUP_SECTS] ? img[BP_SETUP_SECTS] : 4;
 	bz->setup_size = (sects + 1) * 512;
@@ -55,7 +57,7 @@ int bzimage_parse(const uint8_t *img, uint64_t len, struct bzimage_info *bz)
 	bz->cmdline_max = rd32(img + BP_CMDLINE_SIZE);
 	bz->initrd_addr_max = rd32(img + BP_INITRD_ADDR_MAX);
 	bz->initrd_above_4g =
-		rd16(img + BP_XLOADFLAGS) & XLF_CAN_BE_LOADED_ABOVE_4G;
+	    rd16(img + BP_XLOADFLAGS) & XLF_CAN_BE_LOADED_ABOVE_4G;
 	if (bz->alignment == 0 || (bz->alignment & (bz->alignment - 1)) ||
 	    bz->init_size < bz->payload_size || bz->pref_address == 0)
 		return -EINVAL;

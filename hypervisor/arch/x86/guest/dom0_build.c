@@ -18,9 +18,9 @@
 #include <keel/sched.h>
 #include <keel/x86.h>
 
-#define BOOT_AREA LINUX_BOOT_AREA
-#define BOOT_AREA_END LINUX_BOOT_AREA_END
-#define ACPI_AREA_SIZE KiB(64)
+#define BOOT_AREA	LINUX_BOOT_AREA
+#define BOOT_AREA_END	LINUX_BOOT_AREA_END
+#define ACPI_AREA_SIZE	KiB(64)
 #define MIN_KERNEL_ADDR MiB(16)
 
 struct range {
@@ -32,7 +32,7 @@ static unsigned nr_avoid;
 
 static void avoid_range(uint64_t start, uint64_t end)
 {
-	avoid[nr_avoid++] = (struct range){ start, end };
+	avoid[nr_avoid++] = (struct range){start, end};
 }
 
 static bool is_free(uint64_t start, uint64_t end)
@@ -71,7 +71,7 @@ static void set_ram_ranges(struct domain *d)
 	 */
 	if (p2m_map(d, 0, 0, MiB(1), P2M_RWX, false))
 		panic("cannot map Dom0's first MiB");
-	d->ram[d->nr_ranges++] = (struct dom_mem_range){ 0, MiB(1) };
+	d->ram[d->nr_ranges++] = (struct dom_mem_range){0, MiB(1)};
 	for (uint32_t i = 0; i < dom0_e820.nr; i++) {
 		const struct e820_entry *e = &dom0_e820.map[i];
 		uint64_t start = ALIGN_UP(e->addr, PAGE_SIZE);
@@ -79,7 +79,8 @@ static void set_ram_ranges(struct domain *d)
 		int rc;
 
 		start = MAX(start, MiB(1));
-		if ((e->type != E820_RAM && e->type != E820_ACPI) || end <= start)
+		if ((e->type != E820_RAM && e->type != E820_ACPI) ||
+		    end <= start)
 			continue;
 		/* Firmware ACPI tables are not Dom0's RAM; only our copy is. */
 		if (e->type == E820_ACPI &&
@@ -87,18 +88,20 @@ static void set_ram_ranges(struct domain *d)
 			continue;
 		if (d->nr_ranges == DOM_MAX_RANGES)
 			panic("Dom0 memory map has too many RAM ranges");
-		d->ram[d->nr_ranges++] = (struct dom_mem_range){ start, end };
+		d->ram[d->nr_ranges++] = (struct dom_mem_range){start, end};
 		d->ram_bytes += end - start;
 		rc = p2m_map(d, start, start, end - start, P2M_RWX, false);
 		if (rc)
-			panic("cannot map Dom0 RAM %lx-%lx (%d)", start, end, rc);
+			panic("cannot map Dom0 RAM %lx-%lx (%d)", start, end,
+			      rc);
 	}
 }
 
 struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 {
 	const struct boot_module *kmod = &bi->modules[0];
-	const struct boot_module *imod = bi->nr_modules > 1 ? &bi->modules[1] : NULL;
+	const struct boot_module *imod =
+	    bi->nr_modules > 1 ? &bi->modules[1] : NULL;
 	uint64_t acpi_gpa = 0, load, rsdp = 0, initrd = 0, initrd_size = 0;
 	struct bzimage_info bz;
 	struct linux_boot lb;
@@ -114,7 +117,8 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 		panic("Dom0 kernel module is not a 64-bit bzImage (%d)", rc);
 
 	for (unsigned i = 0; i < bi->nr_modules; i++)
-		avoid_range(bi->modules[i].start, ALIGN_UP(bi->modules[i].end, PAGE_SIZE));
+		avoid_range(bi->modules[i].start,
+			    ALIGN_UP(bi->modules[i].end, PAGE_SIZE));
 	avoid_range(bi->mbi_start, bi->mbi_end);
 	if (!is_free(BOOT_AREA, BOOT_AREA_END))
 		panic("Dom0 boot area %llx-%llx is not free RAM", BOOT_AREA,
@@ -124,7 +128,8 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 	/* Our ACPI tables: the top of Dom0's RAM below 4 GiB. */
 	for (uint32_t i = 0; i < dom0_e820.nr; i++) {
 		const struct e820_entry *e = &dom0_e820.map[i];
-		uint64_t end = ALIGN_DOWN(MIN(e->addr + e->size, GiB(4)), PAGE_SIZE);
+		uint64_t end =
+		    ALIGN_DOWN(MIN(e->addr + e->size, GiB(4)), PAGE_SIZE);
 
 		if (e->type == E820_RAM && end > e->addr + ACPI_AREA_SIZE &&
 		    is_free(end - ACPI_AREA_SIZE, end))
@@ -145,8 +150,8 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 				 MAX(bz.pref_address, MIN_KERNEL_ADDR), GiB(4));
 	else
 		load = is_free(bz.pref_address, bz.pref_address + bz.init_size)
-			       ? bz.pref_address
-			       : 0;
+			   ? bz.pref_address
+			   : 0;
 	if (!load)
 		panic("no room for the Dom0 kernel (%u MiB from %lx)",
 		      bz.init_size >> 20, bz.pref_address);
@@ -158,13 +163,14 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 		initrd = imod->start;
 		if (!e820_range_is(&dom0_e820, initrd, initrd_size, E820_RAM) ||
 		    initrd + initrd_size > (uint64_t)bz.initrd_addr_max + 1) {
-			uint64_t to = find_free(ALIGN_UP(initrd_size, PAGE_SIZE),
-						PAGE_SIZE, MiB(1),
-						(uint64_t)bz.initrd_addr_max + 1);
+			uint64_t to = find_free(
+			    ALIGN_UP(initrd_size, PAGE_SIZE), PAGE_SIZE, MiB(1),
+			    (uint64_t)bz.initrd_addr_max + 1);
 
 			if (!to)
 				panic("no room for the Dom0 initramfs");
-			memmove(phys_to_virt(to), phys_to_virt(initrd), initrd_size);
+			memmove(phys_to_virt(to), phys_to_virt(initrd),
+				initrd_size);
 			initrd = to;
 		}
 	}
@@ -172,17 +178,18 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 	rc = acpi_build_dom0(phys_to_virt(acpi_gpa), ACPI_AREA_SIZE, acpi_gpa,
 			     nr_vcpus, &rsdp);
 	if (rc < 0)
-		printk("d0: no ACPI tables for Dom0 (%d): booting without\n", rc);
+		printk("d0: no ACPI tables for Dom0 (%d): booting without\n",
+		       rc);
 
 	lb = (struct linux_boot){
-		.image = phys_to_virt(kmod->start),
-		.bz = &bz,
-		.kernel_gpa = load,
-		.initrd_gpa = initrd,
-		.initrd_size = initrd_size,
-		.cmdline = kmod->cmdline,
-		.e820 = &dom0_e820,
-		.rsdp_gpa = rc >= 0 ? rsdp : 0,
+	    .image = phys_to_virt(kmod->start),
+	    .bz = &bz,
+	    .kernel_gpa = load,
+	    .initrd_gpa = initrd,
+	    .initrd_size = initrd_size,
+	    .cmdline = kmod->cmdline,
+	    .e820 = &dom0_e820,
+	    .rsdp_gpa = rc >= 0 ? rsdp : 0,
 	};
 	if (linux_boot_setup(d, &lb))
 		panic("cannot write Dom0's boot data");
@@ -194,7 +201,8 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 	       d->ram_bytes >> 20, nr_vcpus, nr_vcpus > 1 ? "s" : "");
 	printk("d0: command line: %s\n", kmod->cmdline);
 	for (uint32_t i = 0; i < dom0_e820.nr; i++)
-		printk("d0: e820 %016lx-%016lx type %u\n", dom0_e820.map[i].addr,
+		printk("d0: e820 %016lx-%016lx type %u\n",
+		       dom0_e820.map[i].addr,
 		       dom0_e820.map[i].addr + dom0_e820.map[i].size,
 		       dom0_e820.map[i].type);
 	return d;

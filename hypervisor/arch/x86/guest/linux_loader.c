@@ -14,14 +14,14 @@
 #include <keel/linux_loader.h>
 #include <keel/x86.h>
 
-#define BOOT_PARAMS (LINUX_BOOT_AREA + 0x0000)
+#define BOOT_PARAMS  (LINUX_BOOT_AREA + 0x0000)
 #define BOOT_CMDLINE (LINUX_BOOT_AREA + 0x1000)
-#define BOOT_GDT (LINUX_BOOT_AREA + 0x2000)
-#define BOOT_PML4 (LINUX_BOOT_AREA + 0x3000)
-#define BOOT_PDPT (LINUX_BOOT_AREA + 0x4000)
-#define BOOT_PD (LINUX_BOOT_AREA + 0x5000) /* four pages */
-#define BOOT_CS 0x10
-#define BOOT_DS 0x18
+#define BOOT_GDT     (LINUX_BOOT_AREA + 0x2000)
+#define BOOT_PML4    (LINUX_BOOT_AREA + 0x3000)
+#define BOOT_PDPT    (LINUX_BOOT_AREA + 0x4000)
+#define BOOT_PD	     (LINUX_BOOT_AREA + 0x5000) /* four pages */
+#define BOOT_CS	     0x10
+#define BOOT_DS	     0x18
 
 static int write_paging(struct domain *d)
 {
@@ -52,8 +52,8 @@ static int write_paging(struct domain *d)
 static void set_boot_vcpu(struct vcpu *v, uint64_t entry)
 {
 	struct guest_state s;
-	struct segment code = { BOOT_CS, 0xA9B, 0xFFFFFFFF, 0 };
-	struct segment data = { BOOT_DS, 0xC93, 0xFFFFFFFF, 0 };
+	struct segment code = {BOOT_CS, 0xA9B, 0xFFFFFFFF, 0};
+	struct segment data = {BOOT_DS, 0xC93, 0xFFFFFFFF, 0};
 
 	hvm->get_state(v, &s);
 	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
@@ -64,8 +64,8 @@ static void set_boot_vcpu(struct vcpu *v, uint64_t entry)
 	s.rip = entry;
 	s.cs = code;
 	s.ds = s.es = s.ss = s.fs = s.gs = data;
-	s.tr = (struct segment){ 0, 0x8B, 0x67, 0 };
-	s.ldtr = (struct segment){ 0, 0x82, 0, 0 };
+	s.tr = (struct segment){0, 0x8B, 0x67, 0};
+	s.ldtr = (struct segment){0, 0x82, 0, 0};
 	s.gdtr_base = BOOT_GDT;
 	s.gdtr_limit = 4 * 8 - 1;
 	s.idtr_base = 0;
@@ -97,8 +97,9 @@ int linux_boot_setup(struct domain *d, const struct linux_boot *lb)
 	bzimage_setup_boot_params(lb->image, bp);
 	bp[BP_TYPE_OF_LOADER] = LOADER_TYPE_UNDEFINED;
 	/* 64-bit: a cmdline_size of 0xFFFFFFFF must not wrap to 0. */
-	snprintf(cmdline, MIN((uint64_t)lb->bz->cmdline_max + 1, sizeof(cmdline)),
-		 "%s", lb->cmdline);
+	snprintf(cmdline,
+		 MIN((uint64_t)lb->bz->cmdline_max + 1, sizeof(cmdline)), "%s",
+		 lb->cmdline);
 	put32(bp, BP_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE);
 	put32(bp, BP_RAMDISK_IMAGE, (uint32_t)lb->initrd_gpa);
 	put32(bp, BP_RAMDISK_SIZE, (uint32_t)lb->initrd_size);
@@ -106,7 +107,8 @@ int linux_boot_setup(struct domain *d, const struct linux_boot *lb)
 	put32(bp, BP_EXT_RAMDISK_SIZE, (uint32_t)(lb->initrd_size >> 32));
 	put64(bp, BP_ACPI_RSDP_ADDR, lb->rsdp_gpa);
 	bp[BP_E820_ENTRIES] = (uint8_t)n;
-	memcpy(bp + BP_E820_TABLE, lb->e820->map, n * sizeof(struct e820_entry));
+	memcpy(bp + BP_E820_TABLE, lb->e820->map,
+	       n * sizeof(struct e820_entry));
 
 	if (guest_phys_write(d, BOOT_PARAMS, bp, sizeof(bp)) ||
 	    guest_phys_write(d, BOOT_CMDLINE, cmdline, strlen(cmdline) + 1) ||

@@ -33,14 +33,14 @@ static const struct {
 	uint8_t len;
 	uint8_t op[3];
 } known_insns[] = {
-	{ EXIT_CPUID, 2, { 0x0F, 0xA2 } },
-	{ EXIT_MSR_READ, 2, { 0x0F, 0x32 } },
-	{ EXIT_MSR_WRITE, 2, { 0x0F, 0x30 } },
-	{ EXIT_HLT, 1, { 0xF4 } },
-	{ EXIT_HYPERCALL, 3, { 0x0F, 0x01, 0xD9 } }, /* VMMCALL */
-	{ EXIT_HYPERCALL, 3, { 0x0F, 0x01, 0xC1 } }, /* VMCALL */
-	{ EXIT_PAUSE, 1, { 0x90 } },
-	{ EXIT_XSETBV, 3, { 0x0F, 0x01, 0xD1 } },
+    {EXIT_CPUID, 2, {0x0F, 0xA2}},
+    {EXIT_MSR_READ, 2, {0x0F, 0x32}},
+    {EXIT_MSR_WRITE, 2, {0x0F, 0x30}},
+    {EXIT_HLT, 1, {0xF4}},
+    {EXIT_HYPERCALL, 3, {0x0F, 0x01, 0xD9}}, /* VMMCALL */
+    {EXIT_HYPERCALL, 3, {0x0F, 0x01, 0xC1}}, /* VMCALL */
+    {EXIT_PAUSE, 1, {0x90}},
+    {EXIT_XSETBV, 3, {0x0F, 0x01, 0xD1}},
 };
 
 /*
@@ -124,7 +124,8 @@ static void handle_msr(struct vcpu *v, const struct vm_exit *e)
 static void handle_io(struct vcpu *v, const struct vm_exit *e)
 {
 	uint32_t val = (uint32_t)v->gpr[GPR_RAX];
-	uint64_t mask = e->io.size == 4 ? 0xFFFFFFFFULL : (1ULL << (8 * e->io.size)) - 1;
+	uint64_t mask =
+	    e->io.size == 4 ? 0xFFFFFFFFULL : (1ULL << (8 * e->io.size)) - 1;
 	int rc;
 
 	if (e->io.string) {
@@ -141,7 +142,8 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 		if (e->io.size == 4)
 			v->gpr[GPR_RAX] = val; /* 32-bit writes zero-extend */
 		else
-			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~mask) | (val & mask);
+			v->gpr[GPR_RAX] =
+			    (v->gpr[GPR_RAX] & ~mask) | (val & mask);
 	}
 	skip_or_crash(v, e);
 }
@@ -263,8 +265,7 @@ void hvm_deliver_events(struct vcpu *v)
 {
 	int vec;
 
-	if (v->nmi_pending &&
-	    hvm->inject_event(v, EVENT_NMI, 2, false, 0))
+	if (v->nmi_pending && hvm->inject_event(v, EVENT_NMI, 2, false, 0))
 		v->nmi_pending = false;
 	vec = vlapic_pending_irq(&v->vlapic);
 	if (vec < 0) {
@@ -276,8 +277,7 @@ void hvm_deliver_events(struct vcpu *v)
 	} else if (about_to_halt(v)) {
 		/* Its HLT exits at once; the interrupt follows the HLT. */
 		hvm->request_intr_window(v, false);
-	} else if (hvm->inject_event(v, EVENT_EXTINT, (uint8_t)vec, false,
-				     0)) {
+	} else if (hvm->inject_event(v, EVENT_EXTINT, (uint8_t)vec, false, 0)) {
 		vlapic_irq_injected(&v->vlapic, (uint8_t)vec);
 		hvm->request_intr_window(v, false);
 	} else {

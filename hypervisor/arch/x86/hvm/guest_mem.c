@@ -17,7 +17,8 @@ static int guest_phys_access(struct domain *d, uint64_t gpa, void *buf,
 	uint8_t *p = buf;
 
 	while (len) {
-		uint64_t hpa, chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		uint64_t hpa,
+		    chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 
 		if (p2m_lookup(d, gpa, &hpa) || !domain_owns_ram(d, hpa, chunk))
 			return -EFAULT;
@@ -60,8 +61,10 @@ int guest_virt_to_phys(struct vcpu *v, const struct guest_state *s,
 	} else if (s->cr4 & X86_CR4_PAE) {
 		uint64_t pdpte;
 
-		if (guest_phys_read(d, (s->cr3 & ~0x1FULL) + ((gva >> 30) & 3) * 8,
-				    &pdpte, 8) || !(pdpte & PTE_P))
+		if (guest_phys_read(d,
+				    (s->cr3 & ~0x1FULL) + ((gva >> 30) & 3) * 8,
+				    &pdpte, 8) ||
+		    !(pdpte & PTE_P))
 			return -EFAULT;
 		table = pdpte & PTE_ADDR_MASK;
 		levels = 2;
@@ -71,7 +74,8 @@ int guest_virt_to_phys(struct vcpu *v, const struct guest_state *s,
 
 		gva &= 0xFFFFFFFF;
 		if (guest_phys_read(d, (s->cr3 & 0xFFFFF000) + (gva >> 22) * 4,
-				    &pde, 4) || !(pde & PTE_P))
+				    &pde, 4) ||
+		    !(pde & PTE_P))
 			return -EFAULT;
 		if ((pde & PTE_PS) && (s->cr4 & (1UL << 4))) {
 			/* PSE-36: PDE bits 20:13 are address bits 39:32. */
@@ -80,8 +84,10 @@ int guest_virt_to_phys(struct vcpu *v, const struct guest_state *s,
 			       (gva & 0x3FFFFF);
 			return 0;
 		}
-		if (guest_phys_read(d, (pde & 0xFFFFF000) + ((gva >> 12) & 0x3FF) * 4,
-				    &pte, 4) || !(pte & PTE_P))
+		if (guest_phys_read(
+			d, (pde & 0xFFFFF000) + ((gva >> 12) & 0x3FF) * 4, &pte,
+			4) ||
+		    !(pte & PTE_P))
 			return -EFAULT;
 		*gpa = (pte & 0xFFFFF000) | (gva & 0xFFF);
 		return 0;
@@ -89,8 +95,9 @@ int guest_virt_to_phys(struct vcpu *v, const struct guest_state *s,
 	for (int l = levels - 1; l >= 0; l--) {
 		unsigned shift = PAGE_SHIFT + 9 * l;
 
-		if (guest_phys_read(d, table + ((gva >> shift) & 511) * 8, &entry,
-				    8) || !(entry & PTE_P))
+		if (guest_phys_read(d, table + ((gva >> shift) & 511) * 8,
+				    &entry, 8) ||
+		    !(entry & PTE_P))
 			return -EFAULT;
 		if (l == 0 || ((entry & PTE_PS) && l <= 2)) {
 			uint64_t mask = (1ULL << shift) - 1;
@@ -103,8 +110,8 @@ int guest_virt_to_phys(struct vcpu *v, const struct guest_state *s,
 	return -EFAULT;
 }
 
-int guest_fetch_insn(struct vcpu *v, const struct guest_state *s,
-		     uint8_t *buf, size_t len)
+int guest_fetch_insn(struct vcpu *v, const struct guest_state *s, uint8_t *buf,
+		     size_t len)
 {
 	uint64_t gva = s->cs.base + s->rip, gpa;
 	size_t got = 0;
@@ -112,7 +119,8 @@ int guest_fetch_insn(struct vcpu *v, const struct guest_state *s,
 	if (!(s->efer & EFER_LMA) || !(s->cs.attr & SEG_ATTR_L))
 		gva &= 0xFFFFFFFF;
 	while (got < len) {
-		size_t chunk = MIN(len - got, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
+		size_t chunk =
+		    MIN(len - got, PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
 
 		if (guest_virt_to_phys(v, s, gva, &gpa) ||
 		    guest_phys_read(v->dom, gpa, buf + got, chunk))

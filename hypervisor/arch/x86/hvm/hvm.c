@@ -8,16 +8,26 @@
 const struct hvm_ops *hvm;
 
 const char *const exit_reason_names[EXIT_NR] = {
-	[EXIT_NONE] = "none",		[EXIT_EXTINT] = "extint",
-	[EXIT_NMI] = "nmi",		[EXIT_INTR_WINDOW] = "intr-window",
-	[EXIT_CPUID] = "cpuid",		[EXIT_MSR_READ] = "rdmsr",
-	[EXIT_MSR_WRITE] = "wrmsr",	[EXIT_IO] = "io",
-	[EXIT_NPF] = "npf",		[EXIT_HLT] = "hlt",
-	[EXIT_HYPERCALL] = "hypercall", [EXIT_SHUTDOWN] = "shutdown",
-	[EXIT_EXCEPTION] = "exception", [EXIT_INIT] = "init",
-	[EXIT_DEADLINE] = "deadline",	[EXIT_XSETBV] = "xsetbv",
-	[EXIT_PAUSE] = "pause",		[EXIT_VIRT_INSN] = "virt-insn",
-	[EXIT_INVALID] = "invalid",	[EXIT_UNKNOWN] = "unknown",
+    [EXIT_NONE] = "none",
+    [EXIT_EXTINT] = "extint",
+    [EXIT_NMI] = "nmi",
+    [EXIT_INTR_WINDOW] = "intr-window",
+    [EXIT_CPUID] = "cpuid",
+    [EXIT_MSR_READ] = "rdmsr",
+    [EXIT_MSR_WRITE] = "wrmsr",
+    [EXIT_IO] = "io",
+    [EXIT_NPF] = "npf",
+    [EXIT_HLT] = "hlt",
+    [EXIT_HYPERCALL] = "hypercall",
+    [EXIT_SHUTDOWN] = "shutdown",
+    [EXIT_EXCEPTION] = "exception",
+    [EXIT_INIT] = "init",
+    [EXIT_DEADLINE] = "deadline",
+    [EXIT_XSETBV] = "xsetbv",
+    [EXIT_PAUSE] = "pause",
+    [EXIT_VIRT_INSN] = "virt-insn",
+    [EXIT_INVALID] = "invalid",
+    [EXIT_UNKNOWN] = "unknown",
 };
 
 const struct hvm_ops *svm_probe(void);

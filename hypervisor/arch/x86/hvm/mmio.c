@@ -25,7 +25,8 @@ static void emulate(struct vcpu *v, uint64_t gpa,
 
 	hvm->get_state(v, &s);
 	n = guest_fetch_insn(v, &s, bytes, sizeof(bytes));
-	if (n <= 0 || insn_decode_mmio(bytes, (size_t)n, guest_insn_mode(&s), &in)) {
+	if (n <= 0 ||
+	    insn_decode_mmio(bytes, (size_t)n, guest_insn_mode(&s), &in)) {
 		domain_crash(v->dom, v,
 			     "cannot emulate MMIO at %lx: instruction at %lx "
 			     "(%02x %02x %02x %02x)",
@@ -73,6 +74,8 @@ void hvm_npf(struct vcpu *v, struct vm_exit *e)
 
 	hvm->get_state(v, &s);
 	domain_crash(d, v, "%s access to %lx outside its memory (rip %lx)",
-		     e->npf.fetch ? "execute" : e->npf.write ? "write" : "read",
+		     e->npf.fetch   ? "execute"
+		     : e->npf.write ? "write"
+				    : "read",
 		     gpa, s.rip);
 }

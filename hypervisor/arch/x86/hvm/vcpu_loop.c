@@ -35,18 +35,21 @@ void vcpu_loop_evict_domain(const struct domain *d)
 	 * the other side takes d->lock (a full barrier) after setting it. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
-		struct vcpu *v = __atomic_load_n(&percpu_area[c].current,
-						 __ATOMIC_ACQUIRE);
+		struct vcpu *v =
+		    __atomic_load_n(&percpu_area[c].current, __ATOMIC_ACQUIRE);
 
 		seen[c] = 0;
 		if (c == self || !percpu_area[c].online || !v || v->dom != d)
 			continue;
-		seen[c] = __atomic_load_n(&percpu_area[c].exits, __ATOMIC_ACQUIRE) + 1;
+		seen[c] =
+		    __atomic_load_n(&percpu_area[c].exits, __ATOMIC_ACQUIRE) +
+		    1;
 		lapic_send_ipi(percpu_area[c].apic_id, IPI_KICK_VECTOR);
 	}
 	for (unsigned c = 0; c < MAX_CPUS; c++)
-		while (seen[c] && __atomic_load_n(&percpu_area[c].current,
-						  __ATOMIC_ACQUIRE) &&
+		while (seen[c] &&
+		       __atomic_load_n(&percpu_area[c].current,
+				       __ATOMIC_ACQUIRE) &&
 		       __atomic_load_n(&percpu_area[c].exits,
 				       __ATOMIC_ACQUIRE) < seen[c])
 			cpu_relax();
@@ -83,7 +86,8 @@ static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 			due = vtimer_due(v);
 			if (due && due <= now) {
 				spin_lock(&d->lock);
-				vlapic_timer_expire(&v->vlapic, now + v->tsc_offset);
+				vlapic_timer_expire(&v->vlapic,
+						    now + v->tsc_offset);
 				spin_unlock(&d->lock);
 				due = vtimer_due(v);
 			}

@@ -11,8 +11,8 @@
 #include <keel/sched.h>
 #include <keel/vintr.h>
 
-#define VIOAPIC_BASE 0xFEC00000ULL
-#define VUART_BASE 0x3F8 /* COM1 */
+#define VIOAPIC_BASE  0xFEC00000ULL
+#define VUART_BASE    0x3F8 /* COM1 */
 #define VUART_ISA_IRQ 4
 /* The vLAPIC timer runs at 1 GHz before division, as under KVM. */
 #define VLAPIC_BUS_KHZ 1000000
@@ -93,10 +93,10 @@ static void vl_kick(void *ctx)
 }
 
 static const struct vlapic_env vlapic_env = {
-	.now_tsc = vl_now_tsc,
-	.send_ipi = vl_send_ipi,
-	.eoi_level = vl_eoi_level,
-	.kick = vl_kick,
+    .now_tsc = vl_now_tsc,
+    .send_ipi = vl_send_ipi,
+    .eoi_level = vl_eoi_level,
+    .kick = vl_kick,
 };
 
 /* vIOAPIC environment: messages to vLAPICs, EOIs back to physical pins. */
@@ -132,8 +132,8 @@ static void io_pin_eoi(void *ctx, unsigned pin)
 }
 
 static const struct vioapic_env vioapic_env = {
-	.deliver = io_deliver,
-	.pin_eoi = io_pin_eoi,
+    .deliver = io_deliver,
+    .pin_eoi = io_pin_eoi,
 };
 
 /* vUART environment: bytes to Keel's console, interrupt to ISA IRQ 4. */
@@ -166,8 +166,8 @@ static void uart_irq(void *ctx, bool level)
 }
 
 static const struct vuart_env vuart_env = {
-	.tx = uart_tx,
-	.irq = uart_irq,
+    .tx = uart_tx,
+    .irq = uart_irq,
 };
 
 /* The xAPIC page of the accessing vCPU; in x2APIC mode it is plain memory
@@ -197,9 +197,9 @@ static int vlapic_write(const struct hvm_io_handler *h, struct vcpu *v,
 }
 
 static const struct hvm_io_ops vlapic_io = {
-	.claims = vlapic_claims,
-	.read = vlapic_read,
-	.write = vlapic_write,
+    .claims = vlapic_claims,
+    .read = vlapic_read,
+    .write = vlapic_write,
 };
 
 static int vioapic_read(const struct hvm_io_handler *h, struct vcpu *v,
@@ -217,8 +217,8 @@ static int vioapic_write(const struct hvm_io_handler *h, struct vcpu *v,
 }
 
 static const struct hvm_io_ops vioapic_io = {
-	.read = vioapic_read,
-	.write = vioapic_write,
+    .read = vioapic_read,
+    .write = vioapic_write,
 };
 
 /* The 16550's registers are bytes: wider accesses are refused. */
@@ -249,8 +249,8 @@ static int vuart_write(const struct hvm_io_handler *h, struct vcpu *v,
 }
 
 static const struct hvm_io_ops vuart_io = {
-	.read = vuart_read,
-	.write = vuart_write,
+    .read = vuart_read,
+    .write = vuart_write,
 };
 
 int vintr_domain_init(struct domain *d)

@@ -13,9 +13,9 @@
 
 /* MPS INTI flags in MADT overrides (ACPI 6.x §5.2.12.5). */
 #define INTI_POLARITY_MASK 3
-#define INTI_ACTIVE_LOW 3
-#define INTI_TRIGGER_MASK (3 << 2)
-#define INTI_LEVEL (3 << 2)
+#define INTI_ACTIVE_LOW	   3
+#define INTI_TRIGGER_MASK  (3 << 2)
+#define INTI_LEVEL	   (3 << 2)
 
 struct acpi_madt_info madt_info;
 static struct domain *gsi_owner;
@@ -36,7 +36,8 @@ static void gsi_mode(uint32_t gsi, bool *level, bool *active_low)
 		if ((f & INTI_TRIGGER_MASK) != 0)
 			*level = (f & INTI_TRIGGER_MASK) == INTI_LEVEL;
 		if ((f & INTI_POLARITY_MASK) != 0)
-			*active_low = (f & INTI_POLARITY_MASK) == INTI_ACTIVE_LOW;
+			*active_low =
+			    (f & INTI_POLARITY_MASK) == INTI_ACTIVE_LOW;
 	}
 }
 
@@ -81,11 +82,13 @@ void gsi_route_to_dom0(struct domain *dom0, uint32_t skip_gsi)
 		gsi_mode(gsi, &level, &low);
 		gsi_level[gsi] = level;
 		irq_set_handler(GSI_VECTOR_BASE + gsi, gsi_interrupt);
-		if (ioapic_route(gsi, GSI_VECTOR_BASE + gsi, level, low, dest) == 0)
+		if (ioapic_route(gsi, GSI_VECTOR_BASE + gsi, level, low,
+				 dest) == 0)
 			ioapic_mask(gsi, false);
 	}
 	printk("interrupts: %u GSIs routed to d%u's virtual IOAPIC "
-	       "(GSI %u kept by Keel)\n", n, dom0->id, skip_gsi);
+	       "(GSI %u kept by Keel)\n",
+	       n, dom0->id, skip_gsi);
 }
 
 uint64_t gsi_interrupt_count(unsigned gsi)

@@ -8,14 +8,14 @@
 #include <keel/irq.h>
 #include <keel/memmap.h>
 
-#define IOREGSEL 0x00
-#define IOWIN 0x10
-#define IOAPIC_VER 0x01
+#define IOREGSEL	   0x00
+#define IOWIN		   0x10
+#define IOAPIC_VER	   0x01
 #define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
-#define RTE_MASKED (1u << 16)
-#define RTE_LEVEL (1u << 15)
-#define RTE_ACTIVE_LOW (1u << 13)
-#define MAX_IOAPICS 8
+#define RTE_MASKED	   (1u << 16)
+#define RTE_LEVEL	   (1u << 15)
+#define RTE_ACTIVE_LOW	   (1u << 13)
+#define MAX_IOAPICS	   8
 
 static struct {
 	uint64_t pa;
@@ -55,7 +55,8 @@ void ioapic_init(void)
 
 	for (uint32_t i = 0; i < mi->nr_ioapics && i < MAX_IOAPICS; i++) {
 		uint64_t pa = mi->ioapic[i].pa;
-		uint32_t pins = ((ioapic_read(pa, IOAPIC_VER) >> 16) & 0xFF) + 1;
+		uint32_t pins =
+		    ((ioapic_read(pa, IOAPIC_VER) >> 16) & 0xFF) + 1;
 
 		ioapics[nr_ioapics].pa = pa;
 		ioapics[nr_ioapics].gsi_base = mi->ioapic[i].gsi_base;
@@ -68,7 +69,8 @@ void ioapic_init(void)
 			ioapic_write(pa, IOAPIC_REDTBL(p), RTE_MASKED);
 		}
 		printk("IOAPIC %u at %lx: GSIs %u-%u\n", mi->ioapic[i].id, pa,
-		       mi->ioapic[i].gsi_base, mi->ioapic[i].gsi_base + pins - 1);
+		       mi->ioapic[i].gsi_base,
+		       mi->ioapic[i].gsi_base + pins - 1);
 	}
 }
 
@@ -88,7 +90,7 @@ int ioapic_route(uint32_t gsi, uint8_t vector, bool level, bool active_low,
 	ioapic_write(pa, IOAPIC_REDTBL(pin) + 1, dest_apic << 24);
 	ioapic_write(pa, IOAPIC_REDTBL(pin),
 		     vector | RTE_MASKED | (level ? RTE_LEVEL : 0) |
-			     (active_low ? RTE_ACTIVE_LOW : 0));
+			 (active_low ? RTE_ACTIVE_LOW : 0));
 	return 0;
 }
 

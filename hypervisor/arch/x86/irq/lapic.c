@@ -11,32 +11,32 @@
 #include <keel/percpu.h>
 #include <keel/traps.h>
 
-#define APIC_BASE_EXTD (1ULL << 10)
-#define APIC_BASE_EN (1ULL << 11)
+#define APIC_BASE_EXTD	   (1ULL << 10)
+#define APIC_BASE_EN	   (1ULL << 11)
 #define XAPIC_DEFAULT_BASE 0xFEE00000ULL
 
-#define APIC_ID 0x20
-#define APIC_EOI 0xB0
-#define APIC_SVR 0xF0
-#define APIC_ESR 0x280
-#define APIC_ICR_LO 0x300
-#define APIC_ICR_HI 0x310
-#define APIC_LVT_TIMER 0x320
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
-#define APIC_LVT_ERROR 0x370
+#define APIC_ID		0x20
+#define APIC_EOI	0xB0
+#define APIC_SVR	0xF0
+#define APIC_ESR	0x280
+#define APIC_ICR_LO	0x300
+#define APIC_ICR_HI	0x310
+#define APIC_LVT_TIMER	0x320
+#define APIC_LVT_LINT0	0x350
+#define APIC_LVT_LINT1	0x360
+#define APIC_LVT_ERROR	0x370
 #define APIC_TIMER_INIT 0x380
-#define APIC_TIMER_CUR 0x390
-#define APIC_TIMER_DIV 0x3E0
+#define APIC_TIMER_CUR	0x390
+#define APIC_TIMER_DIV	0x3E0
 
-#define SVR_ENABLE (1u << 8)
-#define LVT_MASKED (1u << 16)
+#define SVR_ENABLE	 (1u << 8)
+#define LVT_MASKED	 (1u << 16)
 #define LVT_TSC_DEADLINE (2u << 17)
-#define ICR_PENDING (1u << 12)
+#define ICR_PENDING	 (1u << 12)
 #define ICR_LEVEL_ASSERT (1u << 14)
-#define ICR_INIT (5u << 8)
-#define ICR_STARTUP (6u << 8)
-#define TIMER_DIV_1 0xB
+#define ICR_INIT	 (5u << 8)
+#define ICR_STARTUP	 (6u << 8)
+#define TIMER_DIV_1	 0xB
 
 static bool use_x2apic;
 static bool use_tsc_deadline;
@@ -155,8 +155,8 @@ void lapic_timer_arm(uint64_t deadline)
 		return;
 	}
 	now = rdtsc();
-	count = deadline > now ? (deadline - now) * apic_timer_khz / tsc_khz()
-			       : 1;
+	count =
+	    deadline > now ? (deadline - now) * apic_timer_khz / tsc_khz() : 1;
 	if (count == 0)
 		count = 1;
 	if (count > 0xFFFFFFFFu)

@@ -8,8 +8,8 @@
 #include <keel/io.h>
 #include <keel/acpi.h>
 
-#define PIT_HZ 1193182ULL
-#define PM_TIMER_HZ 3579545ULL
+#define PIT_HZ	     1193182ULL
+#define PM_TIMER_HZ  3579545ULL
 #define CALIBRATE_MS 50
 
 static uint64_t tsc_rate_khz;
@@ -48,7 +48,8 @@ static uint64_t calibrate_pm_timer(uint16_t port, bool ext32)
 		now = inl(port) & mask;
 	while (((now - start) & mask) < ticks);
 	t1 = rdtsc();
-	return (t1 - t0) * PM_TIMER_HZ / ((uint64_t)((now - start) & mask) * 1000);
+	return (t1 - t0) * PM_TIMER_HZ /
+	       ((uint64_t)((now - start) & mask) * 1000);
 }
 
 void time_init(void)
@@ -84,12 +85,14 @@ uint64_t now_ns(void)
 	uint64_t d = rdtsc() - tsc_at_boot;
 
 	/* Split to avoid overflow: whole ms, then the remainder. */
-	return d / tsc_rate_khz * 1000000 + d % tsc_rate_khz * 1000000 / tsc_rate_khz;
+	return d / tsc_rate_khz * 1000000 +
+	       d % tsc_rate_khz * 1000000 / tsc_rate_khz;
 }
 
 uint64_t ns_to_tsc(uint64_t ns)
 {
-	return ns / 1000000 * tsc_rate_khz + ns % 1000000 * tsc_rate_khz / 1000000;
+	return ns / 1000000 * tsc_rate_khz +
+	       ns % 1000000 * tsc_rate_khz / 1000000;
 }
 
 void udelay(uint64_t us)

@@ -22,7 +22,7 @@
 #include <keel/x86.h>
 #include "svm.h"
 
-#define IOPM_ORDER 2  /* 12 KiB used, 16 KiB allocated */
+#define IOPM_ORDER  2 /* 12 KiB used, 16 KiB allocated */
 #define MSRPM_ORDER 1 /* 8 KiB */
 
 struct svm_cpu {
@@ -101,16 +101,16 @@ static void msrpm_set(uint8_t *pm, uint32_t msr, bool rd, bool wr)
  * it is the vCPU's (msr.c) and loaded before VMRUN (svm_vcpu_run).
  */
 static const uint32_t passthrough_msrs[] = {
-	0xC0000100, /* FS_BASE */
-	0xC0000101, /* GS_BASE */
-	0xC0000102, /* KERNEL_GS_BASE */
-	0xC0000081, /* STAR */
-	0xC0000082, /* LSTAR */
-	0xC0000083, /* CSTAR */
-	0xC0000084, /* SFMASK */
-	0x174,	    /* SYSENTER_CS */
-	0x175,	    /* SYSENTER_ESP */
-	0x176,	    /* SYSENTER_EIP */
+    0xC0000100, /* FS_BASE */
+    0xC0000101, /* GS_BASE */
+    0xC0000102, /* KERNEL_GS_BASE */
+    0xC0000081, /* STAR */
+    0xC0000082, /* LSTAR */
+    0xC0000083, /* CSTAR */
+    0xC0000084, /* SFMASK */
+    0x174,	/* SYSENTER_CS */
+    0x175,	/* SYSENTER_ESP */
+    0x176,	/* SYSENTER_EIP */
 };
 
 /* Dom0 drives the hardware; only the ports Keel emulates are trapped. */
@@ -151,19 +151,17 @@ static int svm_vcpu_create(struct vcpu *v)
 		msrpm_set(msrpm, passthrough_msrs[i], false, false);
 
 	vmcb->intercept_exc = 1u << 18; /* #MC: Keel owns machine checks */
-	vmcb->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI |
-				INTERCEPT_INIT | INTERCEPT_CPUID |
-				INTERCEPT_INVD | INTERCEPT_HLT |
-				INTERCEPT_INVLPGA | INTERCEPT_IOIO |
-				INTERCEPT_MSR | INTERCEPT_TASK_SWITCH |
-				INTERCEPT_SHUTDOWN;
+	vmcb->intercept_misc1 =
+	    INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
+	    INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT |
+	    INTERCEPT_INVLPGA | INTERCEPT_IOIO | INTERCEPT_MSR |
+	    INTERCEPT_TASK_SWITCH | INTERCEPT_SHUTDOWN;
 	/* VMRUN must be intercepted (APM §15.5.1); the rest hides SVM. */
-	vmcb->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
-				INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
-				INTERCEPT_STGI | INTERCEPT_CLGI |
-				INTERCEPT_SKINIT | INTERCEPT_ICEBP |
-				INTERCEPT_MONITOR | INTERCEPT_MWAIT |
-				INTERCEPT_XSETBV;
+	vmcb->intercept_misc2 =
+	    INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
+	    INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
+	    INTERCEPT_SKINIT | INTERCEPT_ICEBP | INTERCEPT_MONITOR |
+	    INTERCEPT_MWAIT | INTERCEPT_XSETBV;
 	vmcb->iopm_base_pa = s->iopm_pa;
 	vmcb->msrpm_base_pa = s->msrpm_pa;
 	vmcb->vintr = V_INTR_MASKING;
@@ -203,34 +201,36 @@ static void exit_io(struct vmcb *vmcb, struct vm_exit *e)
 	e->io.in = info & IOIO_TYPE_IN;
 	e->io.string = info & IOIO_STR;
 	e->io.rep = info & IOIO_REP;
-	e->io.size = (info >> IOIO_SZ_SHIFT) & 1 ? 1 : (info >> IOIO_SZ_SHIFT) & 2 ? 2 : 4;
+	e->io.size = (info >> IOIO_SZ_SHIFT) & 1   ? 1
+		     : (info >> IOIO_SZ_SHIFT) & 2 ? 2
+						   : 4;
 	/* IOIO exits always report the next RIP in EXITINFO2. */
 	e->insn_len = vmcb->exitinfo2 - vmcb->rip;
 }
 
 /* Exits that need nothing but a new name (APM vol. 2 appendix C). */
 static const uint8_t exit_reasons[] = {
-	[SVM_EXIT_INTR] = EXIT_EXTINT,
-	[SVM_EXIT_NMI] = EXIT_NMI,
-	[SVM_EXIT_SMI] = EXIT_EXTINT, /* resumes the guest; SMM runs */
-	[SVM_EXIT_VINTR] = EXIT_INTR_WINDOW,
-	[SVM_EXIT_CPUID] = EXIT_CPUID,
-	[SVM_EXIT_HLT] = EXIT_HLT,
-	[SVM_EXIT_VMMCALL] = EXIT_HYPERCALL,
-	[SVM_EXIT_SHUTDOWN] = EXIT_SHUTDOWN,
-	[SVM_EXIT_INIT] = EXIT_INIT,
-	[SVM_EXIT_XSETBV] = EXIT_XSETBV,
-	[SVM_EXIT_PAUSE] = EXIT_PAUSE,
-	/* Instructions guests are not shown: #UD (hvm/exit.c). */
-	[SVM_EXIT_VMRUN] = EXIT_VIRT_INSN,
-	[SVM_EXIT_VMLOAD] = EXIT_VIRT_INSN,
-	[SVM_EXIT_VMSAVE] = EXIT_VIRT_INSN,
-	[SVM_EXIT_STGI] = EXIT_VIRT_INSN,
-	[SVM_EXIT_CLGI] = EXIT_VIRT_INSN,
-	[SVM_EXIT_SKINIT] = EXIT_VIRT_INSN,
-	[SVM_EXIT_MONITOR] = EXIT_VIRT_INSN,
-	[SVM_EXIT_MWAIT] = EXIT_VIRT_INSN,
-	[SVM_EXIT_ICEBP] = EXIT_VIRT_INSN,
+    [SVM_EXIT_INTR] = EXIT_EXTINT,
+    [SVM_EXIT_NMI] = EXIT_NMI,
+    [SVM_EXIT_SMI] = EXIT_EXTINT, /* resumes the guest; SMM runs */
+    [SVM_EXIT_VINTR] = EXIT_INTR_WINDOW,
+    [SVM_EXIT_CPUID] = EXIT_CPUID,
+    [SVM_EXIT_HLT] = EXIT_HLT,
+    [SVM_EXIT_VMMCALL] = EXIT_HYPERCALL,
+    [SVM_EXIT_SHUTDOWN] = EXIT_SHUTDOWN,
+    [SVM_EXIT_INIT] = EXIT_INIT,
+    [SVM_EXIT_XSETBV] = EXIT_XSETBV,
+    [SVM_EXIT_PAUSE] = EXIT_PAUSE,
+    /* Instructions guests are not shown: #UD (hvm/exit.c). */
+    [SVM_EXIT_VMRUN] = EXIT_VIRT_INSN,
+    [SVM_EXIT_VMLOAD] = EXIT_VIRT_INSN,
+    [SVM_EXIT_VMSAVE] = EXIT_VIRT_INSN,
+    [SVM_EXIT_STGI] = EXIT_VIRT_INSN,
+    [SVM_EXIT_CLGI] = EXIT_VIRT_INSN,
+    [SVM_EXIT_SKINIT] = EXIT_VIRT_INSN,
+    [SVM_EXIT_MONITOR] = EXIT_VIRT_INSN,
+    [SVM_EXIT_MWAIT] = EXIT_VIRT_INSN,
+    [SVM_EXIT_ICEBP] = EXIT_VIRT_INSN,
 };
 
 static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
@@ -260,12 +260,14 @@ static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 		e->reason = EXIT_INVALID;
 		break;
 	default:
-		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+		if (code >= SVM_EXIT_EXCP_BASE &&
+		    code < SVM_EXIT_EXCP_BASE + 32) {
 			e->reason = EXIT_EXCEPTION;
 			e->exc.vector = code - SVM_EXIT_EXCP_BASE;
 			e->exc.error = vmcb->exitinfo1;
 			e->exc.cr2 = vmcb->exitinfo2;
-		} else if (code < ARRAY_SIZE(exit_reasons) && exit_reasons[code]) {
+		} else if (code < ARRAY_SIZE(exit_reasons) &&
+			   exit_reasons[code]) {
 			e->reason = exit_reasons[code];
 		} else {
 			e->reason = EXIT_UNKNOWN;
@@ -341,12 +343,12 @@ static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 
 static void seg_get(struct segment *d, const struct vmcb_seg *s)
 {
-	*d = (struct segment){ s->sel, s->attr, s->limit, s->base };
+	*d = (struct segment){s->sel, s->attr, s->limit, s->base};
 }
 
 static void seg_put(struct vmcb_seg *d, const struct segment *s)
 {
-	*d = (struct vmcb_seg){ s->sel, s->attr, s->limit, s->base };
+	*d = (struct vmcb_seg){s->sel, s->attr, s->limit, s->base};
 }
 
 static void svm_get_state(struct vcpu *v, struct guest_state *gs)
@@ -412,17 +414,17 @@ static bool svm_inject_event(struct vcpu *v, enum event_type type,
 {
 	struct vmcb *vmcb = to_svm(v)->vmcb;
 	static const uint64_t types[] = {
-		[EVENT_EXTINT] = EVENTINJ_TYPE_INTR,
-		[EVENT_NMI] = EVENTINJ_TYPE_NMI,
-		[EVENT_EXCEPTION] = EVENTINJ_TYPE_EXC,
-		[EVENT_SOFTINT] = EVENTINJ_TYPE_SOFT,
+	    [EVENT_EXTINT] = EVENTINJ_TYPE_INTR,
+	    [EVENT_NMI] = EVENTINJ_TYPE_NMI,
+	    [EVENT_EXCEPTION] = EVENTINJ_TYPE_EXC,
+	    [EVENT_SOFTINT] = EVENTINJ_TYPE_SOFT,
 	};
 
 	if (vmcb->eventinj & EVENTINJ_VALID)
 		return false;
-	vmcb->eventinj = vector | types[type] | EVENTINJ_VALID |
-			 (has_error ? EVENTINJ_ERR_VALID | ((uint64_t)error << 32)
-				    : 0);
+	vmcb->eventinj =
+	    vector | types[type] | EVENTINJ_VALID |
+	    (has_error ? EVENTINJ_ERR_VALID | ((uint64_t)error << 32) : 0);
 	return true;
 }
 
@@ -444,10 +446,12 @@ static void svm_request_intr_window(struct vcpu *v, bool on)
 	struct vmcb *vmcb = to_svm(v)->vmcb;
 
 	if (on) {
-		vmcb->vintr |= V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
+		vmcb->vintr |=
+		    V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
 		vmcb->intercept_misc1 |= INTERCEPT_VINTR;
 	} else {
-		vmcb->vintr &= ~(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT));
+		vmcb->vintr &=
+		    ~(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT));
 		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
 	}
 }
@@ -489,8 +493,8 @@ static void svm_p2m_flush(struct domain *d)
 {
 	for (unsigned i = 0; i < d->nr_vcpus; i++)
 		if (d->vcpus[i] && d->vcpus[i]->arch)
-			__atomic_store_n(&to_svm(d->vcpus[i])->flush_tlb,
-					 true, __ATOMIC_RELEASE);
+			__atomic_store_n(&to_svm(d->vcpus[i])->flush_tlb, true,
+					 __ATOMIC_RELEASE);
 }
 
 /* SVM lets guests run RDTSCP, RDPID and INVPCID unless intercepted. */
@@ -500,23 +504,23 @@ static unsigned svm_guest_limits(void)
 }
 
 static const struct hvm_ops svm_ops = {
-	.name = "AMD SVM with nested paging",
-	.cpu_enable = svm_cpu_enable,
-	.vcpu_create = svm_vcpu_create,
-	.vcpu_destroy = svm_vcpu_destroy,
-	.vcpu_run = svm_vcpu_run,
-	.startup_ipi = svm_startup_ipi,
-	.get_state = svm_get_state,
-	.set_state = svm_set_state,
-	.inject_event = svm_inject_event,
-	.interruptible = svm_interruptible,
-	.request_intr_window = svm_request_intr_window,
-	.p2m_entry = svm_p2m_entry,
-	.p2m_table_entry = svm_p2m_table_entry,
-	.p2m_present = svm_p2m_present,
-	.p2m_is_large = svm_p2m_is_large,
-	.p2m_flush = svm_p2m_flush,
-	.guest_limits = svm_guest_limits,
+    .name = "AMD SVM with nested paging",
+    .cpu_enable = svm_cpu_enable,
+    .vcpu_create = svm_vcpu_create,
+    .vcpu_destroy = svm_vcpu_destroy,
+    .vcpu_run = svm_vcpu_run,
+    .startup_ipi = svm_startup_ipi,
+    .get_state = svm_get_state,
+    .set_state = svm_set_state,
+    .inject_event = svm_inject_event,
+    .interruptible = svm_interruptible,
+    .request_intr_window = svm_request_intr_window,
+    .p2m_entry = svm_p2m_entry,
+    .p2m_table_entry = svm_p2m_table_entry,
+    .p2m_present = svm_p2m_present,
+    .p2m_is_large = svm_p2m_is_large,
+    .p2m_flush = svm_p2m_flush,
+    .guest_limits = svm_guest_limits,
 };
 
 const struct hvm_ops *svm_probe(void)
@@ -551,8 +555,9 @@ const struct hvm_ops *svm_probe(void)
 	printk("SVM: %u ASIDs; npt%s%s%s%s%s\n", boot_cpu.svm_nasid,
 	       f & SVM_FEAT_NRIPS ? " nrips" : " (no nrips: decoding lengths)",
 	       f & SVM_FEAT_DECODE_ASSISTS ? " decode-assists" : "",
-	       f & SVM_FEAT_FLUSH_BY_ASID ? " flush-by-asid"
-					  : " (no flush-by-asid: full flushes when needed)",
+	       f & SVM_FEAT_FLUSH_BY_ASID
+		   ? " flush-by-asid"
+		   : " (no flush-by-asid: full flushes when needed)",
 	       f & SVM_FEAT_VMCB_CLEAN ? " vmcb-clean" : "",
 	       f & SVM_FEAT_VGIF ? " vgif" : "");
 	return &svm_ops;

@@ -9,102 +9,102 @@
 #define VM_CR_SVMDIS (1u << 4) /* in MSR_VM_CR (keel/msr.h) */
 
 /* CPUID Fn8000_000A EDX */
-#define SVM_FEAT_NPT (1u << 0)
-#define SVM_FEAT_LBRV (1u << 1)
-#define SVM_FEAT_NRIPS (1u << 3)
-#define SVM_FEAT_VMCB_CLEAN (1u << 5)
-#define SVM_FEAT_FLUSH_BY_ASID (1u << 6)
+#define SVM_FEAT_NPT		(1u << 0)
+#define SVM_FEAT_LBRV		(1u << 1)
+#define SVM_FEAT_NRIPS		(1u << 3)
+#define SVM_FEAT_VMCB_CLEAN	(1u << 5)
+#define SVM_FEAT_FLUSH_BY_ASID	(1u << 6)
 #define SVM_FEAT_DECODE_ASSISTS (1u << 7)
-#define SVM_FEAT_VGIF (1u << 16)
+#define SVM_FEAT_VGIF		(1u << 16)
 
 /* Intercept vector 3 (offset 0x00C) */
-#define INTERCEPT_INTR (1u << 0)
-#define INTERCEPT_NMI (1u << 1)
-#define INTERCEPT_SMI (1u << 2)
-#define INTERCEPT_INIT (1u << 3)
-#define INTERCEPT_VINTR (1u << 4)
-#define INTERCEPT_CPUID (1u << 18)
-#define INTERCEPT_INVD (1u << 22)
-#define INTERCEPT_PAUSE (1u << 23)
-#define INTERCEPT_HLT (1u << 24)
-#define INTERCEPT_INVLPGA (1u << 26)
-#define INTERCEPT_IOIO (1u << 27)
-#define INTERCEPT_MSR (1u << 28)
+#define INTERCEPT_INTR	      (1u << 0)
+#define INTERCEPT_NMI	      (1u << 1)
+#define INTERCEPT_SMI	      (1u << 2)
+#define INTERCEPT_INIT	      (1u << 3)
+#define INTERCEPT_VINTR	      (1u << 4)
+#define INTERCEPT_CPUID	      (1u << 18)
+#define INTERCEPT_INVD	      (1u << 22)
+#define INTERCEPT_PAUSE	      (1u << 23)
+#define INTERCEPT_HLT	      (1u << 24)
+#define INTERCEPT_INVLPGA     (1u << 26)
+#define INTERCEPT_IOIO	      (1u << 27)
+#define INTERCEPT_MSR	      (1u << 28)
 #define INTERCEPT_TASK_SWITCH (1u << 29)
-#define INTERCEPT_SHUTDOWN (1u << 31)
+#define INTERCEPT_SHUTDOWN    (1u << 31)
 /* Intercept vector 4 (offset 0x010) */
-#define INTERCEPT_VMRUN (1u << 0)
+#define INTERCEPT_VMRUN	  (1u << 0)
 #define INTERCEPT_VMMCALL (1u << 1)
-#define INTERCEPT_VMLOAD (1u << 2)
-#define INTERCEPT_VMSAVE (1u << 3)
-#define INTERCEPT_STGI (1u << 4)
-#define INTERCEPT_CLGI (1u << 5)
-#define INTERCEPT_SKINIT (1u << 6)
-#define INTERCEPT_ICEBP (1u << 8)
+#define INTERCEPT_VMLOAD  (1u << 2)
+#define INTERCEPT_VMSAVE  (1u << 3)
+#define INTERCEPT_STGI	  (1u << 4)
+#define INTERCEPT_CLGI	  (1u << 5)
+#define INTERCEPT_SKINIT  (1u << 6)
+#define INTERCEPT_ICEBP	  (1u << 8)
 #define INTERCEPT_MONITOR (1u << 10)
-#define INTERCEPT_MWAIT (1u << 11)
-#define INTERCEPT_XSETBV (1u << 13)
+#define INTERCEPT_MWAIT	  (1u << 11)
+#define INTERCEPT_XSETBV  (1u << 13)
 
-#define TLB_CONTROL_NONE 0
-#define TLB_CONTROL_FLUSH_ALL 1
+#define TLB_CONTROL_NONE       0
+#define TLB_CONTROL_FLUSH_ALL  1
 #define TLB_CONTROL_FLUSH_ASID 3
 
-#define V_IRQ (1ULL << 8)
-#define V_INTR_PRIO_SHIFT 16
-#define V_IGN_TPR (1ULL << 20)
-#define V_INTR_MASKING (1ULL << 24)
+#define V_IRQ		    (1ULL << 8)
+#define V_INTR_PRIO_SHIFT   16
+#define V_IGN_TPR	    (1ULL << 20)
+#define V_INTR_MASKING	    (1ULL << 24)
 #define V_INTR_VECTOR_SHIFT 32
 
 #define INT_SHADOW (1ULL << 0)
 
-#define EVENTINJ_VALID (1ULL << 31)
+#define EVENTINJ_VALID	   (1ULL << 31)
 #define EVENTINJ_ERR_VALID (1ULL << 11)
 #define EVENTINJ_TYPE_INTR (0ULL << 8)
-#define EVENTINJ_TYPE_NMI (2ULL << 8)
-#define EVENTINJ_TYPE_EXC (3ULL << 8)
+#define EVENTINJ_TYPE_NMI  (2ULL << 8)
+#define EVENTINJ_TYPE_EXC  (3ULL << 8)
 #define EVENTINJ_TYPE_SOFT (4ULL << 8)
 
 #define NP_ENABLE (1ULL << 0)
 
 /* Exit codes (APM vol. 2 appendix C). */
-#define SVM_EXIT_EXCP_BASE 0x40
-#define SVM_EXIT_INTR 0x60
-#define SVM_EXIT_NMI 0x61
-#define SVM_EXIT_SMI 0x62
-#define SVM_EXIT_INIT 0x63
-#define SVM_EXIT_VINTR 0x64
-#define SVM_EXIT_CPUID 0x72
-#define SVM_EXIT_PAUSE 0x77
-#define SVM_EXIT_HLT 0x78
-#define SVM_EXIT_IOIO 0x7B
-#define SVM_EXIT_MSR 0x7C
+#define SVM_EXIT_EXCP_BASE   0x40
+#define SVM_EXIT_INTR	     0x60
+#define SVM_EXIT_NMI	     0x61
+#define SVM_EXIT_SMI	     0x62
+#define SVM_EXIT_INIT	     0x63
+#define SVM_EXIT_VINTR	     0x64
+#define SVM_EXIT_CPUID	     0x72
+#define SVM_EXIT_PAUSE	     0x77
+#define SVM_EXIT_HLT	     0x78
+#define SVM_EXIT_IOIO	     0x7B
+#define SVM_EXIT_MSR	     0x7C
 #define SVM_EXIT_TASK_SWITCH 0x7D
-#define SVM_EXIT_SHUTDOWN 0x7F
-#define SVM_EXIT_VMRUN 0x80
-#define SVM_EXIT_VMMCALL 0x81
-#define SVM_EXIT_VMLOAD 0x82
-#define SVM_EXIT_VMSAVE 0x83
-#define SVM_EXIT_STGI 0x84
-#define SVM_EXIT_CLGI 0x85
-#define SVM_EXIT_SKINIT 0x86
-#define SVM_EXIT_ICEBP 0x88
-#define SVM_EXIT_MONITOR 0x8A
-#define SVM_EXIT_MWAIT 0x8B
-#define SVM_EXIT_XSETBV 0x8D
-#define SVM_EXIT_NPF 0x400
-#define SVM_EXIT_INVALID ((uint64_t)-1)
+#define SVM_EXIT_SHUTDOWN    0x7F
+#define SVM_EXIT_VMRUN	     0x80
+#define SVM_EXIT_VMMCALL     0x81
+#define SVM_EXIT_VMLOAD	     0x82
+#define SVM_EXIT_VMSAVE	     0x83
+#define SVM_EXIT_STGI	     0x84
+#define SVM_EXIT_CLGI	     0x85
+#define SVM_EXIT_SKINIT	     0x86
+#define SVM_EXIT_ICEBP	     0x88
+#define SVM_EXIT_MONITOR     0x8A
+#define SVM_EXIT_MWAIT	     0x8B
+#define SVM_EXIT_XSETBV	     0x8D
+#define SVM_EXIT_NPF	     0x400
+#define SVM_EXIT_INVALID     ((uint64_t)-1)
 
 /* IOIO EXITINFO1 */
-#define IOIO_TYPE_IN (1u << 0)
-#define IOIO_STR (1u << 2)
-#define IOIO_REP (1u << 3)
-#define IOIO_SZ_SHIFT 4
+#define IOIO_TYPE_IN	(1u << 0)
+#define IOIO_STR	(1u << 2)
+#define IOIO_REP	(1u << 3)
+#define IOIO_SZ_SHIFT	4
 #define IOIO_PORT_SHIFT 16
 
 /* NPF EXITINFO1 (a #PF error code) */
 #define NPF_PRESENT (1ULL << 0)
-#define NPF_WRITE (1ULL << 1)
-#define NPF_FETCH (1ULL << 4)
+#define NPF_WRITE   (1ULL << 1)
+#define NPF_FETCH   (1ULL << 4)
 
 struct vmcb_seg {
 	uint16_t sel;

@@ -247,8 +247,7 @@ void set_intr_state(struct vmx_vcpu *x, uint32_t state);
 uint64_t eptp_of(struct domain *d);
 void flush_stale_ept(struct vcpu *v, struct vmx_vcpu *x);
 void assign_vpid(struct vmx_vcpu *x);
-uint64_t vmx_p2m_entry(uint64_t hpa, unsigned perms, bool large,
-		       bool uncached);
+uint64_t vmx_p2m_entry(uint64_t hpa, unsigned perms, bool large, bool uncached);
 uint64_t vmx_p2m_table_entry(uint64_t pa);
 bool vmx_p2m_present(uint64_t entry);
 bool vmx_p2m_is_large(uint64_t entry);

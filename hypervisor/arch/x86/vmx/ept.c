@@ -64,8 +64,7 @@ void assign_vpid(struct vmx_vcpu *x)
 }
 
 /* EPT leaf entries (Intel SDM vol. 3C §28.3.2): rights and memory type. */
-uint64_t vmx_p2m_entry(uint64_t hpa, unsigned perms, bool large,
-			      bool uncached)
+uint64_t vmx_p2m_entry(uint64_t hpa, unsigned perms, bool large, bool uncached)
 {
 	uint64_t e = hpa & PTE_ADDR_MASK;
 	uint64_t memtype = uncached ? EPT_MEMTYPE_UC : EPT_MEMTYPE_WB;

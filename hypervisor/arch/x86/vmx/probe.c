@@ -18,8 +18,10 @@ struct vmx_capabilities vmx_caps;
 /* Without these controls the instructions #UD in a guest (§25.6.2). */
 unsigned vmx_guest_limits(void)
 {
-	return (vmx_caps.proc2 & PROC2_ENABLE_RDTSCP ? 0 : CPU_POLICY_NO_RDTSCP) |
-	       (vmx_caps.proc2 & PROC2_ENABLE_INVPCID ? 0 : CPU_POLICY_NO_INVPCID);
+	return (vmx_caps.proc2 & PROC2_ENABLE_RDTSCP ? 0
+						     : CPU_POLICY_NO_RDTSCP) |
+	       (vmx_caps.proc2 & PROC2_ENABLE_INVPCID ? 0
+						      : CPU_POLICY_NO_INVPCID);
 }
 
 struct vmx_control {
@@ -175,10 +177,11 @@ const struct hvm_ops *vmx_probe(void)
 	}
 	true_ctls = basic & VMX_BASIC_TRUE_CTLS;
 
-	ok &= pick_controls(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
-				      : MSR_IA32_VMX_PINBASED_CTLS,
-			    pin_needed, ARRAY_SIZE(pin_needed), NULL, 0,
-			    PIN_VIRTUAL_NMIS | PIN_PREEMPT_TIMER, &vmx_caps.pin);
+	ok &=
+	    pick_controls(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
+				    : MSR_IA32_VMX_PINBASED_CTLS,
+			  pin_needed, ARRAY_SIZE(pin_needed), NULL, 0,
+			  PIN_VIRTUAL_NMIS | PIN_PREEMPT_TIMER, &vmx_caps.pin);
 	ok &= pick_controls(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 				      : MSR_IA32_VMX_PROCBASED_CTLS,
 			    proc_needed, ARRAY_SIZE(proc_needed), proc_unwanted,
@@ -206,7 +209,8 @@ const struct hvm_ops *vmx_probe(void)
 	if (rdmsr_safe(MSR_IA32_VMX_EPT_VPID_CAP, &vmx_caps.ept_vpid))
 		vmx_caps.ept_vpid = 0;
 	if ((vmx_caps.ept_vpid & VPID_CAP_INVVPID) &&
-	    (vmx_caps.ept_vpid & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))
+	    (vmx_caps.ept_vpid &
+	     (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))
 		proc2_optional |= PROC2_ENABLE_VPID;
 	ok &= pick_controls(MSR_IA32_VMX_PROCBASED_CTLS2, proc2_needed,
 			    ARRAY_SIZE(proc2_needed), NULL, 0, proc2_optional,
@@ -222,12 +226,15 @@ const struct hvm_ops *vmx_probe(void)
 	vmx_caps.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	vmx_caps.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	/* Unrestricted guest lifts the PE and PG requirements (§26.3.1.1). */
-	vmx_caps.cr0_guest_set = vmx_caps.cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG);
+	vmx_caps.cr0_guest_set =
+	    vmx_caps.cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG);
 	vmx_caps.cr0_guest_allowed = vmx_caps.cr0_fixed1;
-	vmx_caps.cr0_mask = vmx_caps.cr0_guest_set | ~vmx_caps.cr0_guest_allowed;
+	vmx_caps.cr0_mask =
+	    vmx_caps.cr0_guest_set | ~vmx_caps.cr0_guest_allowed;
 	vmx_caps.cr4_guest_set = vmx_caps.cr4_fixed0;
 	vmx_caps.cr4_guest_allowed = vmx_caps.cr4_fixed1;
-	vmx_caps.cr4_mask = vmx_caps.cr4_guest_set | ~vmx_caps.cr4_guest_allowed | X86_CR4_VMXE;
+	vmx_caps.cr4_mask =
+	    vmx_caps.cr4_guest_set | ~vmx_caps.cr4_guest_allowed | X86_CR4_VMXE;
 
 	/* TSC_AUX exists only with RDTSCP (CPUID.80000001h:EDX[27]). */
 	cpuid_count(0x80000001, 0, regs);
@@ -235,7 +242,8 @@ const struct hvm_ops *vmx_probe(void)
 	    vmx_switched_msr_count(regs[3] & (1u << 27));
 
 	printk("VMX: VMCS revision %x; ept unrestricted-guest%s%s%s%s%s\n",
-	       vmx_caps.revision, vmx_caps.proc2 & PROC2_ENABLE_VPID ? " vpid" : "",
+	       vmx_caps.revision,
+	       vmx_caps.proc2 & PROC2_ENABLE_VPID ? " vpid" : "",
 	       vmx_caps.pin & PIN_VIRTUAL_NMIS ? " vnmi" : "",
 	       vmx_caps.pin & PIN_PREEMPT_TIMER
 		   ? " preemption-timer"

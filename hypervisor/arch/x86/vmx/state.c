@@ -70,10 +70,12 @@ void vmx_get_state(struct vcpu *v, struct guest_state *gs)
 {
 	struct vmx_vcpu *x = vmcs_load(v);
 
-	gs->cr0 = guest_cr(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, vmx_caps.cr0_mask);
+	gs->cr0 =
+	    guest_cr(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, vmx_caps.cr0_mask);
 	gs->cr2 = x->cr2;
 	gs->cr3 = vmread(VMCS_GUEST_CR3);
-	gs->cr4 = guest_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, vmx_caps.cr4_mask);
+	gs->cr4 =
+	    guest_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, vmx_caps.cr4_mask);
 	gs->efer = vmread(VMCS_GUEST_IA32_EFER);
 	gs->rflags = vmread(VMCS_GUEST_RFLAGS);
 	gs->rip = vmread(VMCS_GUEST_RIP);
@@ -130,9 +132,11 @@ void vmx_set_state(struct vcpu *v, const struct guest_state *gs)
 		load_pdptes(v, gs->cr3);
 
 	vmwrite(VMCS_CR0_READ_SHADOW, gs->cr0);
-	vmwrite(VMCS_GUEST_CR0, (gs->cr0 | vmx_caps.cr0_guest_set) & vmx_caps.cr0_guest_allowed);
+	vmwrite(VMCS_GUEST_CR0, (gs->cr0 | vmx_caps.cr0_guest_set) &
+				    vmx_caps.cr0_guest_allowed);
 	vmwrite(VMCS_CR4_READ_SHADOW, gs->cr4);
-	vmwrite(VMCS_GUEST_CR4, (gs->cr4 | vmx_caps.cr4_guest_set) & vmx_caps.cr4_guest_allowed);
+	vmwrite(VMCS_GUEST_CR4, (gs->cr4 | vmx_caps.cr4_guest_set) &
+				    vmx_caps.cr4_guest_allowed);
 	x->cr2 = gs->cr2;
 	vmwrite(VMCS_GUEST_CR3, gs->cr3);
 	/* The IA-32e mode guest entry control must equal EFER.LMA (§26.3.1.1).

@@ -325,9 +325,10 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 		e->reason = EXIT_INVALID;
 		break;
 	default:
-		e->reason = basic < ARRAY_SIZE(exit_reasons) && exit_reasons[basic]
-				? exit_reasons[basic]
-				: EXIT_UNKNOWN;
+		e->reason =
+		    basic < ARRAY_SIZE(exit_reasons) && exit_reasons[basic]
+			? exit_reasons[basic]
+			: EXIT_UNKNOWN;
 	}
 	/* VMX reports lengths for instruction exits only (§28.2.5). */
 	switch (e->reason) {
