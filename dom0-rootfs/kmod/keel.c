@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
 /*
- * keel.ko: Dom0's door to the Keel hypervisor (DESIGN.md section 5).
+ * keel.ko: Dom0's door to the Keel hypervisor (README: "Toolstack: kl").
  *
  * A thin, typed, validating relay: it finds Keel by its CPUID signature,
  * registers /dev/keel (root only: CAP_SYS_ADMIN in open and in every
