@@ -28,6 +28,12 @@ packages=(
 	# validation (virt-xml-validate runs xmllint), ssh into the booted qcow2
 	debootstrap squashfs-tools e2fsprogs libvirt-clients libxml2-utils
 	openssh-client
+	# scripts/virt-install.sh wraps virt-install (its test runs it against
+	# libvirt's test:///default driver, which needs no daemon)
+	virtinst
+	# scripts/mk-seed.sh: cloud-localds makes the NoCloud seed; PyYAML
+	# puts the -k keys into the user-data
+	cloud-image-utils python3-yaml
 )
 
 missing_packages() {
