@@ -34,6 +34,9 @@ packages=(
 	# scripts/mk-seed.sh: cloud-localds makes the NoCloud seed; PyYAML
 	# puts the -k keys into the user-data
 	cloud-image-utils python3-yaml
+	# the keel-install man page is checked with groff and man
+	# (tests/system/test_image_docs.py)
+	man-db
 )
 
 missing_packages() {
