@@ -165,7 +165,7 @@ given --name -n || args+=(--name keel)
 given --memory --ram -r || args+=(--memory 4096)
 given --vcpus || args+=(--vcpus 2)
 given --graphics || args+=(--graphics none)
-given --console || args+=(--console pty,target_type=serial)
+given --console || args+=(--console "pty,target_type=serial")
 given --cpu || args+=(--cpu host-passthrough)
 if ! given --osinfo --os-variant; then
 	# Debian 12's osinfo-db (2022-11) has no debian12 entry yet; its
@@ -191,8 +191,9 @@ if ! given --boot; then
 			fi
 		done
 	fi
-	[ -n "$code" ] && [ -n "$vars" ] ||
+	if [ -z "$code" ] || [ -z "$vars" ]; then
 		fail "no OVMF firmware without Secure Boot found (apt-get install ovmf, or set KEEL_OVMF_CODE and KEEL_OVMF_VARS)"
+	fi
 	args+=(--boot "loader=$code,loader.readonly=yes,loader.type=pflash,loader.secure=no,nvram.template=$vars")
 fi
 if [ -n "$live" ]; then
