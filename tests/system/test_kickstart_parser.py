@@ -490,6 +490,23 @@ def check_new_commands(suite, ks, work):
                 not errors and [(w.line, "chronyd" in w.message)
                                 for w in profile.warnings] == [(3, True)],
                 ks.format_warnings("svc.ks", profile.warnings))
+    os.makedirs(os.path.join(root, "usr/share/zoneinfo/Etc"))
+    open(os.path.join(root, "usr/share/zoneinfo/Etc/UTC"), "w").close()
+    text = "rootpw x\nautopart\ntimezone Etc/UTC --ntpservers=ntp.example\n"
+    profile, _ = ks.parse(text, "ntp.ks")
+    errors = ks.check_system(profile, root)
+    suite.check("--ntpservers without systemd-timesyncd in Dom0: a warning "
+                "that says how to get it",
+                not errors and [(w.line, "apt-get install -y systemd-"
+                                 "timesyncd" in w.message)
+                                for w in profile.warnings] == [(3, True)],
+                ks.format_warnings("ntp.ks", profile.warnings))
+    open(os.path.join(root, "lib/systemd/system/systemd-timesyncd.service"),
+         "w").close()
+    profile, _ = ks.parse(text, "ntp.ks")
+    suite.check("... and none when Dom0 has it",
+                not ks.check_system(profile, root) and not profile.warnings,
+                ks.format_warnings("ntp.ks", profile.warnings))
 
     # timezone --ntpservers: systemd-timesyncd's configuration.
     target = os.path.join(work, "ntp-target")
