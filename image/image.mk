@@ -100,7 +100,8 @@ $(DRACUT_INITRD): $(ROOTFS_STAMP) image/dracut.conf scripts/mk-dracut.sh
 # The initramfs rule writes into the base tree's /boot: stage after it.
 $(LIVE_SQUASHFS): $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
 		scripts/mk-image-root.sh scripts/mk-squashfs.sh \
-		kickstart/keel-install image/grub-disk.cfg
+		kickstart/keel-install kickstart/keel-install.8 kickstart/README.md \
+		README.md image/grub-disk.cfg
 	@echo "image: [3/5] live root filesystem: squashfs"
 	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root
 	scripts/mk-squashfs.sh $(IMAGE_DIR)/live-root $@
@@ -113,7 +114,7 @@ $(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
 
 $(KEEL_QCOW2): $(OUT)/keel.elf $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
 		image/grub-disk.cfg scripts/mk-image-root.sh scripts/mk-qcow2.sh \
-		scripts/grub-bios-embed.py
+		scripts/grub-bios-embed.py kickstart/README.md README.md
 	@echo "image: [5/5] qcow2: GPT (BIOS boot + ESP + ext4 root), GRUB for BIOS and UEFI"
 	scripts/mk-image-root.sh $(ROOTFS) disk $(IMAGE_DIR)/disk-root
 	scripts/mk-qcow2.sh $@ $(IMAGE_DIR)/disk-root $(OUT)/keel.elf

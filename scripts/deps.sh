@@ -32,6 +32,15 @@ packages=(
 	# validation (virt-xml-validate runs xmllint), ssh into the booted qcow2
 	debootstrap squashfs-tools e2fsprogs libvirt-clients libxml2-utils
 	openssh-client
+	# scripts/virt-install.sh wraps virt-install (its test runs it against
+	# libvirt's test:///default driver, which needs no daemon)
+	virtinst
+	# scripts/mk-seed.sh: cloud-localds makes the NoCloud seed; PyYAML
+	# puts the -k keys into the user-data
+	cloud-image-utils python3-yaml
+	# the keel-install man page is checked with groff and man
+	# (tests/system/test_image_docs.py)
+	man-db
 )
 # keel.ko is built against the headers of the Dom0 kernel pinned in
 # image/kernel-version (dom0-rootfs/kmod/).

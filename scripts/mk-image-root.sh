@@ -45,17 +45,26 @@ else
 	units+=(keel-kickstart.service)
 fi
 systemctl --quiet --root="$dest" enable "${units[@]}"
+# Keel's documentation (dpkg's lean rules drop other packages' docs, and
+# these files are not dpkg's): the README and the kickstart guide that the
+# login message (overlay/etc/motd) points to.
+install -D -m 644 "$repo/README.md" "$dest/usr/share/doc/keel/README.md"
+install -D -m 644 "$repo/kickstart/README.md" "$dest/usr/share/doc/keel/kickstart.md"
 if [ "$variant" = live ]; then
 	# The kickstart installer (kickstart/keel-install) copies this tree to
 	# the target disk, less the live system's own files; it needs the disk
 	# image's GRUB menu and the size of the tree.
 	install -m 755 "$repo/kickstart/keel-install" "$dest/usr/sbin/keel-install"
+	# mk-rootfs.sh empties /usr/share/man; Keel's own pages go back in.
+	install -D -m 644 "$repo/kickstart/keel-install.8" \
+		"$dest/usr/share/man/man8/keel-install.8"
 	mkdir -p "$dest/usr/share/keel"
 	install -m 644 "$repo/image/grub-disk.cfg" "$dest/usr/share/keel/grub-disk.cfg"
 	{
 		(cd "$repo/dom0-rootfs/overlay-live" && find . ! -type d | sed 's|^\./|/|')
 		echo /etc/systemd/system/multi-user.target.wants/keel-kickstart.service
 		echo /usr/sbin/keel-install
+		echo /usr/share/man/man8/keel-install.8
 		echo /usr/share/keel/grub-disk.cfg
 		echo /usr/share/keel/live-only-files
 		echo /usr/share/keel/rootfs-size-mib

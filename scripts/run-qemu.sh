@@ -2,6 +2,7 @@
 # Boot a Keel ISO in QEMU with its serial console on this terminal.
 #
 # Usage: scripts/run-qemu.sh [--uefi] [ISO] [extra QEMU options...]
+#        scripts/run-qemu.sh -h | --help     this text
 #   ISO defaults to out/keel.iso (the live ISO; `make test-iso` builds the
 #   small out/keel-test.iso). With a usable /dev/kvm the machine runs
 #   under KVM with the host CPU (nested virtualization must be enabled on
@@ -10,9 +11,16 @@
 #
 # The console escape is Ctrl-] (not QEMU's usual Ctrl-A, which Keel's own
 # console uses to switch between domains): Ctrl-] x quits, Ctrl-] c toggles
-# the QEMU monitor.
+# the QEMU monitor. In the machine, Ctrl-A three times switches the serial
+# input between Dom0 and Keel's debug console (h lists its keys).
 set -euo pipefail
 
+case ${1:-} in
+-h | --help)
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+	exit 0
+	;;
+esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 firmware=()
 if [ "${1:-}" = "--uefi" ]; then

@@ -9,6 +9,9 @@ banner and root's automatic login on the serial console; then:
   - the root file system is the overlay on the squashfs of the medium
   - the Dom0 kernel is the pinned one and sees a hypervisor
   - br0 got 10.0.2.15 by DHCP through the NIC that is its port
+  - there is something to read: the login message (what Keel is, Ctrl-A
+    three times for its debug console), `man keel-install`, and the
+    README and kickstart guide in /usr/share/doc/keel/
 
 The two boots are independent and run side by side (each keeps one host
 CPU busy), so results of both come mixed, told apart by bios: and uefi:;
@@ -59,6 +62,14 @@ def check_shell(suite, machine, variant):
           "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
           "&& break; sleep 1; done; ip -4 -o addr show br0",
           r"inet 10\.0\.2\.15/", timeout=240)
+    check("the login message names Keel and its debug console",
+          "cat /etc/motd", r"Keel, a small type-1 hypervisor[\s\S]*"
+          r"Ctrl-A three times")
+    check("man keel-install shows the installer's page",
+          "MANPAGER=cat MANWIDTH=80 man keel-install 2>&1 | head -n 8",
+          r"keel-install\s+\S\s+install Keel")
+    check("Keel's README and kickstart guide are in /usr/share/doc/keel",
+          "ls /usr/share/doc/keel", r"README\.md\s+kickstart\.md")
 
 
 def boot_live(suite, iso, uefi):
