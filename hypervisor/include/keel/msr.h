@@ -45,6 +45,8 @@
 #define MSR_AMD_INT_PENDING	   0xC0010055
 #define MSR_AMD_MMIO_CONF_BASE	   0xC0010058
 #define MSR_VM_CR		   0xC0010114
+#define VM_CR_LOCK		   (1u << 3)
+#define VM_CR_SVMDIS		   (1u << 4) /* SVM disabled by the firmware */
 #define MSR_AMD_TSEG_ADDR	   0xC0010112
 #define MSR_AMD_TSEG_MASK	   0xC0010113
 #define MSR_VM_HSAVE_PA		   0xC0010117

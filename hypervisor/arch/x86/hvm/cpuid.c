@@ -75,17 +75,19 @@ static void hypervisor_leaf(struct vcpu *v, uint32_t leaf, uint32_t r[4])
 void hvm_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	struct cpuid_vcpu_view view = {.apic_id = v->id,
-				       .nr_vcpus = v->dom->nr_vcpus,
-				       .xcr0 = fpu_guest_xcr0(v)};
+				       .nr_vcpus = v->dom->nr_vcpus};
 	struct guest_state s;
 
 	if ((leaf & 0xF0000000) == 0x40000000) {
 		hypervisor_leaf(v, leaf, r);
 		return;
 	}
+	/* Only the leaves that depend on them read CR4 and XCR0. */
 	if (leaf == 1 || leaf == 7) {
 		hvm->get_state(v, &s);
 		view.cr4 = s.cr4;
 	}
+	if (leaf == 0xD)
+		view.xcr0 = fpu_guest_xcr0(v);
 	cpu_policy_cpuid(&guest_cpu_policy, &view, leaf, sub, r);
 }

@@ -19,8 +19,6 @@
 #define MISC_ENABLE_FAST_STRING	 (1u << 0)
 #define MISC_ENABLE_BTS_UNAVAIL	 (1u << 11)
 #define MISC_ENABLE_PEBS_UNAVAIL (1u << 12)
-#define VM_CR_LOCK		 (1u << 3)
-#define VM_CR_SVMDIS		 (1u << 4)
 #define PRED_CMD_IBPB		 (1u << 0)
 #define FLUSH_CMD_L1D		 (1u << 0)
 

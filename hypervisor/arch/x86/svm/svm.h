@@ -6,8 +6,6 @@
 #include <keel/lib.h>
 #include <keel/msr.h>
 
-#define VM_CR_SVMDIS (1u << 4) /* in MSR_VM_CR (keel/msr.h) */
-
 /* CPUID Fn8000_000A EDX */
 #define SVM_FEAT_NPT		(1u << 0)
 #define SVM_FEAT_LBRV		(1u << 1)
