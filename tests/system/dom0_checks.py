@@ -142,3 +142,22 @@ def check_dmesg_clean(machine):
                 for m in [re.search(r"[^\n]*" + pattern + r"[^\n]*", text)]
                 if m]
     return "\n".join(problems) or None
+
+
+# Linux 6.1, init_hypervisor_platform() (arch/x86/kernel/cpu/hypervisor.c).
+HYPERVISOR_DETECTED = r"Hypervisor detected: \S+"
+
+
+def dom0_under_keel(machine):
+    """The named checks every Dom0 boot under Keel passes, whatever the
+    CPU: the pinned kernel, Keel's CPUID leaves seen, and a kernel log
+    free of what a wrong guest CPU policy causes."""
+    return [
+        ("uname -r is the pinned Debian kernel",
+         lambda: check_kernel_release(machine)),
+        ("dmesg shows a hypervisor detected",
+         lambda: check_dmesg(machine, HYPERVISOR_DETECTED,
+                             "hypervisor detection")),
+        ("dmesg shows no SEV/SME, unchecked MSR or FPU trouble",
+         lambda: check_dmesg_clean(machine)),
+    ]
