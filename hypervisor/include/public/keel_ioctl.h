@@ -34,4 +34,97 @@ struct keel_ioctl_version {
 #define KEEL_IOCTL_PLATFORM_INFO                                               \
 	_IOR(KEEL_IOCTL_MAGIC, 0x01, struct keel_platform_info)
 
+/*
+ * The global fd (open /dev/keel): every domain, by domid. A negative
+ * hypercall result becomes the ioctl's errno.
+ */
+struct keel_ioctl_domain_info {
+	uint32_t first_domid; /* in: the lowest domid to consider */
+	uint32_t pad;
+	struct keel_domain_info info; /* out: the lowest existing >= it */
+};
+#define KEEL_IOCTL_DOMAIN_INFO                                                 \
+	_IOWR(KEEL_IOCTL_MAGIC, 0x02, struct keel_ioctl_domain_info)
+/* A domid (__u32). Destroying a domain another fd created ends that fd's
+ * domain too (its memory is unpinned, its console fd reads EOF). */
+#define KEEL_IOCTL_DOMAIN_PAUSE	  _IOW(KEEL_IOCTL_MAGIC, 0x03, uint32_t)
+#define KEEL_IOCTL_DOMAIN_UNPAUSE _IOW(KEEL_IOCTL_MAGIC, 0x04, uint32_t)
+#define KEEL_IOCTL_DOMAIN_DESTROY _IOW(KEEL_IOCTL_MAGIC, 0x05, uint32_t)
+
+struct keel_ioctl_vcpu {
+	uint32_t domid;
+	uint32_t vcpu;
+	uint64_t cpumask;	    /* VCPU_PIN: in */
+	struct keel_vcpu_info info; /* VCPU_INFO: out */
+};
+#define KEEL_IOCTL_VCPU_PIN _IOW(KEEL_IOCTL_MAGIC, 0x06, struct keel_ioctl_vcpu)
+#define KEEL_IOCTL_VCPU_INFO                                                   \
+	_IOWR(KEEL_IOCTL_MAGIC, 0x07, struct keel_ioctl_vcpu)
+
+struct keel_ioctl_sched {
+	uint32_t domid;
+	uint32_t weight;
+	uint32_t cap;
+	uint32_t pad;
+};
+#define KEEL_IOCTL_SCHED_SET                                                   \
+	_IOW(KEEL_IOCTL_MAGIC, 0x08, struct keel_ioctl_sched)
+
+struct keel_ioctl_dmesg {
+	uint64_t buf;	/* user pointer */
+	uint32_t size;	/* its size, at most 1 MiB */
+	uint32_t flags; /* KEEL_DMESG_* */
+};
+/* Returns the bytes written to buf. */
+#define KEEL_IOCTL_DMESG _IOW(KEEL_IOCTL_MAGIC, 0x09, struct keel_ioctl_dmesg)
+
+/*
+ * Creates a domain (state BUILDING) and returns a new fd for it, the
+ * per-domain fd (O_CLOEXEC); the domid is written back. Closing that fd,
+ * for any reason (exit, SIGKILL), destroys the domain, and keel.ko
+ * unpins its memory only after Keel has unmapped it: no domain outlives
+ * its creator.
+ */
+struct keel_ioctl_create {
+	struct keel_domain_create create; /* in */
+	uint32_t domid;			  /* out */
+	uint32_t pad;
+};
+#define KEEL_IOCTL_CREATE                                                      \
+	_IOWR(KEEL_IOCTL_MAGIC, 0x0A, struct keel_ioctl_create)
+
+/*
+ * Opens domid's console: a new fd (O_CLOEXEC) whose read() returns the
+ * domain's serial output (what is still in the ring, then new output;
+ * poll() for POLLIN), whose write() feeds its serial input. read()
+ * returns 0 once the domain is destroyed. One console fd per domain at a
+ * time (EBUSY).
+ */
+#define KEEL_IOCTL_CONSOLE_OPEN _IOW(KEEL_IOCTL_MAGIC, 0x0B, uint32_t)
+
+/* The per-domain fd (from KEEL_IOCTL_CREATE). */
+
+/*
+ * Pins [uaddr, uaddr + len) of the caller's memory (a shared mapping of a
+ * memfd, prefaulted; page aligned) for as long as the domain lives and
+ * maps it at guest-physical gpa. Only before START.
+ */
+struct keel_ioctl_map_ram {
+	uint64_t uaddr;
+	uint64_t gpa;
+	uint64_t len;
+};
+#define KEEL_IOCTL_MAP_RAM                                                     \
+	_IOW(KEEL_IOCTL_MAGIC, 0x10, struct keel_ioctl_map_ram)
+
+struct keel_ioctl_vcpu_boot {
+	uint32_t vcpu;
+	uint32_t pad;
+	struct keel_vcpu_boot_state state;
+};
+#define KEEL_IOCTL_VCPU_BOOT                                                   \
+	_IOW(KEEL_IOCTL_MAGIC, 0x11, struct keel_ioctl_vcpu_boot)
+/* Sets up the console ring (keel.ko's) and starts the domain. */
+#define KEEL_IOCTL_START _IO(KEEL_IOCTL_MAGIC, 0x12)
+
 #endif
