@@ -77,8 +77,9 @@ static void keel_console_poll_work(struct work_struct *work)
 	if (READ_ONCE(d->dead))
 		return;
 	if (wq_has_sleeper(&d->wq) ||
-	    time_before(jiffies, READ_ONCE(d->armed_at) +
-				     2 * msecs_to_jiffies(KEEL_CONSOLE_POLL_MS)))
+	    time_before(jiffies,
+			READ_ONCE(d->armed_at) +
+			    2 * msecs_to_jiffies(KEEL_CONSOLE_POLL_MS)))
 		schedule_delayed_work(&d->poll_work,
 				      msecs_to_jiffies(KEEL_CONSOLE_POLL_MS));
 }
@@ -123,7 +124,8 @@ static size_t keel_console_take(struct keel_domain *d, char *buf, size_t count)
 	memcpy(buf + first, out, len - first);
 	/* Order the copy before the second look at out_prod. */
 	smp_rmb();
-	skip = keel_ring_overwritten(READ_ONCE(r->out_prod), s.start, len, size);
+	skip =
+	    keel_ring_overwritten(READ_ONCE(r->out_prod), s.start, len, size);
 	if (skip)
 		memmove(buf, buf + skip, len - skip);
 	d->out_cons = s.start + len;
@@ -162,9 +164,8 @@ static ssize_t keel_console_read(struct file *file, char __user *ubuf,
 		if (file->f_flags & O_NONBLOCK)
 			break;
 		keel_console_arm(d);
-		ret = wait_event_interruptible(d->wq,
-					       keel_console_readable(d) ||
-						   READ_ONCE(d->dead));
+		ret = wait_event_interruptible(
+		    d->wq, keel_console_readable(d) || READ_ONCE(d->dead));
 		if (ret)
 			break;
 	}
@@ -200,8 +201,8 @@ static ssize_t keel_console_write(struct file *file, const char __user *ubuf,
 		} else if (len && copy_from_user(buf, ubuf + done, len)) {
 			ret = -EFAULT;
 		} else if (len) {
-			first = keel_ring_contig(prod, len,
-						 KEEL_CONSOLE_IN_SIZE);
+			first =
+			    keel_ring_contig(prod, len, KEEL_CONSOLE_IN_SIZE);
 			memcpy(r->in + (prod & (KEEL_CONSOLE_IN_SIZE - 1)), buf,
 			       first);
 			memcpy(r->in, buf + first, len - first);
@@ -221,9 +222,8 @@ static ssize_t keel_console_write(struct file *file, const char __user *ubuf,
 			break;
 		}
 		keel_console_arm(d);
-		ret = wait_event_interruptible(d->wq,
-					       keel_console_writable(d) ||
-						   READ_ONCE(d->dead));
+		ret = wait_event_interruptible(
+		    d->wq, keel_console_writable(d) || READ_ONCE(d->dead));
 		if (ret)
 			break;
 	}

@@ -84,7 +84,8 @@ static void keel_ram_unpin_all(struct keel_domain *d)
 {
 	struct keel_ram_pin *pin, *next;
 
-	list_for_each_entry_safe(pin, next, &d->ram, link) {
+	list_for_each_entry_safe(pin, next, &d->ram, link)
+	{
 		/* The guest wrote them: tell the page cache of the memfd. */
 		unpin_user_pages_dirty_lock(pin->pages, pin->nr, true);
 		kvfree(pin->pages);
@@ -151,8 +152,8 @@ static int keel_check_vmas(unsigned long start, unsigned long len)
 }
 
 /* Hands one batch of extents to Keel through a kmalloc'd copy. */
-static long keel_map_extents(struct keel_domain *d,
-			     struct keel_mem_extent *ext, size_t nr)
+static long keel_map_extents(struct keel_domain *d, struct keel_mem_extent *ext,
+			     size_t nr)
 {
 	return keel_hypercall(KEEL_HC_MEMORY_MAP, d->domid, virt_to_phys(ext),
 			      nr);
@@ -196,8 +197,8 @@ static long keel_map_ram(struct keel_domain *d,
 	}
 	ret = -ENOMEM;
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
-	ext = kmalloc_array(KEEL_MAX_EXTENTS_PER_CALL, sizeof(*ext),
-			    GFP_KERNEL);
+	ext =
+	    kmalloc_array(KEEL_MAX_EXTENTS_PER_CALL, sizeof(*ext), GFP_KERNEL);
 	if (!pin || !ext)
 		goto out;
 	pin->pages = kvmalloc_array(nr_pages, sizeof(*pin->pages), GFP_KERNEL);
@@ -312,9 +313,9 @@ static long keel_start(struct keel_domain *d)
 			goto out;
 		}
 		/* Published for keel_console_open() only now. */
-		smp_store_release(&d->ring,
-				  (struct keel_console_ring *)page_address(
-				      d->ring_pages));
+		smp_store_release(
+		    &d->ring,
+		    (struct keel_console_ring *)page_address(d->ring_pages));
 	}
 	ret = keel_hypercall(KEEL_HC_DOMAIN_START, d->domid, 0, 0);
 	if (!ret)
@@ -373,8 +374,7 @@ long keel_domain_create(struct keel_ioctl_create __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (!keel_domain_name_valid(req.create.name,
-				    sizeof(req.create.name)) ||
+	if (!keel_domain_name_valid(req.create.name, sizeof(req.create.name)) ||
 	    req.create.nr_vcpus < 1 || req.create.nr_vcpus > KEEL_MAX_VCPUS ||
 	    req.create.flags)
 		return -EINVAL;

@@ -134,7 +134,8 @@ static long keel_destroy(u32 __user *uarg)
 	return ret;
 }
 
-static long keel_vcpu_call(unsigned int cmd, struct keel_ioctl_vcpu __user *uarg)
+static long keel_vcpu_call(unsigned int cmd,
+			   struct keel_ioctl_vcpu __user *uarg)
 {
 	struct keel_ioctl_vcpu req;
 	struct keel_vcpu_info *info;
@@ -170,8 +171,7 @@ static long keel_sched_set(struct keel_ioctl_sched __user *uarg)
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 	/* keel.h: weight 1-65535, cap in % of one CPU (0: none). */
-	if (req.pad || req.weight < 1 || req.weight > 65535 ||
-	    req.cap > 65535)
+	if (req.pad || req.weight < 1 || req.weight > 65535 || req.cap > 65535)
 		return -EINVAL;
 	return keel_hypercall(KEEL_HC_SCHED_SET, req.domid, req.weight,
 			      req.cap);

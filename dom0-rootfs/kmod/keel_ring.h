@@ -64,9 +64,8 @@ struct keel_ring_span {
  * behind means the oldest were overwritten, and reading restarts at the
  * oldest byte still there.
  */
-static inline struct keel_ring_span keel_ring_readable(uint32_t prod,
-						       uint32_t cons,
-						       uint32_t size)
+static inline struct keel_ring_span
+keel_ring_readable(uint32_t prod, uint32_t cons, uint32_t size)
 {
 	struct keel_ring_span s = {cons, prod - cons, 0};
 
@@ -94,8 +93,7 @@ static inline uint32_t keel_ring_overwritten(uint32_t prod, uint32_t start,
 }
 
 /* Bytes from index i to the ring's end: the first of at most two copies. */
-static inline uint32_t keel_ring_contig(uint32_t i, uint32_t len,
-					uint32_t size)
+static inline uint32_t keel_ring_contig(uint32_t i, uint32_t len, uint32_t size)
 {
 	uint32_t off = i & (size - 1);
 
