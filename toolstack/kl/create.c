@@ -48,6 +48,7 @@
 /* A guest that needs restarting this often within a minute is stuck. */
 #define MAX_RESTARTS_PER_MINUTE 5
 #define LOG_DIR			"/var/log/keel"
+#define RUN_DIR			"/run/keel"
 
 struct domu {
 	const struct kl_domain_config *cfg;
@@ -453,6 +454,26 @@ static void open_log(const char *name)
 	}
 }
 
+/* RUN_DIR/kl-NAME.pid names the owner (to signal it, or to find it). */
+static void pid_file(const char *name, bool create)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), RUN_DIR "/kl-%s.pid", name);
+	if (!create) {
+		unlink(path);
+		return;
+	}
+	mkdir("/run", 0755);
+	mkdir(RUN_DIR, 0755);
+	f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+}
+
 static void log_line(const char *fmt, const char *name, uint32_t domid,
 		     const char *what)
 {
@@ -559,7 +580,7 @@ static const char create_usage[] =
     "  -q   no 'Parsing config' line\n"
     "  A kl process stays as the domain's owner: it applies on_poweroff,\n"
     "  on_reboot and on_crash, and the domain ends with it. Its log is\n"
-    "  " LOG_DIR "/kl-NAME.log.\n";
+    "  " LOG_DIR "/kl-NAME.log, its pid in " RUN_DIR "/kl-NAME.pid.\n";
 
 int kl_cmd_create(int argc, char **argv)
 {
@@ -600,9 +621,9 @@ int kl_cmd_create(int argc, char **argv)
 	if (res.cfg.nr_disks || res.cfg.nr_vifs)
 		fprintf(stderr, "kl create: warning: disk= and vif= are "
 				"checked but not attached yet\n");
-	fd = kl_open_keel();
-	if (fd < 0 || load_images(&u) || check_host(fd, &u) ||
-	    build_domain(fd, &u, args.paused)) {
+	fd = -1;
+	if (load_images(&u) || (fd = kl_open_keel()) < 0 ||
+	    check_host(fd, &u) || build_domain(fd, &u, args.paused)) {
 		rc = 1;
 		goto out;
 	}
@@ -627,7 +648,9 @@ int kl_cmd_create(int argc, char **argv)
 		open_log(res.cfg.name);
 		log_line("domain %s (%" PRIu32 ") %s", res.cfg.name, u.domid,
 			 "started");
+		pid_file(res.cfg.name, true);
 		rc = watch(fd, &u);
+		pid_file(res.cfg.name, false);
 		goto out;
 	}
 	/* The child holds the domain now; this copy must not keep it. */

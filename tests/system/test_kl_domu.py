@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""A busybox DomU created, watched and destroyed from Dom0 with `kl`.
+
+Boots out/keel-test.iso under QEMU TCG (-cpu max, Keel's test entry with
+one CPU, 2 GiB) and, at Dom0's shell:
+
+1. Bad input changes nothing: a missing kernel, a file that is not a
+   bzImage, more memory than Dom0 can donate (the message says how much
+   is free), too many vCPUs, a malformed file (named file:line); each
+   fails with its message and leaves Dom0 the only domain.
+2. `kl create -c /etc/keel/examples/busybox.cfg` reaches the DomU's
+   shell, whose `uname -r` is the 6.1 kernel Dom0 runs; a second create
+   of the same name is refused.
+3. `kl list --json` parses with Python's json module and shows the DomU
+   running with its memory and vCPU.
+4. `kl pause` stops the DomU's progress (a counter it prints every
+   second, read back through `kl console`) and `kl unpause` resumes it.
+5. `poweroff` inside the DomU ends it (on_poweroff = destroy).
+6. A 2-vCPU DomU shows `nproc` 2; `kl destroy` ends it.
+7. SIGKILL of the owning kl process leaves no domain behind.
+8. Create/destroy cycles: Keel's free memory (`kl info`) and Dom0's
+   MemFree come back to their baseline every time (figures printed).
+"""
+# suite-timeout: 2400
+
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import keeltest  # noqa: E402
+
+BOOT_DEADLINE = 300
+# Debian's kernel decompressing and booting inside a DomU under Keel
+# under TCG: slower than Dom0's own boot.
+DOMU_DEADLINE = 600
+CONFIG = "/etc/keel/examples/busybox.cfg"
+DOMU_BANNER = "Keel DomU ready"
+DOMU_PROMPT = r"domU:[^\r\n]*# "
+CTRL_RIGHT_BRACKET = "\x1d"
+CYCLES = 3
+# Dom0's MemFree may differ by what the page cache and slabs do meanwhile;
+# the DomU alone is 128 MiB.
+MEMFREE_SLACK = 4 << 20
+
+
+def domains(machine):
+    """`kl list --json` as Python objects (raises on bad JSON)."""
+    out = machine.run("kl list --json", timeout=60)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def find(doms, name):
+    return next((d for d in doms if d.get("name") == name), None)
+
+
+def free_figures(machine):
+    """(Keel's free bytes, Dom0's MemFree bytes) after dropping caches."""
+    info = json.loads(machine.run("kl info --json", timeout=60)
+                      .strip().splitlines()[-1])
+    machine.run("sync; echo 3 > /proc/sys/vm/drop_caches", timeout=60)
+    memfree = machine.run("sed -n 's/^MemFree: *\\([0-9]*\\) kB/\\1/p' "
+                          "/proc/meminfo", timeout=30)
+    return info["free_memory_bytes"], int(memfree.strip()) * 1024
+
+
+def wait_gone(machine, name, timeout=60):
+    """Waits until `kl list` no longer shows name; True if it went."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if find(domains(machine), name) is None:
+            return True
+        time.sleep(2)
+    return False
+
+
+def detach(machine):
+    """Ctrl-] leaves `kl console`; Dom0's prompt comes back."""
+    machine.send(CTRL_RIGHT_BRACKET)
+    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
+
+
+def diagnostics(machine, suite, name):
+    """Keel's log and the owner's log, for a failure's context."""
+    try:
+        machine.send(CTRL_RIGHT_BRACKET)
+        machine.sendline()
+        machine.expect(keeltest.DOM0_PROMPT, timeout=30)
+        suite.note("kl dmesg (last lines):\n" +
+                   machine.run("kl dmesg | tail -n 25", timeout=60))
+        suite.note("owner log:\n" + machine.run(
+            "cat /var/log/keel/kl-%s.log 2>&1 | tail -n 10" % name,
+            timeout=30))
+        suite.note("dmesg (keel):\n" + machine.run(
+            "dmesg | grep -i keel | tail -n 10", timeout=30))
+    except keeltest.TestFailure as e:
+        suite.note("no diagnostics: %s" % e)
+
+
+def check_bad_input(suite, machine):
+    machine.run("printf 'name = \"bad\"\\nmemory = = 5\\n' > /tmp/bad.cfg")
+    cases = [
+        ("a missing kernel", "'kernel=\"/nonexistent/vmlinuz\"'",
+         r"kernel '/nonexistent/vmlinuz': No such file or directory"),
+        ("a kernel that is not a bzImage", "'kernel=\"/bin/busybox\"'",
+         r"is not a bzImage"),
+        ("more memory than Dom0 can donate", "memory=1000000",
+         r"more than Dom0 can donate: \d+ MiB free"),
+        ("vCPUs above Keel's limit", "vcpus=65", r"vcpus"),
+    ]
+    for what, override, pattern in cases:
+        out = machine.run("kl create -q %s %s; echo status=$?"
+                          % (CONFIG, override), timeout=120)
+        doms = domains(machine)
+        suite.check("kl create refuses %s, and nothing is created" % what,
+                    re.search(r"status=[1-9]", out) and
+                    re.search(pattern, out) and len(doms) == 1,
+                    "output %r, domains %r" % (out, doms))
+    out = machine.run("kl create /tmp/bad.cfg; echo status=$?", timeout=60)
+    suite.check("a malformed configuration is refused naming file:line",
+                re.search(r"status=[1-9]", out) and "/tmp/bad.cfg:2" in out
+                and len(domains(machine)) == 1, "output %r" % out)
+
+
+def check_pause(suite, machine):
+    """The DomU prints tick-N every second; paused, N stops growing."""
+    machine.run("(i=0; while :; do i=$((i+1)); echo tick-$i; sleep 1; "
+                "done) & true", timeout=60)
+    drain(machine, 3)
+    detach(machine)
+    out = machine.run("kl pause busybox; echo status=$?", timeout=60)
+    doms = domains(machine)
+    suite.check("kl pause: the DomU is paused",
+                "status=0" in out and
+                (find(doms, "busybox") or {}).get("state") == "paused",
+                "output %r, list %r" % (out, doms))
+    # The ring still holds the ticks from before the pause.
+    machine.sendline("kl console busybox")
+    drain(machine, 5)
+    before = max_tick(machine.log_text())
+    drain(machine, 8)
+    after = max_tick(machine.log_text())
+    suite.check("paused, the DomU's counter does not move",
+                before is not None and before == after,
+                "counter %r, then %r 8 s later" % (before, after))
+    detach(machine)
+    out = machine.run("kl unpause busybox; echo status=$?", timeout=60)
+    suite.check("kl unpause exits 0", "status=0" in out, "output %r" % out)
+    machine.sendline("kl console busybox")
+    try:
+        machine.wait_until(lambda log: (max_tick(log) or 0) > (after or 0),
+                           "tick beyond %r" % after, timeout=120)
+        suite.ok("unpaused, the counter moves on (from %s to %s)"
+                 % (after, max_tick(machine.log_text())))
+    except keeltest.TestFailure as e:
+        suite.fail("unpaused, the counter moves on", e)
+
+
+def drain(machine, seconds):
+    """Reads (and logs) the console for this long."""
+    end = time.monotonic() + seconds
+    machine.wait_until(lambda log: time.monotonic() >= end,
+                       "%d s of output" % seconds, timeout=seconds + 30)
+
+
+def max_tick(log):
+    ticks = [int(n) for n in re.findall(r"tick-(\d+)", log)]
+    return max(ticks) if ticks else None
+
+
+def boot_domu(suite, machine, command, what):
+    """Runs a `kl create -c` command line and waits for the DomU's shell."""
+    machine.sendline(command)
+    try:
+        machine.expect(r"Started domain \S+ \(id=\d+\)", timeout=120)
+        machine.expect(re.escape(DOMU_BANNER), timeout=DOMU_DEADLINE)
+        machine.expect(DOMU_PROMPT, timeout=120)
+        suite.ok(what)
+        return True
+    except keeltest.TestFailure as e:
+        suite.fail(what, e)
+        return False
+
+
+def main():
+    suite = keeltest.Suite("kl: a busybox DomU from Dom0")
+    iso = keeltest.out_path("keel-test.iso")
+    if not os.path.exists(iso):
+        suite.fail("out/keel-test.iso exists", "run 'make test-iso' first")
+        suite.finish()
+    machine = keeltest.Machine("kl-domu", iso=iso, cpu="max", smp=2,
+                               mem="2G", timeout=BOOT_DEADLINE)
+    with machine:
+        try:
+            machine.wait_for_shell()
+        except keeltest.TestFailure as e:
+            suite.fail("Dom0 shell", e)
+            suite.finish()
+        try:
+            run_checks(suite, machine)
+        except (keeltest.TestFailure, ValueError, KeyError) as e:
+            suite.fail("kl and the DomU answer", e)
+            diagnostics(machine, suite, "busybox")
+    suite.finish()
+
+
+def run_checks(suite, machine):
+    base_keel, base_dom0 = free_figures(machine)
+    suite.note("baseline: Keel free %d KiB, Dom0 MemFree %d KiB"
+               % (base_keel >> 10, base_dom0 >> 10))
+    check_bad_input(suite, machine)
+
+    release = keeltest.expected_kernel_release()
+    if boot_domu(suite, machine, "kl create -c " + CONFIG,
+                 "kl create -c reaches the busybox DomU's shell"):
+        out = machine.run("uname -r", timeout=60)
+        suite.check("the DomU runs Linux 6.1 (uname -r)",
+                    out.strip().startswith("6.1") and release in out,
+                    "uname -r says %r" % out)
+        detach(machine)
+        doms = domains(machine)
+        bb = find(doms, "busybox")
+        suite.check("kl list --json shows the DomU running, 128 MiB, "
+                    "1 vCPU",
+                    bb is not None and bb["state"] == "running" and
+                    bb["memory_bytes"] >= 128 << 20 and bb["vcpus"] == 1,
+                    "kl list --json: %r" % doms)
+        out = machine.run("kl create -q %s; echo status=$?" % CONFIG,
+                          timeout=60)
+        suite.check("a second domain named busybox is refused",
+                    re.search(r"status=[1-9]", out) and
+                    "already exists" in out and len(domains(machine)) == 2,
+                    "output %r" % out)
+        machine.sendline("kl console busybox")
+        machine.sendline()
+        machine.expect(DOMU_PROMPT, timeout=60)
+        check_pause(suite, machine)
+        machine.sendline()
+        machine.sendline("poweroff")
+        try:
+            machine.expect(keeltest.DOM0_PROMPT, timeout=180)
+            suite.check("poweroff inside the DomU ends it",
+                        wait_gone(machine, "busybox"),
+                        "kl list still shows it: %r" % domains(machine))
+        except keeltest.TestFailure as e:
+            suite.fail("poweroff inside the DomU ends it", e)
+            diagnostics(machine, suite, "busybox")
+    else:
+        diagnostics(machine, suite, "busybox")
+    keel, dom0 = free_figures(machine)
+    suite.note("after the DomU: Keel free %d KiB, Dom0 MemFree %d KiB"
+               % (keel >> 10, dom0 >> 10))
+
+    if boot_domu(suite, machine,
+                 "kl create -c %s 'name=\"bb2\"' vcpus=2" % CONFIG,
+                 "a 2-vCPU DomU reaches its shell"):
+        out = machine.run("nproc", timeout=60)
+        suite.check("the 2-vCPU DomU's nproc is 2", out.strip() == "2",
+                    "nproc says %r" % out)
+        detach(machine)
+        out = machine.run("kl vcpu-list bb2", timeout=60)
+        suite.check("kl vcpu-list shows its two vCPUs",
+                    len(re.findall(r"^bb2 ", out, re.M)) == 2,
+                    "output %r" % out)
+        out = machine.run("kl destroy bb2; echo status=$?", timeout=60)
+        suite.check("kl destroy ends the 2-vCPU DomU",
+                    "status=0" in out and wait_gone(machine, "bb2"),
+                    "output %r, list %r" % (out, domains(machine)))
+    else:
+        diagnostics(machine, suite, "bb2")
+
+    out = machine.run("kl create -q %s 'name=\"victim\"'; echo status=$?; "
+                      "sleep 3; kill -9 $(cat /run/keel/kl-victim.pid); "
+                      "echo killed=$?" % CONFIG, timeout=120)
+    suite.check("SIGKILL of the owning kl leaves no domain",
+                "status=0" in out and "killed=0" in out and
+                wait_gone(machine, "victim", timeout=30),
+                "output %r, list %r" % (out, domains(machine)))
+
+    figures = []
+    for cycle in range(CYCLES):
+        out = machine.run("kl create -q %s 'name=\"cycle\"'; echo status=$?"
+                          % CONFIG, timeout=120)
+        created = "status=0" in out and find(domains(machine), "cycle")
+        time.sleep(5)
+        out2 = machine.run("kl destroy cycle; echo status=$?", timeout=60)
+        gone = wait_gone(machine, "cycle", timeout=30)
+        keel, dom0 = free_figures(machine)
+        figures.append((keel, dom0))
+        suite.note("cycle %d: Keel free %d KiB (baseline %d), Dom0 MemFree "
+                   "%d KiB (baseline %d)" % (cycle + 1, keel >> 10,
+                                             base_keel >> 10, dom0 >> 10,
+                                             base_dom0 >> 10))
+        if not (created and "status=0" in out2 and gone):
+            suite.fail("create/destroy cycle %d" % (cycle + 1),
+                       "create %r, destroy %r" % (out, out2))
+            break
+    else:
+        suite.ok("%d create/destroy cycles" % CYCLES)
+    keel, dom0 = free_figures(machine)
+    suite.check("Keel's free memory is back to its baseline",
+                keel == base_keel,
+                "Keel free %d bytes, baseline %d (%+d)"
+                % (keel, base_keel, keel - base_keel))
+    suite.check("Dom0's MemFree is back to its baseline",
+                dom0 >= base_dom0 - MEMFREE_SLACK,
+                "MemFree %d KiB, baseline %d KiB (%+d KiB)"
+                % (dom0 >> 10, base_dom0 >> 10, (dom0 - base_dom0) >> 10))
+
+
+if __name__ == "__main__":
+    main()
