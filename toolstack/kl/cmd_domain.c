@@ -348,14 +348,22 @@ int kl_cmd_vcpu_pin(int argc, char **argv)
 		}
 		last = first;
 	}
-	for (vcpu = first; vcpu <= last && rc == 0; vcpu++)
+	for (vcpu = first; vcpu <= last; vcpu++) {
 		rc = keel_vcpu_pin(fd, info.domid, vcpu, mask);
-	close(fd);
-	if (rc < 0) {
-		kl_device_error("vcpu-pin", -rc);
-		return 1;
+		if (rc == -EINVAL) {
+			fprintf(stderr,
+				"kl vcpu-pin: Keel refused CPUs '%s' for vCPU "
+				"%u of '%s' (none of them online?)\n",
+				argv[3], vcpu, argv[1]);
+			break;
+		}
+		if (rc < 0) {
+			kl_device_error("vcpu-pin", -rc);
+			break;
+		}
 	}
-	return 0;
+	close(fd);
+	return rc < 0 ? 1 : 0;
 }
 
 int kl_cmd_sched_credit(int argc, char **argv)

@@ -436,6 +436,7 @@ static void open_log(const char *name)
 	char path[128];
 	int fd;
 
+	mkdir("/var", 0755);
 	mkdir("/var/log", 0755);
 	mkdir(LOG_DIR, 0755);
 	snprintf(path, sizeof(path), LOG_DIR "/kl-%s.log", name);
