@@ -1,36 +1,51 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hypercall table (hypervisor/common/hypercall.c) as a guest reaches
- * it: registers in a vCPU, buffers in the caller's RAM behind a real p2m
- * (hypervisor/mm/p2m.c over buddy.c, guest_mem.c's checked copy).
+ * The hypercall table (hypervisor/common/hypercall.c) and the domain
+ * control calls (common/domctl.c) as a guest reaches them: registers in a
+ * vCPU, buffers in the caller's RAM behind a real p2m (hypervisor/mm/p2m.c
+ * over buddy.c, guest_mem.c's checked copy), extents checked by
+ * mem_extent.c, boot states by boot_state.c, console rings by
+ * dom_console.c over vuart.c.
  *
  * KEEL_HC_PLATFORM_INFO must fill a struct keel_platform_info in the
  * caller's RAM and refuse a buffer that is too small (-EINVAL), one that
  * is not the caller's RAM (-EFAULT: unmapped, mapped to memory the domain
  * does not own, or running past the end of its RAM) and an unprivileged
- * caller (-EPERM), writing nothing in each case.
+ * caller (-EPERM), writing nothing in each case. The domain calls must
+ * refuse every malformed argument public/keel.h names, and follow the
+ * domain state machine.
  *
- * What hypercall.c reads from the rest of Keel (CPU count, domain list,
- * scheduler, TSC rate, host memory map) is defined here with known values;
- * domain_owns_ram() is a copy of common/domain.c's few lines (keep them in
- * step, as test_guest_walk.c does).
+ * What the calls read from the rest of Keel (CPU count, scheduler, TSC
+ * rate, host memory map, log ring) is defined here with known values;
+ * domain creation and destruction are reduced to the domain structure,
+ * its vCPUs and its p2m (domain.c needs the whole virtual platform), and
+ * count what they did.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include <keel/console.h>
 #include <keel/domain.h>
+#include <keel/domu_platform.h>
 #include <keel/e820.h>
 #include <keel/errno.h>
+#include <keel/hvm_exit.h>
 #include <keel/hypercall.h>
 #include <keel/lib.h>
+#include <keel/mem_extent.h>
+#include <keel/memmap.h>
 #include <keel/mm.h>
 #include <keel/p2m.h>
 #include <keel/sched.h>
+#include <keel/vcpu_loop.h>
+#include <keel/x86.h>
 #include <public/keel.h>
+#include "npt_ops.h"
 #include "shim.h"
 
 #define GUEST_RAM MiB(16)
@@ -40,34 +55,159 @@
 #define POOL_BASE   GiB(1)
 #define POOL_SIZE   MiB(8)
 #define BUF_GPA	    0x200000
+/* Dom0 RAM the domain tests donate from, and a ring's place. */
+#define DONOR_GPA MiB(4)
+#define RING_GPA  MiB(12)
 
-/* What hypercall.c reads from the rest of Keel. */
+/* What hypercall.c and domctl.c read from the rest of Keel. */
 unsigned nr_cpus_online = 3;
 struct domain *domains[MAX_DOMAINS];
+spinlock_t domlist_lock = SPINLOCK_INIT;
 struct e820_map host_e820;
 static const char *sched_name = "credit";
 static struct sched_policy test_policy;
 const struct sched_policy *sched = &test_policy;
+static unsigned inserted, removed, destroyed;
+static const char log_text[] = "(keel) one\n(keel) two\n(keel) three\n";
+static bool log_cleared;
 
 uint64_t tsc_khz(void)
 {
 	return 2994321;
 }
 
-/* As in hypervisor/common/domain.c. */
-bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len)
+bool memmap_is_ram(uint64_t pa)
 {
-	for (unsigned i = 0; i < d->nr_ranges; i++)
-		if (pa >= d->ram[i].start && pa + len <= d->ram[i].end &&
-		    pa + len >= pa)
-			return true;
-	return false;
+	return e820_range_is(&host_e820, pa, PAGE_SIZE, E820_RAM);
+}
+
+/* Only the two leaves domctl.c reads: a vCPU with PAE, PGE, FXSR, SSE
+ * and XSAVE, no SMEP/SMAP/PKU. */
+void hvm_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	(void)v, (void)sub;
+	memset(r, 0, 4 * sizeof(r[0]));
+	if (leaf == 1) {
+		r[2] = CPUID_1_ECX_XSAVE;
+		r[3] = CPUID_1_EDX_PAE | CPUID_1_EDX_PGE | CPUID_1_EDX_FXSR |
+		       CPUID_1_EDX_SSE;
+	}
+}
+
+void vcpu_loop_wait_step(void)
+{
+}
+
+void vcpu_sleep(struct vcpu *v)
+{
+	(void)v;
+}
+
+int domu_platform_init(struct domain *d)
+{
+	(void)d;
+	return 0;
+}
+
+size_t console_ring_read_lines(char *buf, size_t size, bool clear)
+{
+	size_t n = log_cleared ? 0 : MIN(size, strlen(log_text));
+
+	memcpy(buf, log_text + strlen(log_text) - n, n);
+	log_cleared |= clear;
+	return n;
+}
+
+/* domain.c's creation without the virtual platform. */
+struct domain *domain_create(unsigned id, const char *name, bool privileged,
+			     unsigned nr_vcpus)
+{
+	struct domain *d = xzalloc(sizeof(*d));
+
+	assert_non_null(d);
+	d->id = id;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->privileged = privileged;
+	d->state = DOM_BUILDING;
+	assert_int_equal(p2m_init(d), 0);
+	for (unsigned i = 0; i < nr_vcpus; i++) {
+		d->vcpus[i] = xzalloc(sizeof(struct vcpu));
+		assert_non_null(d->vcpus[i]);
+		d->vcpus[i]->dom = d;
+		d->vcpus[i]->id = i;
+		d->vcpus[i]->pcpu = -1;
+		d->nr_vcpus++;
+	}
+	domains[id] = d;
+	return d;
+}
+
+void domain_destroy(struct domain *d)
+{
+	assert_true(d->dying);
+	assert_false(spin_is_locked(&domlist_lock)); /* it waits for CPUs */
+	for (unsigned i = 0; i < d->nr_extents; i++)
+		p2m_unmap(d, d->extents[i].gpa, d->extents[i].len);
+	domains[d->id] = NULL;
+	for (unsigned i = 0; i < d->nr_vcpus; i++)
+		xfree(d->vcpus[i]);
+	p2m_destroy(d);
+	domain_extents_free(d);
+	xfree(d);
+	destroyed++;
+}
+
+static int t_insert(struct vcpu *v)
+{
+	v->pcpu = 0;
+	inserted++;
+	return 0;
+}
+
+static int t_remove(struct vcpu *v)
+{
+	v->pcpu = -1;
+	removed++;
+	return 0;
+}
+
+static void t_wake_sleep(struct vcpu *v)
+{
+	(void)v;
+}
+
+static int t_set_params(struct domain *d, unsigned weight, unsigned cap)
+{
+	(void)d, (void)weight, (void)cap;
+	return 0;
+}
+
+static int t_get_params(const struct domain *d, unsigned *weight, unsigned *cap)
+{
+	(void)d;
+	*weight = 512;
+	*cap = 50;
+	return 0;
+}
+
+static int t_set_affinity(struct vcpu *v, uint64_t mask)
+{
+	(void)v, (void)mask;
+	return 0;
+}
+
+static uint64_t t_get_affinity(const struct vcpu *v)
+{
+	(void)v;
+	return 2;
 }
 
 static struct domain dom0 = {.id = 0, .privileged = true};
 static struct domain domu = {.id = 5, .privileged = false};
 static struct vcpu v0 = {.dom = &dom0};
 static struct vcpu vu = {.dom = &domu};
+/* Dom0's RAM (identity) and the unprivileged domain's (the same). */
+static struct dom_extent dom0_ram_extent = {0, 0, GUEST_RAM};
 
 static int group_setup(void **state)
 {
@@ -76,15 +216,15 @@ static int group_setup(void **state)
 	shim_map_phys(POOL_BASE, POOL_SIZE);
 	frames_add_range(POOL_BASE, POOL_BASE + POOL_SIZE);
 	/* Dom0's RAM, identity-mapped, and a window onto foreign memory. */
-	dom0.nr_ranges = 1;
-	dom0.ram[0] = (struct dom_mem_range){0, GUEST_RAM};
+	dom0.nr_extents = 1;
+	dom0.extents = &dom0_ram_extent;
 	assert_int_equal(p2m_init(&dom0), 0);
 	assert_int_equal(p2m_map(&dom0, 0, 0, GUEST_RAM, P2M_RWX, false), 0);
 	assert_int_equal(
 	    p2m_map(&dom0, FOREIGN_GPA, FOREIGN_HPA, MiB(2), P2M_RWX, true), 0);
 	/* The DomU sees the same RAM (so only the privilege check stops it). */
-	domu.nr_ranges = 1;
-	domu.ram[0] = dom0.ram[0];
+	domu.nr_extents = 1;
+	domu.extents = &dom0_ram_extent;
 	domu.p2m_root = dom0.p2m_root;
 	e820_add(&host_e820, 0, 0x9F000, E820_RAM);
 	e820_add(&host_e820, MiB(1), GiB(2) - MiB(1), E820_RAM);
@@ -108,17 +248,33 @@ static int setup(void **state)
 	(void)state;
 	memset(phys_to_virt(BUF_GPA), 0xA5, PAGE_SIZE * 2);
 	memset(phys_to_virt(GUEST_RAM - PAGE_SIZE), 0xA5, PAGE_SIZE);
-	test_policy.name = sched_name;
+	test_policy = (struct sched_policy){.name = sched_name,
+					    .vcpu_insert = t_insert,
+					    .vcpu_remove = t_remove,
+					    .vcpu_wake = t_wake_sleep,
+					    .vcpu_sleep = t_wake_sleep,
+					    .set_params = t_set_params,
+					    .get_params = t_get_params,
+					    .set_affinity = t_set_affinity,
+					    .get_affinity = t_get_affinity};
 	return 0;
 }
 
-static int64_t call(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2)
+static int64_t call4(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
+		     uint64_t a3, uint64_t a4)
 {
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RAX] = nr;
 	v->gpr[GPR_RDI] = a1;
 	v->gpr[GPR_RSI] = a2;
+	v->gpr[GPR_RDX] = a3;
+	v->gpr[GPR_R10] = a4;
 	return (int64_t)hypercall_dispatch(v);
+}
+
+static int64_t call(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2)
+{
+	return call4(v, nr, a1, a2, 0, 0);
 }
 
 static bool untouched(uint64_t gpa, size_t len)
