@@ -184,7 +184,8 @@ static void *xzalloc_locked(size_t size)
 	if (size <= SLAB_MAX_OBJ) {
 		p = slab_alloc(size);
 		if (p)
-			heap_in_use += 1u << (SLAB_MIN_SHIFT + size_class(size));
+			heap_in_use += 1u
+				       << (SLAB_MIN_SHIFT + size_class(size));
 		return p;
 	}
 	p = large_alloc(size);

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include <keel/console.h>
+#include <keel/dom_console.h>
 #include <keel/domain.h>
 #include <keel/domu_platform.h>
 #include <keel/e820.h>
@@ -222,9 +223,9 @@ static int group_setup(void **state)
 	assert_int_equal(p2m_map(&dom0, 0, 0, GUEST_RAM, P2M_RWX, false), 0);
 	assert_int_equal(
 	    p2m_map(&dom0, FOREIGN_GPA, FOREIGN_HPA, MiB(2), P2M_RWX, true), 0);
-	/* The DomU sees the same RAM (so only the privilege check stops it). */
-	domu.nr_extents = 1;
-	domu.extents = &dom0_ram_extent;
+	/* The DomU sees the same memory (so only the privilege check stops
+	 * it) but owns none: it would be another domain's for the donation
+	 * checks. */
 	domu.p2m_root = dom0.p2m_root;
 	e820_add(&host_e820, 0, 0x9F000, E820_RAM);
 	e820_add(&host_e820, MiB(1), GiB(2) - MiB(1), E820_RAM);
@@ -248,6 +249,7 @@ static int setup(void **state)
 	(void)state;
 	memset(phys_to_virt(BUF_GPA), 0xA5, PAGE_SIZE * 2);
 	memset(phys_to_virt(GUEST_RAM - PAGE_SIZE), 0xA5, PAGE_SIZE);
+	destroyed = 0;
 	test_policy = (struct sched_policy){.name = sched_name,
 					    .vcpu_insert = t_insert,
 					    .vcpu_remove = t_remove,
@@ -389,6 +391,338 @@ static void test_platform_info_unprivileged(void **state)
 	assert_true(untouched(BUF_GPA, PAGE_SIZE));
 }
 
+/* Domain control. */
+#define EXT_GPA	 (BUF_GPA + PAGE_SIZE)
+#define BOOT_GPA (BUF_GPA + 2 * PAGE_SIZE)
+
+static int64_t create_dom(const char *name, uint32_t vcpus)
+{
+	struct keel_domain_create *c = phys_to_virt(BUF_GPA);
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, name, strnlen(name, sizeof(c->name)));
+	c->nr_vcpus = vcpus;
+	return call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c));
+}
+
+static int64_t map_one(int64_t dom, uint64_t gpa, uint64_t dom0_gpa,
+		       uint64_t len)
+{
+	struct keel_mem_extent *e = phys_to_virt(EXT_GPA);
+
+	*e = (struct keel_mem_extent){gpa, dom0_gpa, len};
+	return call4(&v0, KEEL_HC_MEMORY_MAP, (uint64_t)dom, EXT_GPA, 1, 0);
+}
+
+static struct keel_vcpu_boot_state *boot_arg(void)
+{
+	struct keel_vcpu_boot_state *b = phys_to_virt(BOOT_GPA);
+
+	*b = (struct keel_vcpu_boot_state){.mode = KEEL_VCPU_BOOT_LONG64,
+					   .cs = 8,
+					   .ds = 16,
+					   .gdt_base = 0x6000,
+					   .gdt_limit = 23,
+					   .cr0 = X86_CR0_PE | X86_CR0_ET |
+						  X86_CR0_PG,
+					   .cr3 = 0x1000,
+					   .cr4 = X86_CR4_PAE,
+					   .efer = EFER_LME | EFER_LMA,
+					   .rip = 0x10000,
+					   .rdi = 77};
+	return b;
+}
+
+static int64_t set_boot(int64_t dom, uint64_t vcpu)
+{
+	return call4(&v0, KEEL_HC_VCPU_BOOT_STATE, (uint64_t)dom, vcpu,
+		     BOOT_GPA, sizeof(struct keel_vcpu_boot_state));
+}
+
+static void destroy_all(void)
+{
+	for (unsigned id = 1; id < MAX_DOMAINS; id++)
+		if (domains[id] && domains[id] != &domu)
+			assert_int_equal(
+			    call(&v0, KEEL_HC_DOMAIN_DESTROY, id, 0), 0);
+}
+
+static void test_domctl_unprivileged(void **state)
+{
+	(void)state;
+	for (uint64_t nr = KEEL_HC_DOMAIN_CREATE; nr <= KEEL_HC_DMESG; nr++)
+		assert_int_equal(call(&vu, nr, BUF_GPA, PAGE_SIZE), -EPERM);
+	assert_true(untouched(BUF_GPA, PAGE_SIZE));
+}
+
+static void test_create_checks(void **state)
+{
+	static const char *const bad[] = {"", "a b", "a/b", "\x1b[2J",
+					  "\xc3\xa9"};
+	struct keel_domain_create *c = phys_to_virt(BUF_GPA);
+	int64_t a, b;
+
+	(void)state;
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(create_dom(bad[i], 1), -EINVAL);
+	assert_int_equal(create_dom("v", 0), -EINVAL);
+	assert_int_equal(create_dom("v", KEEL_MAX_VCPUS + 1), -EINVAL);
+	memset(c->name, 'n', sizeof(c->name)); /* no NUL */
+	c->nr_vcpus = 1;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c)),
+			 -EINVAL);
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, "flags", 6);
+	c->nr_vcpus = 1;
+	c->flags = 1;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c)),
+			 -EINVAL);
+	c->flags = 0;
+	assert_int_equal(
+	    call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c) - 1), -EINVAL);
+	assert_int_equal(
+	    call(&v0, KEEL_HC_DOMAIN_CREATE, FOREIGN_GPA, sizeof(*c)), -EFAULT);
+	assert_int_equal(destroyed, 0);
+	/* Ids from the lowest free one, 5 being taken; names unique. */
+	a = create_dom("web.1_a-Z", 2);
+	assert_int_equal(a, 1);
+	assert_int_equal(create_dom("web.1_a-Z", 1), -EEXIST);
+	b = create_dom("db", 1);
+	assert_int_equal(b, 2);
+	assert_int_equal(domains[a]->nr_vcpus, 2);
+	assert_true(domains[a]->toolstack_built);
+	assert_int_equal(domains[a]->vcpus[0]->state, VCPU_DOWN);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, a, 0), 0);
+	assert_int_equal(destroyed, 1);
+	assert_null(domains[a]);
+	assert_int_equal(create_dom("again", 1), 1);
+	destroy_all();
+}
+
+static void test_destroy_checks(void **state)
+{
+	(void)state;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, 0, 0), -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, 9, 0), -ESRCH);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, MAX_DOMAINS, 0),
+			 -ESRCH);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, ~0ULL, 0), -ESRCH);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, 0, 0), -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, 0, 0), -EPERM);
+	assert_non_null(domains[0]);
+	assert_int_equal(destroyed, 0);
+}
+
+static void test_info_walk(void **state)
+{
+	struct keel_domain_info *info = phys_to_virt(BUF_GPA);
+	int64_t a = create_dom("walk", 3);
+
+	(void)state;
+	dom0.state = DOM_RUNNING;
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 0, BUF_GPA, sizeof(*info), 0), 0);
+	assert_int_equal(info->flags, KEEL_DOMFLAG_PRIVILEGED);
+	assert_int_equal(info->state, KEEL_DOMSTATE_RUNNING);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 1, BUF_GPA, sizeof(*info), 0), a);
+	assert_string_equal(info->name, "walk");
+	assert_int_equal(info->state, KEEL_DOMSTATE_BUILDING);
+	assert_int_equal(info->nr_vcpus, 3);
+	assert_int_equal(info->nr_vcpus_up, 0);
+	assert_int_equal(info->crash_reason[0], 0);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, a + 1, BUF_GPA, sizeof(*info), 0),
+	    5);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 6, BUF_GPA, sizeof(*info), 0),
+	    -ESRCH);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 0, BUF_GPA, sizeof(*info) - 1, 0),
+	    -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 0, GUEST_RAM - 8, sizeof(*info), 0),
+	    -EFAULT);
+	destroy_all();
+}
+
+static void test_memory_map_checks(void **state)
+{
+	struct keel_mem_extent *e = phys_to_virt(EXT_GPA);
+	int64_t a = create_dom("a", 1), b = create_dom("b", 1);
+
+	(void)state;
+	assert_int_equal(map_one(a, 0, MiB(8), MiB(2)), 0);
+	assert_int_equal(domains[a]->ram_bytes, MiB(2));
+	assert_true(domain_owns_ram(domains[a], MiB(8), MiB(2)));
+	/* Another domain's, overlapping, unmapped, foreign, not RAM. */
+	assert_int_equal(map_one(b, 0, MiB(9), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(a, MiB(2), MiB(8), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(a, PAGE_SIZE, MiB(11), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, GiB(1), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, FOREIGN_GPA, PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, 0xA0000, PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, MiB(15), MiB(2)), -EINVAL);
+	assert_int_equal(map_one(b, 0, MiB(12), 0x800), -EINVAL);
+	assert_int_equal(map_one(b, KEEL_MAX_GPA, MiB(12), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(0, 0, MiB(12), PAGE_SIZE), -EPERM);
+	assert_int_equal(map_one(40, 0, MiB(12), PAGE_SIZE), -ESRCH);
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA, 0, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA,
+			       KEEL_MAX_EXTENTS_PER_CALL + 1, 0),
+			 -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_MEMORY_MAP, b, GUEST_RAM - 24, 2, 0), -EFAULT);
+	/* All or nothing: a good extent with a bad one maps neither. */
+	e[0] = (struct keel_mem_extent){0, MiB(12), PAGE_SIZE};
+	e[1] = (struct keel_mem_extent){MiB(1), MiB(8), PAGE_SIZE};
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA, 2, 0),
+			 -EINVAL);
+	assert_int_equal(domains[b]->nr_extents, 0);
+	e[1] = (struct keel_mem_extent){MiB(1), MiB(13), PAGE_SIZE};
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA, 2, 0), 0);
+	assert_int_equal(domains[b]->nr_extents, 2);
+	{
+		uint64_t hpa;
+
+		assert_int_equal(p2m_lookup(domains[b], MiB(1), &hpa), 0);
+		assert_int_equal(hpa, MiB(13));
+	}
+	destroy_all();
+}
+
+static void test_start_state_machine(void **state)
+{
+	struct keel_domain_info *info = phys_to_virt(BUF_GPA);
+	int64_t d = create_dom("sm", 2);
+
+	(void)state;
+	inserted = removed = 0;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -EINVAL);
+	assert_int_equal(map_one(d, 0, MiB(8), MiB(2)), 0);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EINVAL);
+	boot_arg()->cr0 |= X86_CR0_CD;
+	assert_int_equal(set_boot(d, 0), -EINVAL);
+	assert_false(domains[d]->vcpus[0]->boot_state_set);
+	boot_arg();
+	assert_int_equal(set_boot(d, 1), -EINVAL);
+	assert_int_equal(set_boot(0, 0), -EPERM);
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_BOOT_STATE, d, 0, BOOT_GPA,
+			       sizeof(struct keel_vcpu_boot_state) - 1),
+			 -EINVAL);
+	assert_int_equal(set_boot(d, 0), 0);
+	assert_int_equal(npt_vcpu_state.rip, 0x10000);
+	assert_int_equal(npt_vcpu_state.cs.attr, 0xA9B);
+	assert_int_equal(domains[d]->vcpus[0]->gpr[GPR_RDI], 77);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 0, 0, 0), -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 65536, 0, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 100, 301, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 100, 300, 0), 0);
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_AFFINITY, d, 0, 8, 0),
+			 -EINVAL); /* CPU 3 of 3 */
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_AFFINITY, d, 2, 1, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_AFFINITY, d, 1, 6, 0), 0);
+	assert_int_equal(domains[d]->vcpus[1]->affinity, 6);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), 0);
+	assert_int_equal(inserted, 2);
+	assert_int_equal(domains[d]->state, DOM_RUNNING);
+	assert_int_equal(domains[d]->vcpus[0]->state, VCPU_RUNNABLE);
+	assert_int_equal(domains[d]->vcpus[1]->state, VCPU_DOWN);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EBUSY);
+	assert_int_equal(set_boot(d, 0), -EBUSY);
+	assert_int_equal(map_one(d, MiB(2), MiB(12), PAGE_SIZE), -EBUSY);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, d, BUF_GPA, sizeof(*info), 0), d);
+	assert_int_equal(info->nr_vcpus_up, 1);
+	assert_int_equal(info->weight, 512); /* from the policy now */
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_PAUSED);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_RUNNING);
+	destroy_all();
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -ESRCH);
+}
+
+static void test_console_ring(void **state)
+{
+	struct keel_console_ring *r = phys_to_virt(MiB(4));
+	int64_t d = create_dom("con", 1);
+
+	(void)state;
+	assert_int_equal(map_one(d, 0, MiB(8), MiB(2)), 0);
+	assert_int_equal(call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), 3000, 0),
+			 -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), KiB(2), 0), -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), KiB(128), 0), -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4) + 64, KiB(4), 0),
+	    -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(8), KiB(4), 0),
+	    -EINVAL); /* in the DomU's memory */
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, GUEST_RAM - KiB(4), KiB(8), 0),
+	    -EFAULT);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, 0, MiB(4), KiB(8), 0), -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), -EINVAL);
+	memset(r, 0xEE, KiB(8));
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), KiB(8), 0), 0);
+	assert_int_equal(r->out_prod, 0);
+	assert_int_equal(r->in_cons, 0);
+	/* Output wraps in a 4 KiB `out` and never waits for Dom0. */
+	spin_lock(&domains[d]->lock);
+	for (unsigned i = 0; i < 5000; i++)
+		dom_console_put(domains[d], (uint8_t)('a' + i % 26));
+	spin_unlock(&domains[d]->lock);
+	assert_int_equal(r->out_prod, 5000);
+	assert_int_equal(((char *)r)[KEEL_CONSOLE_OUT_OFFSET + 4999 % 4096],
+			 'a' + 4999 % 26);
+	/* Input: the receiver (FIFO off) takes one byte at a time, whatever
+	 * in_prod claims. */
+	memcpy(r->in, "hi", 2);
+	r->in_prod = 0x7FFFFFFF;
+	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), 0);
+	assert_int_equal(r->in_cons, 1);
+	assert_int_equal(domains[d]->vuart.rx_count, 1);
+	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), 0);
+	assert_int_equal(r->in_cons, 1);
+	destroy_all();
+}
+
+static void test_dmesg(void **state)
+{
+	char *buf = phys_to_virt(BUF_GPA);
+
+	(void)state;
+	log_cleared = false;
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, 2, 0),
+			 -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DMESG, GUEST_RAM - 16, PAGE_SIZE, 0, 0),
+	    -EFAULT);
+	assert_false(log_cleared);
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, 0, 0, 0), 0);
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, 0, 0),
+			 strlen(log_text));
+	assert_memory_equal(buf, log_text, strlen(log_text));
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, KEEL_DMESG_CLEAR, 0),
+	    strlen(log_text));
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, 0, 0),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +735,14 @@ int main(void)
 	    cmocka_unit_test_setup(test_platform_info_too_small, setup),
 	    cmocka_unit_test_setup(test_platform_info_not_callers_ram, setup),
 	    cmocka_unit_test_setup(test_platform_info_unprivileged, setup),
+	    cmocka_unit_test_setup(test_domctl_unprivileged, setup),
+	    cmocka_unit_test_setup(test_create_checks, setup),
+	    cmocka_unit_test_setup(test_destroy_checks, setup),
+	    cmocka_unit_test_setup(test_info_walk, setup),
+	    cmocka_unit_test_setup(test_memory_map_checks, setup),
+	    cmocka_unit_test_setup(test_start_state_machine, setup),
+	    cmocka_unit_test_setup(test_console_ring, setup),
+	    cmocka_unit_test_setup(test_dmesg, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -24,36 +24,36 @@
 
 const char test_name[] = "domctl";
 
-#define PAGE		4096ULL
-#define SLOT_SIZE	0x200000ULL
-#define NR_SLOTS	12
-#define POOL_MIN_ADDR	0x4000000ULL /* 64 MiB: above the guest's image */
-#define POLL_US		1000
-#define STATE_WAIT_US	10000000ULL
-#define RING_SIZE	8192
-#define EINVAL		22
-#define EPERM		1
-#define ESRCH		3
-#define EFAULT		14
-#define EBUSY		16
-#define EEXIST		17
-#define PTE_P		0x1ULL
-#define PTE_W		0x2ULL
-#define PTE_PWT		0x8ULL
-#define PTE_PCD		0x10ULL
-#define PTE_PS		0x80ULL
-#define GDT_CODE64	0x00AF9A000000FFFFULL
-#define GDT_DATA	0x00CF92000000FFFFULL
-#define CR0_PE		(1ULL << 0)
-#define CR0_ET		(1ULL << 4)
-#define CR0_NE		(1ULL << 5)
-#define CR0_CD		(1ULL << 30)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PAE		(1ULL << 5)
-#define CR4_VMXE	(1ULL << 13)
-#define EFER_LME	(1ULL << 8)
-#define EFER_LMA	(1ULL << 10)
-#define EFER_SVME	(1ULL << 12)
+#define PAGE	      4096ULL
+#define SLOT_SIZE     0x200000ULL
+#define NR_SLOTS      12
+#define POOL_MIN_ADDR 0x4000000ULL /* 64 MiB: above the guest's image */
+#define POLL_US	      1000
+#define STATE_WAIT_US 10000000ULL
+#define RING_SIZE     8192
+#define EINVAL	      22
+#define EPERM	      1
+#define ESRCH	      3
+#define EFAULT	      14
+#define EBUSY	      16
+#define EEXIST	      17
+#define PTE_P	      0x1ULL
+#define PTE_W	      0x2ULL
+#define PTE_PWT	      0x8ULL
+#define PTE_PCD	      0x10ULL
+#define PTE_PS	      0x80ULL
+#define GDT_CODE64    0x00AF9A000000FFFFULL
+#define GDT_DATA      0x00CF92000000FFFFULL
+#define CR0_PE	      (1ULL << 0)
+#define CR0_ET	      (1ULL << 4)
+#define CR0_NE	      (1ULL << 5)
+#define CR0_CD	      (1ULL << 30)
+#define CR0_PG	      (1ULL << 31)
+#define CR4_PAE	      (1ULL << 5)
+#define CR4_VMXE      (1ULL << 13)
+#define EFER_LME      (1ULL << 8)
+#define EFER_LMA      (1ULL << 10)
+#define EFER_SVME     (1ULL << 12)
 
 extern const char domu_payload_start[], domu_payload_end[];
 extern const char domu_trampoline_start[], domu_trampoline_end[];
@@ -110,8 +110,7 @@ static int64_t create(const char *name, uint32_t vcpus)
 static int64_t map1(int64_t dom, uint64_t guest, uint64_t dom0, uint64_t len)
 {
 	extents[0] = (struct keel_mem_extent){guest, dom0, len};
-	return hypercall(KEEL_HC_MEMORY_MAP, (uint64_t)dom, gpa(extents), 1,
-			 0);
+	return hypercall(KEEL_HC_MEMORY_MAP, (uint64_t)dom, gpa(extents), 1, 0);
 }
 
 static int64_t map2(int64_t dom, struct keel_mem_extent a,
@@ -119,8 +118,7 @@ static int64_t map2(int64_t dom, struct keel_mem_extent a,
 {
 	extents[0] = a;
 	extents[1] = b;
-	return hypercall(KEEL_HC_MEMORY_MAP, (uint64_t)dom, gpa(extents), 2,
-			 0);
+	return hypercall(KEEL_HC_MEMORY_MAP, (uint64_t)dom, gpa(extents), 2, 0);
 }
 
 static void good_boot_state(uint64_t mode)
@@ -268,8 +266,8 @@ static bool find_pool(void)
 
 	for (unsigned int i = 0; i < n && i < E820_MAX_ENTRIES_ZEROPAGE; i++) {
 		const struct boot_e820_entry *e = &boot_params.e820_table[i];
-		uint64_t start = e->addr > POOL_MIN_ADDR ? e->addr
-							  : POOL_MIN_ADDR;
+		uint64_t start =
+		    e->addr > POOL_MIN_ADDR ? e->addr : POOL_MIN_ADDR;
 
 		start = (start + SLOT_SIZE - 1) & ~(SLOT_SIZE - 1);
 		if (e->type == E820_TYPE_RAM &&
@@ -314,8 +312,8 @@ static void test_create_refusals(void)
 	      "create refuses a buffer outside Dom0's RAM");
 	a = create("twin", 1);
 	b = create("twin", 1);
-	check(a > 0 && b == -EEXIST, "a second 'twin' is refused (%ld, %ld)",
-	      a, b);
+	check(a > 0 && b == -EEXIST, "a second 'twin' is refused (%ld, %ld)", a,
+	      b);
 	rc = hypercall(KEEL_HC_DOMAIN_DESTROY, 0, 0, 0, 0);
 	check(rc == -EPERM, "destroy of domain 0 is refused: %ld", rc);
 	check(hypercall(KEEL_HC_DOMAIN_PAUSE, 0, 0, 0, 0) == -EPERM,
@@ -349,8 +347,8 @@ static void test_memory_refusals(uint64_t keel_addr)
 	      "gpa at KEEL_MAX_GPA");
 	check(map1(a, KEEL_MAX_GPA - PAGE, s0, 2 * PAGE) == -EINVAL,
 	      "range past KEEL_MAX_GPA");
-	check(map1(a, 0, keel_addr, PAGE) == -EINVAL,
-	      "Keel's memory at 0x%lx", keel_addr);
+	check(map1(a, 0, keel_addr, PAGE) == -EINVAL, "Keel's memory at 0x%lx",
+	      keel_addr);
 	check(map1(a, 0, 0xFEC00000ULL, PAGE) == -EINVAL, "an MMIO window");
 	check(map1(a, 0, 0xA0000, PAGE) == -EINVAL,
 	      "the VGA window in Dom0's first MiB");
@@ -384,8 +382,8 @@ static void test_memory_refusals(uint64_t keel_addr)
 	check(map1(a, 0, s1, PAGE) == 0,
 	      "the good extent's page is still free after the refusal");
 	rc = get_info(b);
-	check(rc == 0 && info.ram_bytes == SLOT_SIZE,
-	      "mem-b has 2 MiB: %lu", (unsigned long)info.ram_bytes);
+	check(rc == 0 && info.ram_bytes == SLOT_SIZE, "mem-b has 2 MiB: %lu",
+	      (unsigned long)info.ram_bytes);
 	destroy(a);
 	destroy(b);
 }
@@ -448,8 +446,8 @@ static void test_boot_state_refusals(void)
 	check(hypercall(KEEL_HC_CONSOLE_SETUP, (uint64_t)d, gpa(ring_buf), 3000,
 			0) == -EINVAL,
 	      "a console ring of 3000 bytes");
-	check(hypercall(KEEL_HC_CONSOLE_SETUP, (uint64_t)d, gpa(ring_buf),
-			6144, 0) == -EINVAL,
+	check(hypercall(KEEL_HC_CONSOLE_SETUP, (uint64_t)d, gpa(ring_buf), 6144,
+			0) == -EINVAL,
 	      "a console ring of 6 KiB");
 	check(hypercall(KEEL_HC_CONSOLE_SETUP, (uint64_t)d, gpa(ring_buf),
 			128 * 1024, 0) == -EINVAL,
@@ -457,8 +455,8 @@ static void test_boot_state_refusals(void)
 	check(hypercall(KEEL_HC_CONSOLE_SETUP, (uint64_t)d, gpa(ring_buf) + 64,
 			4096, 0) == -EINVAL,
 	      "a misaligned console ring");
-	check(hypercall(KEEL_HC_CONSOLE_SETUP, (uint64_t)d, slot(0), 4096,
-			0) == -EINVAL,
+	check(hypercall(KEEL_HC_CONSOLE_SETUP, (uint64_t)d, slot(0), 4096, 0) ==
+		  -EINVAL,
 	      "a console ring in a DomU's memory");
 	check(hypercall(KEEL_HC_SCHED_SET, (uint64_t)d, 0, 0, 0) == -EINVAL,
 	      "weight 0");
@@ -631,8 +629,8 @@ static void test_io_console_ap_hypercall(void)
 		printf("domctl: ring: %s", out);
 		check(contains(out, "echo: ping\n"),
 		      "echo: the line went in and came back");
-		check(ring->in_cons == sizeof(line) - 1,
-		      "echo: in_cons %u", ring->in_cons);
+		check(ring->in_cons == sizeof(line) - 1, "echo: in_cons %u",
+		      ring->in_cons);
 		destroy(d);
 	}
 	d = build("smp", 7, DOMU_AP, 2, false);
@@ -684,7 +682,8 @@ static void test_dmesg(void)
 static int64_t heap_after_destroy(void)
 {
 	int64_t n = hypercall(KEEL_HC_DMESG, gpa(dmesg_buf),
-			      sizeof(dmesg_buf) - 1, 0, 0), value = -1;
+			      sizeof(dmesg_buf) - 1, 0, 0),
+		value = -1;
 
 	if (n <= 0)
 		return -1;
@@ -729,8 +728,8 @@ static void test_cycles(uint64_t cycles)
 	check(platform_info(), "platform info again");
 	printf("domctl: %lu cycles: free_ram %lu -> %lu bytes, domains "
 	       "%lu -> %u, heap after the first and last %ld -> %ld bytes\n",
-	       cycles, free0, platform.free_ram, domains0,
-	       platform.nr_domains, heap0, heap1);
+	       cycles, free0, platform.free_ram, domains0, platform.nr_domains,
+	       heap0, heap1);
 	check(platform.free_ram == free0 && platform.nr_domains == domains0 &&
 		  heap0 >= 0 && heap1 == heap0,
 	      "%lu create/destroy cycles leak nothing", cycles);
