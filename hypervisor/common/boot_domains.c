@@ -202,6 +202,7 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 		return;
 	}
 	next_id++;
+	d->flags = KEEL_DOMFLAG_BOOT;
 	e820_add(&e820, 0, LOW_RAM_END, E820_RAM);
 	e820_add(&e820, LOW_RAM_END, MiB(1) - LOW_RAM_END, E820_RESERVED);
 	e820_add(&e820, MiB(1), sp.mem - MiB(1), E820_RAM);
@@ -214,7 +215,6 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 		spin_unlock(&d->lock);
 		return;
 	}
-	d->flags = KEEL_DOMFLAG_BOOT;
 	d->state = DOM_RUNNING;
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
 		sched_add_vcpu(d->vcpus[i]);

@@ -68,6 +68,11 @@ static void show_domains(void)
 		       d->nr_vcpus, d->p2m_pages);
 		if (d->state == DOM_CRASHED)
 			printk("  crashed: %s\n", d->crash_reason);
+		if (d->state == DOM_SHUTDOWN)
+			printk("  shut down: %s\n",
+			       d->shutdown_reason == KEEL_SHUTDOWN_REBOOT
+				   ? "reboot"
+				   : "poweroff");
 		for (unsigned j = 0; j < d->nr_vcpus; j++) {
 			struct vcpu *v = d->vcpus[j];
 			struct guest_state s;

@@ -655,6 +655,24 @@ static void test_io_console_ap_hypercall(void)
 	}
 }
 
+/* Without a ring a DomU's line goes to Keel's console, escaped: the log
+ * ring DMESG reads holds what the serial line got. */
+static void test_escaped(void)
+{
+	int64_t d = build("evil", 10, DOMU_ESCAPE, 1, false), n;
+
+	if (d <= 0)
+		return;
+	check(wait_stopped(d) == KEEL_DOMSTATE_SHUTDOWN, "evil: powers off");
+	destroy(d);
+	n = hypercall(KEEL_HC_DMESG, gpa(dmesg_buf), sizeof(dmesg_buf) - 1, 0,
+		      0);
+	dmesg_buf[n > 0 ? n : 0] = 0;
+	check(contains(dmesg_buf, "(evil) \\x1b[2J(keel) forged\n") &&
+		  !contains(dmesg_buf, "\x1b"),
+	      "evil: its escape sequence is shown, not sent");
+}
+
 static void test_dmesg(void)
 {
 	int64_t n = hypercall(KEEL_HC_DMESG, gpa(dmesg_buf),
@@ -762,6 +780,7 @@ void test_main(void)
 	test_pause();
 	test_crashes();
 	test_io_console_ap_hypercall();
+	test_escaped();
 	test_dmesg();
 	test_cycles(cycles);
 	check(get_info(0) == 0 && info.state == KEEL_DOMSTATE_RUNNING &&

@@ -40,6 +40,8 @@ domu_payload_start:
 	je	start_ap
 	cmpq	$DOMU_HYPERCALL, %rdi
 	je	hypercall
+	cmpq	$DOMU_ESCAPE, %rdi
+	je	escape
 	jmp	poweroff
 
 /* Prints the NUL-ended string at %rbx on COM1. */
@@ -55,6 +57,12 @@ puts:
 
 hello:
 	leaq	hello_msg(%rip), %rbx
+	call	puts
+	jmp	poweroff
+
+/* A line that would clear the operator's screen and forge one of Keel's. */
+escape:
+	leaq	escape_msg(%rip), %rbx
 	call	puts
 	jmp	poweroff
 
@@ -164,6 +172,8 @@ hello_msg:
 	.asciz	"domu: hello from the DomU\n"
 echo_msg:
 	.asciz	"echo: "
+escape_msg:
+	.asciz	"\033[2J\r(keel) forged\n"
 domu_payload_end:
 
 /* The AP's first instructions, copied to DOMU_TRAMPOLINE_GPA: DS is 0

@@ -13,6 +13,7 @@
 #define DOMU_ECHO      6 /* echoes a line of COM1 input, powers off */
 #define DOMU_AP	       7 /* starts vCPU 1 by INIT/SIPI, powers off */
 #define DOMU_HYPERCALL 8 /* a privileged and an open hypercall */
+#define DOMU_ESCAPE    9 /* prints control bytes, powers off */
 
 /* Guest-physical layout inside the DomU's first 2 MiB. */
 #define DOMU_PML4_GPA	    0x1000
