@@ -112,7 +112,7 @@ static size_t keel_console_take(struct keel_domain *d, char *buf, size_t count)
 {
 	struct keel_console_ring *r = keel_ring(d);
 	const char *out = keel_ring_out(r);
-	const u32 size = KEEL_CONSOLE_OUT_SIZE;
+	const u32 size = KEEL_CONSOLE_OUT_BYTES;
 	struct keel_ring_span s;
 	u32 len, first, skip;
 
@@ -144,7 +144,7 @@ static ssize_t keel_console_read(struct file *file, char __user *ubuf,
 
 	if (!count)
 		return 0;
-	count = min_t(size_t, count, KEEL_CONSOLE_OUT_SIZE);
+	count = min_t(size_t, count, KEEL_CONSOLE_OUT_BYTES);
 	buf = kmalloc(count, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;

@@ -56,7 +56,7 @@ static inline long keel_hypercall(unsigned long nr, unsigned long a1,
 /* The console ring keel.ko gives each domain it starts: 16 KiB. */
 #define KEEL_CONSOLE_RING_ORDER 2
 #define KEEL_CONSOLE_RING_SIZE	(PAGE_SIZE << KEEL_CONSOLE_RING_ORDER)
-#define KEEL_CONSOLE_OUT_SIZE	(KEEL_CONSOLE_RING_SIZE - KEEL_CONSOLE_OUT_OFFSET)
+#define KEEL_CONSOLE_OUT_BYTES	KEEL_CONSOLE_OUT_SIZE(KEEL_CONSOLE_RING_SIZE)
 
 /*
  * A domain created through this module. The per-domain fd holds one
