@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A DomU's memory image (kl/domu_image.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <kl/acpi_domu.h>
@@ -32,6 +33,26 @@
 
 /* The platform Keel emulates for a DomU (keel.h's KEEL_DOMU_* ports). */
 #define DOMU_IOAPIC_PINS 24
+
+char *kl_domu_cmdline(const char *configured)
+{
+	static const char extra[] = "reboot=acpi";
+	size_t len = strlen(configured);
+	char *out;
+
+	/* A word starting "reboot=" is the user's choice: leave it. */
+	for (const char *p = configured; (p = strstr(p, "reboot=")); p++)
+		if (p == configured || p[-1] == ' ')
+			return strdup(configured);
+	out = malloc(len + sizeof(extra) + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, configured, len);
+	if (len && configured[len - 1] != ' ')
+		out[len++] = ' ';
+	memcpy(out + len, extra, sizeof(extra));
+	return out;
+}
 
 uint64_t kl_domu_low_bytes(uint64_t ram_bytes)
 {

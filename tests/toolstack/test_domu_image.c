@@ -257,12 +257,37 @@ static void test_low_bytes(void **state)
 	assert_int_equal(kl_domu_low_bytes(8192 * MB), KL_DOMU_MMIO_HOLE_START);
 }
 
+static void test_cmdline(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"console=ttyS0", "console=ttyS0 reboot=acpi"},
+	    {"", "reboot=acpi"},
+	    {"quiet ", "quiet reboot=acpi"},
+	    {"console=ttyS0 reboot=k", "console=ttyS0 reboot=k"},
+	    {"reboot=t,w", "reboot=t,w"},
+	    /* Not a reboot= option of its own. */
+	    {"noreboot=1", "noreboot=1 reboot=acpi"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = kl_domu_cmdline(cases[i].in);
+
+		assert_non_null(out);
+		assert_string_equal(out, cases[i].out);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_image),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_low_bytes),
+	    cmocka_unit_test(test_cmdline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,7 @@
 struct domu {
 	const struct kl_domain_config *cfg;
 	const char *cfg_file;
+	char *cmdline; /* the kernel's: kl_domu_cmdline() of the config's */
 	uint8_t *kernel, *initrd;
 	size_t kernel_len, initrd_len;
 	uint64_t ram_bytes;
@@ -160,12 +161,17 @@ static int load_images(struct domu *u)
 			return -1;
 		}
 	}
+	u->cmdline = kl_domu_cmdline(c->cmdline);
+	if (!u->cmdline) {
+		fprintf(stderr, "kl create: out of memory\n");
+		return -1;
+	}
 	memset(&in, 0, sizeof(in));
 	in.kernel = u->kernel;
 	in.kernel_len = u->kernel_len;
 	in.initrd = u->initrd;
 	in.initrd_len = u->initrd_len;
-	in.cmdline = c->cmdline;
+	in.cmdline = u->cmdline;
 	in.ram_bytes = u->ram_bytes;
 	in.nr_vcpus = c->vcpus;
 	rc = kl_domu_image_check(&in);
@@ -382,7 +388,7 @@ static int build_domain(int fd, struct domu *u, bool paused)
 	in.kernel_len = u->kernel_len;
 	in.initrd = u->initrd;
 	in.initrd_len = u->initrd_len;
-	in.cmdline = u->cfg->cmdline;
+	in.cmdline = u->cmdline;
 	in.ram_bytes = u->ram_bytes;
 	in.nr_vcpus = u->cfg->vcpus;
 	rc = kl_domu_image_build(&in, u->ram, &img);
@@ -667,6 +673,7 @@ out:
 	free_ram(&u);
 	free(u.kernel);
 	free(u.initrd);
+	free(u.cmdline);
 	if (fd >= 0)
 		close(fd);
 	kl_cfg_result_free(&res);

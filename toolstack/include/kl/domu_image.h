@@ -46,6 +46,17 @@ struct kl_domu_image {
 	struct keel_vcpu_boot_state boot; /* vCPU 0 */
 };
 
+/*
+ * The kernel command line a DomU gets: the configured one, plus
+ * "reboot=acpi" unless it has its own reboot= option. On a
+ * hardware-reduced ACPI platform Linux (arch/x86/kernel/reboot.c,
+ * reboot_init()) otherwise reboots through EFI, which a DomU lacks, and
+ * falls through to jumping into a BIOS that is not there; the FADT's
+ * reset register on Keel's port is what works. malloc'd, NULL without
+ * memory.
+ */
+char *kl_domu_cmdline(const char *configured);
+
 /* Bytes of guest RAM below the MMIO hole (mapped from guest-physical 0). */
 uint64_t kl_domu_low_bytes(uint64_t ram_bytes);
 
