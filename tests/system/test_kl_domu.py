@@ -108,8 +108,9 @@ def diagnostics(machine, suite, name):
         machine.send(CTRL_RIGHT_BRACKET)
         machine.sendline()
         machine.expect(keeltest.DOM0_PROMPT, timeout=30)
-        suite.note("kl dmesg (last lines):\n" +
-                   machine.run("kl dmesg | tail -n 25", timeout=60))
+        # Keel's log holds Dom0's console too: its own lines only.
+        suite.note("kl dmesg (last lines):\n" + machine.run(
+            "kl dmesg | grep -a '^(keel) ' | tail -n 25", timeout=60))
         suite.note("owner log:\n" + machine.run(
             "cat /var/log/keel/kl-%s.log 2>&1 | tail -n 10" % name,
             timeout=30))
