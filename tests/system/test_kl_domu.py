@@ -18,7 +18,8 @@ one CPU, 2 GiB) and, at Dom0's shell:
 5. `poweroff` inside the DomU ends it (on_poweroff = destroy).
 6. A 2-vCPU DomU shows `nproc` 2; `reboot` inside it restarts it
    (on_reboot = restart: a new domid); `kl destroy` ends it.
-7. SIGKILL of the owning kl process leaves no domain behind.
+7. SIGKILL of the owning kl process, or of kl create while it builds,
+   leaves no domain behind.
 8. Create/destroy cycles: Keel's free memory (`kl info`) and Dom0's
    MemFree come back to their baseline every time (figures printed).
 """
@@ -85,12 +86,15 @@ def free_figures(machine):
 
 def wait_gone(machine, name, timeout=60):
     """Waits until `kl list` no longer shows name and its owning kl has
-    exited (its pid file is gone); True if both happened."""
+    exited (no pid file, or one naming no process: a killed owner leaves
+    it behind); True if both happened."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if find(domains(machine), name) is None and machine.run(
-                "test -e /run/keel/kl-%s.pid; echo $?" % name,
-                timeout=30).strip().endswith("1"):
+        if find(domains(machine), name) is None and "owner=gone" in \
+                machine.run("p=$(cat /run/keel/kl-%s.pid 2>/dev/null); "
+                            "if [ -n \"$p\" ] && kill -0 $p 2>/dev/null; "
+                            "then echo owner=alive; else echo owner=gone; fi"
+                            % name, timeout=30):
             return True
         time.sleep(2)
     return False
@@ -332,6 +336,16 @@ def run_checks(suite, machine):
     suite.check("SIGKILL of the owning kl leaves no domain",
                 "status=0" in out and "killed=0" in out and
                 wait_gone(machine, "victim", timeout=30),
+                "output %r, list %r" % (out, domains(machine)))
+
+    # Mid-build: the kernel is read, 128 MiB prefaulted and pinned, and
+    # the image written within the first seconds of kl create.
+    out = machine.run("kl create -q %s 'name=\"midway\"' & sleep 1.5; "
+                      "kill -9 $!; wait $!; echo status=$?" % CONFIG,
+                      timeout=120)
+    time.sleep(3)
+    suite.check("SIGKILL of kl create in the middle leaves no domain",
+                "status=137" in out and wait_gone(machine, "midway"),
                 "output %r, list %r" % (out, domains(machine)))
 
     figures = []
