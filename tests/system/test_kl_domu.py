@@ -22,6 +22,8 @@ one CPU, 2 GiB) and, at Dom0's shell:
    leaves no domain behind.
 8. Create/destroy cycles: Keel's free memory (`kl info`) and Dom0's
    MemFree come back to their baseline every time (figures printed).
+9. With huge pages in Dom0's pool, a DomU's RAM comes from them, and
+   they go back to the pool when it is destroyed.
 """
 # suite-timeout: 2400
 
@@ -388,6 +390,40 @@ def run_checks(suite, machine):
                 dom0 >= base_dom0 - MEMFREE_SLACK,
                 "MemFree %d KiB, baseline %d KiB (%+d KiB)"
                 % (dom0 >> 10, base_dom0 >> 10, (dom0 - base_dom0) >> 10))
+    check_hugetlb(suite, machine)
+
+
+def huge_pages(machine):
+    """(HugePages_Total, HugePages_Free) of Dom0."""
+    out = keeltest.dom0_stream(machine.run(
+        "sed -n 's/^HugePages_\\(Total\\|Free\\): *//p' /proc/meminfo "
+        "| tr '\\n' ' '", timeout=30))
+    numbers = [int(n) for n in out.split()]
+    return tuple(numbers) if len(numbers) == 2 else (None, None)
+
+
+def check_hugetlb(suite, machine):
+    """With 2 MiB pages in Dom0's pool, the guest's RAM comes from them
+    (64 pages for 128 MiB) and goes back when the domain does."""
+    machine.run("echo 64 > /proc/sys/vm/nr_hugepages", timeout=60)
+    total, free = huge_pages(machine)
+    if total != 64 or free != 64:
+        suite.skip("a DomU in hugetlb memory",
+                   "Dom0 could not reserve 64 huge pages: %r" % ((total,
+                                                                   free),))
+        return
+    if boot_domu(suite, machine, "kl create -c %s 'name=\"huge\"'" % CONFIG,
+                 "a DomU in hugetlb memory reaches its shell") is not None:
+        detach(machine)
+        suite.check("its 128 MiB are Dom0's 64 huge pages",
+                    huge_pages(machine) == (64, 0),
+                    "HugePages Total, Free: %r" % (huge_pages(machine),))
+        machine.run("kl destroy huge", timeout=60)
+        suite.check("kl destroy gives the huge pages back",
+                    wait_gone(machine, "huge") and
+                    huge_pages(machine) == (64, 64),
+                    "HugePages Total, Free: %r" % (huge_pages(machine),))
+    machine.run("echo 0 > /proc/sys/vm/nr_hugepages", timeout=60)
 
 
 if __name__ == "__main__":
