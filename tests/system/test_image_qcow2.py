@@ -146,6 +146,7 @@ def boot_disk(suite, work, image, key, uefi, port):
                         hostname.strip() == HOSTNAME,
                         "hostname is %r" % hostname)
             keeltest.check_system_state(suite, machine, variant)
+            keeltest.check_toolstack(suite, machine, variant, "sudo -n ")
             size = machine.run("df -B1M --output=size / | tail -n1", 30)
             grown = size.strip().isdigit() and int(size) >= GROWN_ROOT_MIB
             suite.check("%s: root file system grown to the %s disk"

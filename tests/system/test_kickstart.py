@@ -167,6 +167,8 @@ def check_installed(suite, machine, variant):
     suite.note("%s: / used and size (MiB): %s" % (variant, machine.run(
         "df -BM --output=used,size / | tail -n1", 30).strip()))
     keeltest.check_system_state(suite, machine, variant)
+    keeltest.check_toolstack(suite, machine, variant,
+                             "echo %s | sudo -S -p '' " % PASSWORD)
     # networkd configures br0 once a NIC has joined it and has carrier.
     check("br0 has the static address, default route via the gateway",
           "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
