@@ -74,7 +74,8 @@ LIVE_SQUASHFS := $(IMAGE_DIR)/squashfs.img
 KEEL_ISO := $(OUT)/keel.iso
 KEEL_QCOW2 := $(OUT)/keel.qcow2
 OVERLAY_FILES := $(shell find dom0-rootfs/overlay dom0-rootfs/overlay-live \
-	dom0-rootfs/overlay-disk -type f 2>/dev/null)
+	dom0-rootfs/overlay-disk -type f 2>/dev/null) image/grub.d/20_linux_keel \
+	image/grub.d/keel.cfg
 
 image: $(KEEL_ISO) $(KEEL_QCOW2)
 	@$(MAKE) --no-print-directory image-summary

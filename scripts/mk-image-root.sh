@@ -49,19 +49,25 @@ else
 	units+=(keel-kickstart.service)
 fi
 systemctl --quiet --root="$dest" enable "${units[@]}"
-# Dom0's door to Keel and the toolstack. depmod rewrites the module index
-# files: unlink the base tree's copies first so it cannot write through
-# their hard links.
+# Dom0's door to Keel and the toolstack. depmod (Dom0's own, in a chroot)
+# rewrites the module index files: give them copies of their own first so
+# it cannot write through the hard links into the base tree.
 kver=$(basename "$(ls -d "$dest"/lib/modules/*/ | head -n 1)")
 install -D -m 644 "$kmod" "$dest/lib/modules/$kver/updates/keel.ko"
-rm -f "$dest/lib/modules/$kver"/modules.*
-depmod -b "$dest" "$kver"
+for f in "$dest/lib/modules/$kver"/modules.*; do
+	cp -p "$f" "$f.own" && mv -f "$f.own" "$f"
+done
+chroot "$dest" depmod "$kver"
 mkdir -p "$dest/etc/modules-load.d"
 echo keel >"$dest/etc/modules-load.d/keel.conf"
 install -m 755 "$kl" "$dest/usr/sbin/kl"
 install -D -m 644 "$repo/toolstack/kl/kl.1" "$dest/usr/share/man/man1/kl.1"
 install -D -m 644 "$repo/toolstack/kl/kl.bash-completion" \
 	"$dest/usr/share/bash-completion/completions/kl"
+# update-grub, which every kernel upgrade runs, keeps Keel in the menu and
+# as its default entry.
+install -m 755 "$repo/image/grub.d/20_linux_keel" "$dest/etc/grub.d/20_linux_keel"
+install -D -m 644 "$repo/image/grub.d/keel.cfg" "$dest/etc/default/grub.d/keel.cfg"
 # Keel's documentation (dpkg's lean rules drop other packages' docs, and
 # these files are not dpkg's): the README and the kickstart guide that the
 # login message (overlay/etc/motd) points to.
