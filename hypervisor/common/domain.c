@@ -137,7 +137,7 @@ void domain_destroy(struct domain *d)
 	spin_unlock(&d->lock);
 	/* No CPU enters d again; kick out those inside and wait. */
 	hvm->p2m_flush(d);
-	vcpu_loop_evict_domain(d);
+	vcpu_loop_evict_domain(d, true);
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
 		struct vcpu *v = d->vcpus[i];
 

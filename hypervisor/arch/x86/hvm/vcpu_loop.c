@@ -24,9 +24,11 @@
  * wait until it has left. Its next entry flushes, because the vendor code
  * marked every vCPU of d before this was called (hvm_ops.p2m_flush).
  * Waiting is safe with d->lock held: a CPU counts its exit before it
- * takes the lock to handle it.
+ * takes the lock to handle it. A caller holding no lock (domain
+ * destruction) passes `unlocked` and takes interrupts while it waits, as
+ * the CPU waited for may itself wait for this one (a VMCS to release).
  */
-void vcpu_loop_evict_domain(const struct domain *d)
+void vcpu_loop_evict_domain(const struct domain *d, bool unlocked)
 {
 	uint64_t seen[MAX_CPUS];
 	unsigned self = this_cpu()->cpu;
@@ -51,8 +53,12 @@ void vcpu_loop_evict_domain(const struct domain *d)
 		       __atomic_load_n(&percpu_area[c].current,
 				       __ATOMIC_ACQUIRE) &&
 		       __atomic_load_n(&percpu_area[c].exits,
-				       __ATOMIC_ACQUIRE) < seen[c])
-			cpu_relax();
+				       __ATOMIC_ACQUIRE) < seen[c]) {
+			if (unlocked)
+				vcpu_loop_wait_step();
+			else
+				cpu_relax();
+		}
 }
 
 /* The same window as take_interrupts(), for CPUs that wait. */
