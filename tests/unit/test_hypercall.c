@@ -64,6 +64,18 @@
 unsigned nr_cpus_online = 3;
 struct domain *domains[MAX_DOMAINS];
 spinlock_t domlist_lock = SPINLOCK_INIT;
+
+/* As domain.c's, on one CPU. */
+void domlist_acquire(void)
+{
+	assert_false(spin_is_locked(&domlist_lock));
+	spin_lock(&domlist_lock);
+}
+
+void domlist_release(void)
+{
+	spin_unlock(&domlist_lock);
+}
 struct e820_map host_e820;
 static const char *sched_name = "credit";
 static struct sched_policy test_policy;

@@ -136,6 +136,13 @@ extern struct domain *domains[MAX_DOMAINS];
  * it: domain_destroy() waits for their pass to end before freeing.
  */
 extern spinlock_t domlist_lock;
+/*
+ * Takes and drops domlist_lock for a caller that holds no other lock. The
+ * wait takes interrupts: the holder may be waiting for this CPU to release
+ * a VMCS (an IPI), so spinning with interrupts off could deadlock.
+ */
+void domlist_acquire(void);
+void domlist_release(void);
 
 /* A domain in state BUILDING with its vCPUs down, listed in domains[id]. */
 struct domain *domain_create(unsigned id, const char *name, bool privileged,
