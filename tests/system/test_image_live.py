@@ -51,6 +51,7 @@ def check_shell(suite, machine, variant):
 
     machine.run("export SYSTEMD_PAGER= SYSTEMD_COLORS=0", 10)
     keeltest.check_system_state(suite, machine, variant)
+    keeltest.check_toolstack(suite, machine, variant)
     check("root is an overlay on the live squashfs",
           "findmnt -n -o FSTYPE / ; findmnt -n -o FSTYPE,SOURCE "
           "/run/rootfsbase", r"overlay[\s\S]*squashfs")

@@ -37,6 +37,7 @@ struct vcpu {
 	 * run-queue locks, others read it without a lock. */
 	int pcpu;
 	uint64_t exits[EXIT_NR];
+	uint64_t exit_cycles[EXIT_NR]; /* TSC cycles Keel spent on each */
 	uint64_t runtime_ns;
 	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
 	uint64_t tsc_offset;

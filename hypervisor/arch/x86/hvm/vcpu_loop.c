@@ -155,7 +155,7 @@ __noreturn void vcpu_loop(void)
 	while (!__atomic_load_n(&sched, __ATOMIC_ACQUIRE))
 		cpu_relax();
 	for (;;) {
-		uint64_t now = rdtsc(), horizon, start;
+		uint64_t now = rdtsc(), horizon, start, exited;
 		struct sched_decision dec;
 		struct vcpu *v;
 
@@ -188,6 +188,7 @@ __noreturn void vcpu_loop(void)
 		fpu_switch_to(v);
 		start = now_ns();
 		hvm->vcpu_run(v, horizon, &exit); /* back in Keel by horizon */
+		exited = rdtsc();
 		v->runtime_ns += now_ns() - start;
 		this_cpu()->current = NULL;
 		__atomic_add_fetch(&this_cpu()->exits, 1, __ATOMIC_RELEASE);
@@ -195,5 +196,9 @@ __noreturn void vcpu_loop(void)
 		hvm_handle_exit(v, &exit);
 		spin_unlock(&v->dom->lock);
 		take_interrupts();
+		/* What the exit cost Keel, for the debug key's profile:
+		 * handling and the host interrupts it let in, not the world
+		 * switch. */
+		v->exit_cycles[exit.reason] += rdtsc() - exited;
 	}
 }
