@@ -469,14 +469,17 @@ int64_t hc_vcpu_affinity(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
 		return -EINVAL;
 	domlist_acquire();
 	d = find(domid);
-	if (!d)
+	if (!d) {
 		rc = -ESRCH;
-	else if (vcpu >= d->nr_vcpus)
+	} else if (vcpu >= d->nr_vcpus) {
 		rc = -EINVAL;
-	else if (d->state == DOM_BUILDING)
-		rc = (d->vcpus[vcpu]->affinity = mask & online_mask(), 0);
-	else
+	} else if (d->state == DOM_BUILDING) {
+		/* The scheduler learns of the vCPU at the start. */
+		d->vcpus[vcpu]->affinity = mask & online_mask();
+		rc = 0;
+	} else {
 		rc = sched->set_affinity(d->vcpus[vcpu], mask);
+	}
 	domlist_release();
 	return rc;
 }
