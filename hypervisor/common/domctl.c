@@ -164,6 +164,13 @@ static int64_t pause_or_unpause(uint64_t domid, bool pause)
 				sched->vcpu_wake(d->vcpus[i]);
 	}
 	spin_unlock(&d->lock);
+	/*
+	 * Paused means not running when the call returns: wait for the CPUs
+	 * still in its vCPUs to leave. Interrupts are taken meanwhile, and no
+	 * handler takes domlist_lock.
+	 */
+	if (!rc && pause)
+		vcpu_loop_evict_domain(d, true);
 	if (!rc)
 		printk("d%lu '%s': %s\n", domid, d->name,
 		       pause ? "paused" : "unpaused");

@@ -107,6 +107,7 @@ static void show_memory(void)
 	printk("frame allocator: %lu MiB managed, %lu MiB free, %lu MiB used\n",
 	       (total * PAGE_SIZE) >> 20, (free * PAGE_SIZE) >> 20,
 	       ((total - free) * PAGE_SIZE) >> 20);
+	printk("heap: %lu bytes in use\n", heap_bytes_in_use());
 	for (unsigned i = 0; i < MAX_DOMAINS; i++)
 		if (domains[i])
 			printk(
