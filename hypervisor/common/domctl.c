@@ -334,13 +334,22 @@ static int dom0_ram(void *ctx, uint64_t dom0_gpa, uint64_t len, uint64_t *hpa)
 	return 0;
 }
 
+/* A domain's memory, or a console ring: a DomU given one could read or
+ * forge another domain's console. */
 static bool hpa_in_use(void *ctx, uint64_t hpa, uint64_t len)
 {
 	(void)ctx;
-	for (unsigned id = 1; id < MAX_DOMAINS; id++)
-		if (domains[id] &&
-		    domain_extents_overlap_hpa(domains[id], hpa, len))
+	for (unsigned id = 1; id < MAX_DOMAINS; id++) {
+		const struct domain *d = domains[id];
+
+		if (d && (domain_extents_overlap_hpa(d, hpa, len) ||
+			  (d->console.hpa &&
+			   ranges_overlap(d->console.hpa,
+					  KEEL_CONSOLE_OUT_OFFSET +
+					      (uint64_t)d->console.out_size,
+					  hpa, len))))
 			return true;
+	}
 	return false;
 }
 
@@ -594,7 +603,7 @@ int64_t hc_console_setup(struct vcpu *caller, uint64_t domid, uint64_t gpa,
 		rc = -EBUSY;
 	else if (dom0_ram(&ctx, gpa, size, &hpa))
 		rc = -EFAULT;
-	/* Not in memory a domain was given: it could read or forge it. */
+	/* Not in memory a domain was given, nor another domain's ring. */
 	else if (hpa_in_use(&ctx, hpa, size))
 		rc = -EINVAL;
 	if (!rc) {
