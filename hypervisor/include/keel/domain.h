@@ -101,7 +101,7 @@ struct domain {
 	struct vcpu *vcpus[MAX_VCPUS];
 	uint64_t p2m_root; /* host-physical root of the NPT/EPT tree */
 	/*
-	 * RAM the domain owns, in the order it was added (mem_extent.c). Grows
+	 * RAM the domain owns, sorted by host address (mem_extent.c). Grows
 	 * while the domain is built (and for Dom0 at boot); read without a
 	 * lock afterwards, as it no longer changes.
 	 */
@@ -145,7 +145,8 @@ extern spinlock_t domlist_lock;
 void domlist_acquire(void);
 void domlist_release(void);
 
-/* A domain in state BUILDING with its vCPUs down, listed in domains[id]. */
+/* A domain in state BUILDING, listed in domains[id], not yet scheduled:
+ * vCPU 0 runnable once it is, the others down until INIT/SIPI. */
 struct domain *domain_create(unsigned id, const char *name, bool privileged,
 			     unsigned nr_vcpus);
 /*
