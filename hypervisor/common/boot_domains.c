@@ -110,6 +110,7 @@ static int populate(struct domain *d, uint64_t size)
 {
 	uint64_t gpa = 0;
 
+	d->extents_from_keel = true;
 	while (gpa < size) {
 		unsigned order = 9; /* 2 MiB */
 		uint64_t hpa;
@@ -123,14 +124,16 @@ static int populate(struct domain *d, uint64_t size)
 			if (hpa)
 				break;
 		}
-		if (order < 9 || d->nr_ranges == DOM_MAX_RANGES)
+		if (order < 9)
 			return -ENOMEM;
 		memset(phys_to_virt(hpa), 0, PAGE_SIZE << order);
+		/* Recorded first: destruction returns it to the allocator. */
+		if (domain_add_extent(d, gpa, hpa, PAGE_SIZE << order)) {
+			frames_free(hpa, order);
+			return -ENOMEM;
+		}
 		if (p2m_map(d, gpa, hpa, PAGE_SIZE << order, P2M_RWX, false))
 			return -ENOMEM;
-		d->ram[d->nr_ranges++] =
-		    (struct dom_mem_range){hpa, hpa + (PAGE_SIZE << order)};
-		d->ram_bytes += PAGE_SIZE << order;
 		gpa += PAGE_SIZE << order;
 	}
 	return 0;
@@ -199,6 +202,7 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 		return;
 	}
 	next_id++;
+	d->flags = KEEL_DOMFLAG_BOOT;
 	e820_add(&e820, 0, LOW_RAM_END, E820_RAM);
 	e820_add(&e820, LOW_RAM_END, MiB(1) - LOW_RAM_END, E820_RESERVED);
 	e820_add(&e820, MiB(1), sp.mem - MiB(1), E820_RAM);
@@ -206,7 +210,9 @@ static void start_domain(const struct boot_info *bi, const char *arg)
 	if (!rc)
 		rc = load_kernel(d, bi, &sp, &e820);
 	if (rc) {
+		spin_lock(&d->lock);
 		domain_crash(d, NULL, "cannot build it (%d)", rc);
+		spin_unlock(&d->lock);
 		return;
 	}
 	d->state = DOM_RUNNING;

@@ -10,7 +10,8 @@
 #define LOG_RING_SIZE (64 * 1024)
 
 static char log_ring[LOG_RING_SIZE];
-static uint64_t log_head; /* total bytes ever written */
+static uint64_t log_head;    /* total bytes ever written */
+static uint64_t log_cleared; /* KEEL_DMESG_CLEAR: nothing before this */
 static spinlock_t log_lock = SPINLOCK_INIT;
 static bool at_line_start = true;
 static unsigned last_guest = ~0u; /* domain whose output is mid-line */
@@ -81,8 +82,24 @@ void console_guest_line(const char *name, const char *line, size_t len)
 	emit('(');
 	emit_str(name);
 	emit_str(") ");
-	for (size_t i = 0; i < len; i++)
-		emit(line[i]);
+	/*
+	 * A guest's bytes are shown, never obeyed: control characters and
+	 * escape sequences could otherwise move the cursor or rewrite the
+	 * line, and forge "(keel) " lines on the operator's terminal.
+	 */
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)line[i];
+
+		if ((c >= 0x20 && c < 0x7F) || c == '\t') {
+			emit((char)c);
+		} else {
+			static const char hex[] = "0123456789abcdef";
+
+			emit_str("\\x");
+			emit(hex[c >> 4]);
+			emit(hex[c & 0xF]);
+		}
+	}
 	emit('\n');
 	spin_unlock_irqrestore(&log_lock, flags);
 }
@@ -100,6 +117,29 @@ void console_guest_putc(unsigned domid, char c)
 	last_guest = c == '\n' ? ~0u : domid;
 	emit(c);
 	spin_unlock_irqrestore(&log_lock, flags);
+}
+
+size_t console_ring_read_lines(char *buf, size_t size, bool clear)
+{
+	uint64_t flags = spin_lock_irqsave(&log_lock);
+	uint64_t oldest =
+	    log_head > LOG_RING_SIZE ? log_head - LOG_RING_SIZE : 0;
+	uint64_t start = MAX(oldest, log_cleared), n;
+
+	/* The newest whole lines that fit: start after a line end. */
+	if (log_head - start > size) {
+		start = log_head - size;
+		while (start < log_head &&
+		       log_ring[(start - 1) % LOG_RING_SIZE] != '\n')
+			start++;
+	}
+	n = log_head - start;
+	for (uint64_t i = 0; i < n; i++)
+		buf[i] = log_ring[(start + i) % LOG_RING_SIZE];
+	if (clear)
+		log_cleared = log_head;
+	spin_unlock_irqrestore(&log_lock, flags);
+	return n;
 }
 
 size_t console_ring_read(char *buf, size_t size)

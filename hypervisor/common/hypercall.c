@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The hypercall table (ABI in include/public/keel.h). */
+#include <keel/domctl.h>
 #include <keel/errno.h>
 #include <keel/hypercall.h>
 #include <keel/irq.h>
@@ -58,6 +59,20 @@ static int64_t hc_platform_info(struct vcpu *v, uint64_t gpa, uint64_t size,
 static const struct hypercall table[] = {
     {KEEL_HC_VERSION, false, hc_version},
     {KEEL_HC_PLATFORM_INFO, true, hc_platform_info},
+    {KEEL_HC_DOMAIN_CREATE, true, hc_domain_create},
+    {KEEL_HC_DOMAIN_DESTROY, true, hc_domain_destroy},
+    {KEEL_HC_DOMAIN_PAUSE, true, hc_domain_pause},
+    {KEEL_HC_DOMAIN_UNPAUSE, true, hc_domain_unpause},
+    {KEEL_HC_DOMAIN_START, true, hc_domain_start},
+    {KEEL_HC_DOMAIN_INFO, true, hc_domain_info},
+    {KEEL_HC_MEMORY_MAP, true, hc_memory_map},
+    {KEEL_HC_VCPU_BOOT_STATE, true, hc_vcpu_boot_state},
+    {KEEL_HC_VCPU_AFFINITY, true, hc_vcpu_affinity},
+    {KEEL_HC_VCPU_INFO, true, hc_vcpu_info},
+    {KEEL_HC_SCHED_SET, true, hc_sched_set},
+    {KEEL_HC_CONSOLE_SETUP, true, hc_console_setup},
+    {KEEL_HC_CONSOLE_KICK, true, hc_console_kick},
+    {KEEL_HC_DMESG, true, hc_dmesg},
 };
 
 uint64_t hypercall_dispatch(struct vcpu *v)

@@ -44,13 +44,18 @@ static const char *const vcpu_state_names[] = {
     [VCPU_STOPPED] = "stopped",
 };
 
+/* The names `kl list` shows for the same states (public/keel.h). */
 static const char *const dom_state_names[] = {
-    [DOM_RUNNING] = "running",
-    [DOM_PAUSED] = "paused",
+    [DOM_BUILDING] = "building", [DOM_RUNNING] = "running",
+    [DOM_PAUSED] = "paused",	 [DOM_SHUTDOWN] = "shutdown",
     [DOM_CRASHED] = "crashed",
-    [DOM_SHUTDOWN] = "shutdown",
 };
 
+/*
+ * The debug keys run in a pass of a CPU's vCPU loop, so they read
+ * domains[] without domlist_lock: a destroyed domain is freed only after
+ * every CPU began a new pass (domain_destroy()).
+ */
 static void show_domains(void)
 {
 	for (unsigned i = 0; i < MAX_DOMAINS; i++) {
@@ -64,6 +69,11 @@ static void show_domains(void)
 		       d->nr_vcpus, d->p2m_pages);
 		if (d->state == DOM_CRASHED)
 			printk("  crashed: %s\n", d->crash_reason);
+		if (d->state == DOM_SHUTDOWN)
+			printk("  shut down: %s\n",
+			       d->shutdown_reason == KEEL_SHUTDOWN_REBOOT
+				   ? "reboot"
+				   : "poweroff");
 		for (unsigned j = 0; j < d->nr_vcpus; j++) {
 			struct vcpu *v = d->vcpus[j];
 			struct guest_state s;
@@ -97,6 +107,7 @@ static void show_memory(void)
 	printk("frame allocator: %lu MiB managed, %lu MiB free, %lu MiB used\n",
 	       (total * PAGE_SIZE) >> 20, (free * PAGE_SIZE) >> 20,
 	       ((total - free) * PAGE_SIZE) >> 20);
+	printk("heap: %lu bytes in use\n", heap_bytes_in_use());
 	for (unsigned i = 0; i < MAX_DOMAINS; i++)
 		if (domains[i])
 			printk(

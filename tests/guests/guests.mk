@@ -5,7 +5,7 @@
 #   make guests        out/guests/<name>.bin (and .elf with symbols)
 #   make test-guests   boot each guest under Keel in QEMU (tests/guests/run.py)
 
-GUESTS := cpuid timer hvmem triple e820 busy ipi fpu
+GUESTS := cpuid timer hvmem triple e820 busy ipi fpu domctl
 
 GUEST_DIR := tests/guests
 GUEST_OUT := $(OUT)/guests
@@ -44,10 +44,10 @@ $(GUEST_LINK_SCRIPT): $(GUEST_DIR)/lib/link.ld.S $(GUEST_DIR)/lib/layout.h
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) -E -P -x c -I$(GUEST_DIR)/lib $< -o $@
 
-# guest_rules(name): link lib + <name>/*.c at the link address, then strip
+# guest_rules(name): link lib + <name>/*.c and *.S at the link address, then strip
 # to the flat file a boot loader reads.
 define guest_rules
-$(1)_OBJS := $$(patsubst $(GUEST_DIR)/%,$(GUEST_OUT)/obj/%.o,$$(wildcard $(GUEST_DIR)/$(1)/*.c))
+$(1)_OBJS := $$(patsubst $(GUEST_DIR)/%,$(GUEST_OUT)/obj/%.o,$$(wildcard $(GUEST_DIR)/$(1)/*.c $(GUEST_DIR)/$(1)/*.S))
 
 $(GUEST_OUT)/$(1).elf: $$($(1)_OBJS) $(GUEST_LIB_OBJS) $(GUEST_LINK_SCRIPT)
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_LINK_SCRIPT) -o $$@ $$($(1)_OBJS) $(GUEST_LIB_OBJS)

@@ -9,7 +9,7 @@ timer guest `late_ms=2000`).
 Expected:
 
   cpuid, timer, e820,  the guest prints `TEST <name>: PASS`
-  ipi
+  ipi, domctl
   hvmem, triple        Keel stops the domain (`(keel) d0: domain crashed:
                        <reason>`) and stays alive: after three Ctrl-A its
                        debug console answers, and its `d` command lists d0
@@ -87,6 +87,10 @@ GUESTS = [
           announce=r"hvmem: reading %s" % HYPERVISOR_ADDR,
           bare_result=r"TEST hvmem: FAIL read returned 0x"),
     Guest("triple", crashes_domain=True, announce=r"triple: faulting now"),
+    # Dom0 creates, runs and destroys DomUs through the domain-control
+    # hypercalls; with two CPUs a running DomU is destroyed on the other.
+    Guest("domctl", cmdline="addr=" + HYPERVISOR_ADDR, smp=(1, 2),
+          bare_result=r"TEST domctl: FAIL "),
     Guest("ipi", smp=(2,), bare_smp=2,
           bare_expect=[r"ipi: 2 CPUs from the ACPI MADT",
                        r"ipi: 2 of 2 CPUs online",

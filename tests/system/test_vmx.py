@@ -9,6 +9,9 @@ with EPT and unrestricted guest) boots it. Checked:
                     VMX ...` (Keel chose its VMX backend)
   cpuid, e820,      the guest prints `TEST <name>: PASS` (it ran under
   timer             VMX: CPUID, MSR, port I/O and HLT exits, EPT)
+  domctl            Dom0 creates, builds, runs, pauses and destroys DomUs
+                    through the domain-control hypercalls (VMCALL), 5
+                    create/destroy cycles instead of 50 to keep it short
   hvmem, triple     Keel prints `d0: domain crashed:` (an EPT violation
                     outside Dom0's memory; a triple-fault exit)
   smp               two physical CPUs: Dom0 is the ipi guest with 2 vCPUs
@@ -71,6 +74,7 @@ GUESTS = [
     Guest("timer"),
     Guest("hvmem", "addr=" + HYPERVISOR_ADDR, crashes_domain=True),
     Guest("triple", crashes_domain=True),
+    Guest("domctl", "addr=%s cycles=5" % HYPERVISOR_ADDR),
 ]
 
 

@@ -44,6 +44,21 @@ static void npt_flush(struct domain *d)
 	npt_flushes++;
 }
 
+/* One vCPU's control state, for tests that set and read it back. */
+struct guest_state npt_vcpu_state;
+
+static void npt_get_state(struct vcpu *v, struct guest_state *s)
+{
+	(void)v;
+	*s = npt_vcpu_state;
+}
+
+static void npt_set_state(struct vcpu *v, const struct guest_state *s)
+{
+	(void)v;
+	npt_vcpu_state = *s;
+}
+
 static const struct hvm_ops npt_ops = {
     .name = "npt-test",
     .p2m_entry = npt_entry,
@@ -51,12 +66,14 @@ static const struct hvm_ops npt_ops = {
     .p2m_present = npt_present,
     .p2m_is_large = npt_is_large,
     .p2m_flush = npt_flush,
+    .get_state = npt_get_state,
+    .set_state = npt_set_state,
 };
 const struct hvm_ops *hvm = &npt_ops;
 
 /* The vCPU loop's side of a shootdown: no other CPUs here, count the calls. */
-void vcpu_loop_evict_domain(const struct domain *d)
+void vcpu_loop_evict_domain(const struct domain *d, bool unlocked)
 {
-	(void)d;
+	(void)d, (void)unlocked;
 	npt_evictions++;
 }

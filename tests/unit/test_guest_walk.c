@@ -42,6 +42,8 @@
 #define TABLES_END   0x100000
 
 static struct domain dom;
+/* All of the guest's RAM, identity-mapped. */
+static struct dom_extent guest_ram = {0, 0, GUEST_RAM};
 static struct vcpu vcpu = {.dom = &dom};
 static struct guest_state gs;
 static uint64_t next_table;
@@ -52,8 +54,8 @@ static int group_setup(void **state)
 	shim_map_phys(0, GUEST_RAM);
 	shim_map_phys(POOL_BASE, POOL_SIZE);
 	frames_add_range(POOL_BASE, POOL_BASE + POOL_SIZE);
-	dom.nr_ranges = 1;
-	dom.ram[0] = (struct dom_mem_range){0, GUEST_RAM};
+	dom.nr_extents = 1;
+	dom.extents = &guest_ram;
 	assert_int_equal(p2m_init(&dom), 0);
 	assert_int_equal(p2m_map(&dom, 0, 0, GUEST_RAM, P2M_RWX, false), 0);
 	assert_int_equal(

@@ -125,9 +125,10 @@ void hvm_npf(struct vcpu *v, struct vm_exit *e)
 	(void)v, (void)e;
 }
 
+/* Hypercalls run without the caller's domain lock (exit.c). */
 uint64_t hypercall_dispatch(struct vcpu *v)
 {
-	(void)v;
+	assert_false(spin_is_locked(&v->dom->lock));
 	return 42;
 }
 
@@ -176,7 +177,10 @@ static void handle(enum exit_reason reason, uint8_t reported_len)
 {
 	struct vm_exit e = {.reason = reason, .insn_len = reported_len};
 
+	/* As vcpu_loop.c calls it. */
+	spin_lock(&vcpu.dom->lock);
 	hvm_handle_exit(&vcpu, &e);
+	spin_unlock(&vcpu.dom->lock);
 }
 
 /* Without next-RIP the length comes from the bytes, prefixes included. */

@@ -1,36 +1,52 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hypercall table (hypervisor/common/hypercall.c) as a guest reaches
- * it: registers in a vCPU, buffers in the caller's RAM behind a real p2m
- * (hypervisor/mm/p2m.c over buddy.c, guest_mem.c's checked copy).
+ * The hypercall table (hypervisor/common/hypercall.c) and the domain
+ * control calls (common/domctl.c) as a guest reaches them: registers in a
+ * vCPU, buffers in the caller's RAM behind a real p2m (hypervisor/mm/p2m.c
+ * over buddy.c, guest_mem.c's checked copy), extents checked by
+ * mem_extent.c, boot states by boot_state.c, console rings by
+ * dom_console.c over vuart.c.
  *
  * KEEL_HC_PLATFORM_INFO must fill a struct keel_platform_info in the
  * caller's RAM and refuse a buffer that is too small (-EINVAL), one that
  * is not the caller's RAM (-EFAULT: unmapped, mapped to memory the domain
  * does not own, or running past the end of its RAM) and an unprivileged
- * caller (-EPERM), writing nothing in each case.
+ * caller (-EPERM), writing nothing in each case. The domain calls must
+ * refuse every malformed argument public/keel.h names, and follow the
+ * domain state machine.
  *
- * What hypercall.c reads from the rest of Keel (CPU count, domain list,
- * scheduler, TSC rate, host memory map) is defined here with known values;
- * domain_owns_ram() is a copy of common/domain.c's few lines (keep them in
- * step, as test_guest_walk.c does).
+ * What the calls read from the rest of Keel (CPU count, scheduler, TSC
+ * rate, host memory map, log ring) is defined here with known values;
+ * domain creation and destruction are reduced to the domain structure,
+ * its vCPUs and its p2m (domain.c needs the whole virtual platform), and
+ * count what they did.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include <keel/console.h>
+#include <keel/dom_console.h>
 #include <keel/domain.h>
+#include <keel/domu_platform.h>
 #include <keel/e820.h>
 #include <keel/errno.h>
+#include <keel/hvm_exit.h>
 #include <keel/hypercall.h>
 #include <keel/lib.h>
+#include <keel/mem_extent.h>
+#include <keel/memmap.h>
 #include <keel/mm.h>
 #include <keel/p2m.h>
 #include <keel/sched.h>
+#include <keel/vcpu_loop.h>
+#include <keel/x86.h>
 #include <public/keel.h>
+#include "npt_ops.h"
 #include "shim.h"
 
 #define GUEST_RAM MiB(16)
@@ -40,34 +56,171 @@
 #define POOL_BASE   GiB(1)
 #define POOL_SIZE   MiB(8)
 #define BUF_GPA	    0x200000
+/* Dom0 RAM the domain tests donate from, and a ring's place. */
+#define DONOR_GPA MiB(4)
+#define RING_GPA  MiB(12)
 
-/* What hypercall.c reads from the rest of Keel. */
+/* What hypercall.c and domctl.c read from the rest of Keel. */
 unsigned nr_cpus_online = 3;
 struct domain *domains[MAX_DOMAINS];
+spinlock_t domlist_lock = SPINLOCK_INIT;
+
+/* As domain.c's, on one CPU. */
+void domlist_acquire(void)
+{
+	assert_false(spin_is_locked(&domlist_lock));
+	spin_lock(&domlist_lock);
+}
+
+void domlist_release(void)
+{
+	spin_unlock(&domlist_lock);
+}
 struct e820_map host_e820;
 static const char *sched_name = "credit";
 static struct sched_policy test_policy;
 const struct sched_policy *sched = &test_policy;
+static unsigned inserted, removed, destroyed;
+static const char log_text[] = "(keel) one\n(keel) two\n(keel) three\n";
+static bool log_cleared;
 
 uint64_t tsc_khz(void)
 {
 	return 2994321;
 }
 
-/* As in hypervisor/common/domain.c. */
-bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len)
+bool memmap_is_ram(uint64_t pa)
 {
-	for (unsigned i = 0; i < d->nr_ranges; i++)
-		if (pa >= d->ram[i].start && pa + len <= d->ram[i].end &&
-		    pa + len >= pa)
-			return true;
-	return false;
+	return e820_range_is(&host_e820, pa, PAGE_SIZE, E820_RAM);
+}
+
+/* Only the two leaves domctl.c reads: a vCPU with PAE, PGE, FXSR, SSE
+ * and XSAVE, no SMEP/SMAP/PKU. */
+void hvm_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	(void)v, (void)sub;
+	memset(r, 0, 4 * sizeof(r[0]));
+	if (leaf == 1) {
+		r[2] = CPUID_1_ECX_XSAVE;
+		r[3] = CPUID_1_EDX_PAE | CPUID_1_EDX_PGE | CPUID_1_EDX_FXSR |
+		       CPUID_1_EDX_SSE;
+	}
+}
+
+void vcpu_loop_wait_step(void)
+{
+}
+
+void vcpu_sleep(struct vcpu *v)
+{
+	(void)v;
+}
+
+int domu_platform_init(struct domain *d)
+{
+	(void)d;
+	return 0;
+}
+
+size_t console_ring_read_lines(char *buf, size_t size, bool clear)
+{
+	size_t n = log_cleared ? 0 : MIN(size, strlen(log_text));
+
+	memcpy(buf, log_text + strlen(log_text) - n, n);
+	log_cleared |= clear;
+	return n;
+}
+
+/* domain.c's creation without the virtual platform. */
+struct domain *domain_create(unsigned id, const char *name, bool privileged,
+			     unsigned nr_vcpus)
+{
+	struct domain *d = xzalloc(sizeof(*d));
+
+	assert_non_null(d);
+	d->id = id;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->privileged = privileged;
+	d->state = DOM_BUILDING;
+	assert_int_equal(p2m_init(d), 0);
+	for (unsigned i = 0; i < nr_vcpus; i++) {
+		d->vcpus[i] = xzalloc(sizeof(struct vcpu));
+		assert_non_null(d->vcpus[i]);
+		d->vcpus[i]->dom = d;
+		d->vcpus[i]->id = i;
+		d->vcpus[i]->pcpu = -1;
+		d->nr_vcpus++;
+	}
+	domains[id] = d;
+	return d;
+}
+
+void domain_destroy(struct domain *d)
+{
+	assert_true(d->dying);
+	assert_false(spin_is_locked(&domlist_lock)); /* it waits for CPUs */
+	for (unsigned i = 0; i < d->nr_extents; i++)
+		p2m_unmap(d, d->extents[i].gpa, d->extents[i].len);
+	domains[d->id] = NULL;
+	for (unsigned i = 0; i < d->nr_vcpus; i++)
+		xfree(d->vcpus[i]);
+	p2m_destroy(d);
+	domain_extents_free(d);
+	xfree(d);
+	destroyed++;
+}
+
+static int t_insert(struct vcpu *v)
+{
+	v->pcpu = 0;
+	inserted++;
+	return 0;
+}
+
+static int t_remove(struct vcpu *v)
+{
+	v->pcpu = -1;
+	removed++;
+	return 0;
+}
+
+static void t_wake_sleep(struct vcpu *v)
+{
+	(void)v;
+}
+
+static int t_set_params(struct domain *d, unsigned weight, unsigned cap)
+{
+	(void)d, (void)weight, (void)cap;
+	return 0;
+}
+
+static int t_get_params(const struct domain *d, unsigned *weight, unsigned *cap)
+{
+	(void)d;
+	*weight = 512;
+	*cap = 50;
+	return 0;
+}
+
+static int t_set_affinity(struct vcpu *v, uint64_t mask)
+{
+	(void)v, (void)mask;
+	return 0;
+}
+
+static uint64_t t_get_affinity(const struct vcpu *v)
+{
+	(void)v;
+	return 2;
 }
 
 static struct domain dom0 = {.id = 0, .privileged = true};
 static struct domain domu = {.id = 5, .privileged = false};
 static struct vcpu v0 = {.dom = &dom0};
 static struct vcpu vu = {.dom = &domu};
+/* Dom0's RAM (identity) and the unprivileged domain's (the same). */
+static struct dom_extent dom0_ram_extent = {0, 0, GUEST_RAM};
 
 static int group_setup(void **state)
 {
@@ -76,15 +229,15 @@ static int group_setup(void **state)
 	shim_map_phys(POOL_BASE, POOL_SIZE);
 	frames_add_range(POOL_BASE, POOL_BASE + POOL_SIZE);
 	/* Dom0's RAM, identity-mapped, and a window onto foreign memory. */
-	dom0.nr_ranges = 1;
-	dom0.ram[0] = (struct dom_mem_range){0, GUEST_RAM};
+	dom0.nr_extents = 1;
+	dom0.extents = &dom0_ram_extent;
 	assert_int_equal(p2m_init(&dom0), 0);
 	assert_int_equal(p2m_map(&dom0, 0, 0, GUEST_RAM, P2M_RWX, false), 0);
 	assert_int_equal(
 	    p2m_map(&dom0, FOREIGN_GPA, FOREIGN_HPA, MiB(2), P2M_RWX, true), 0);
-	/* The DomU sees the same RAM (so only the privilege check stops it). */
-	domu.nr_ranges = 1;
-	domu.ram[0] = dom0.ram[0];
+	/* The DomU sees the same memory (so only the privilege check stops
+	 * it) but owns none: it would be another domain's for the donation
+	 * checks. */
 	domu.p2m_root = dom0.p2m_root;
 	e820_add(&host_e820, 0, 0x9F000, E820_RAM);
 	e820_add(&host_e820, MiB(1), GiB(2) - MiB(1), E820_RAM);
@@ -108,17 +261,34 @@ static int setup(void **state)
 	(void)state;
 	memset(phys_to_virt(BUF_GPA), 0xA5, PAGE_SIZE * 2);
 	memset(phys_to_virt(GUEST_RAM - PAGE_SIZE), 0xA5, PAGE_SIZE);
-	test_policy.name = sched_name;
+	destroyed = 0;
+	test_policy = (struct sched_policy){.name = sched_name,
+					    .vcpu_insert = t_insert,
+					    .vcpu_remove = t_remove,
+					    .vcpu_wake = t_wake_sleep,
+					    .vcpu_sleep = t_wake_sleep,
+					    .set_params = t_set_params,
+					    .get_params = t_get_params,
+					    .set_affinity = t_set_affinity,
+					    .get_affinity = t_get_affinity};
 	return 0;
 }
 
-static int64_t call(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2)
+static int64_t call4(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
+		     uint64_t a3, uint64_t a4)
 {
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RAX] = nr;
 	v->gpr[GPR_RDI] = a1;
 	v->gpr[GPR_RSI] = a2;
+	v->gpr[GPR_RDX] = a3;
+	v->gpr[GPR_R10] = a4;
 	return (int64_t)hypercall_dispatch(v);
+}
+
+static int64_t call(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2)
+{
+	return call4(v, nr, a1, a2, 0, 0);
 }
 
 static bool untouched(uint64_t gpa, size_t len)
@@ -233,6 +403,351 @@ static void test_platform_info_unprivileged(void **state)
 	assert_true(untouched(BUF_GPA, PAGE_SIZE));
 }
 
+/* Domain control. */
+#define EXT_GPA	 (BUF_GPA + PAGE_SIZE)
+#define BOOT_GPA (BUF_GPA + 2 * PAGE_SIZE)
+
+static int64_t create_dom(const char *name, uint32_t vcpus)
+{
+	struct keel_domain_create *c = phys_to_virt(BUF_GPA);
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, name, strnlen(name, sizeof(c->name)));
+	c->nr_vcpus = vcpus;
+	return call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c));
+}
+
+static int64_t map_one(int64_t dom, uint64_t gpa, uint64_t dom0_gpa,
+		       uint64_t len)
+{
+	struct keel_mem_extent *e = phys_to_virt(EXT_GPA);
+
+	*e = (struct keel_mem_extent){gpa, dom0_gpa, len};
+	return call4(&v0, KEEL_HC_MEMORY_MAP, (uint64_t)dom, EXT_GPA, 1, 0);
+}
+
+static struct keel_vcpu_boot_state *boot_arg(void)
+{
+	struct keel_vcpu_boot_state *b = phys_to_virt(BOOT_GPA);
+
+	*b = (struct keel_vcpu_boot_state){.mode = KEEL_VCPU_BOOT_LONG64,
+					   .cs = 8,
+					   .ds = 16,
+					   .gdt_base = 0x6000,
+					   .gdt_limit = 23,
+					   .cr0 = X86_CR0_PE | X86_CR0_ET |
+						  X86_CR0_PG,
+					   .cr3 = 0x1000,
+					   .cr4 = X86_CR4_PAE,
+					   .efer = EFER_LME | EFER_LMA,
+					   .rip = 0x10000,
+					   .rdi = 77};
+	return b;
+}
+
+static int64_t set_boot(int64_t dom, uint64_t vcpu)
+{
+	return call4(&v0, KEEL_HC_VCPU_BOOT_STATE, (uint64_t)dom, vcpu,
+		     BOOT_GPA, sizeof(struct keel_vcpu_boot_state));
+}
+
+static void destroy_all(void)
+{
+	for (unsigned id = 1; id < MAX_DOMAINS; id++)
+		if (domains[id] && domains[id] != &domu)
+			assert_int_equal(
+			    call(&v0, KEEL_HC_DOMAIN_DESTROY, id, 0), 0);
+}
+
+static void test_domctl_unprivileged(void **state)
+{
+	(void)state;
+	for (uint64_t nr = KEEL_HC_DOMAIN_CREATE; nr <= KEEL_HC_DMESG; nr++)
+		assert_int_equal(call(&vu, nr, BUF_GPA, PAGE_SIZE), -EPERM);
+	assert_true(untouched(BUF_GPA, PAGE_SIZE));
+}
+
+static void test_create_checks(void **state)
+{
+	static const char *const bad[] = {"", "a b", "a/b", "\x1b[2J",
+					  "\xc3\xa9"};
+	struct keel_domain_create *c = phys_to_virt(BUF_GPA);
+	int64_t a, b;
+
+	(void)state;
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(create_dom(bad[i], 1), -EINVAL);
+	assert_int_equal(create_dom("v", 0), -EINVAL);
+	assert_int_equal(create_dom("v", KEEL_MAX_VCPUS + 1), -EINVAL);
+	memset(c->name, 'n', sizeof(c->name)); /* no NUL */
+	c->nr_vcpus = 1;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c)),
+			 -EINVAL);
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, "flags", 6);
+	c->nr_vcpus = 1;
+	c->flags = 1;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c)),
+			 -EINVAL);
+	c->flags = 0;
+	assert_int_equal(
+	    call(&v0, KEEL_HC_DOMAIN_CREATE, BUF_GPA, sizeof(*c) - 1), -EINVAL);
+	assert_int_equal(
+	    call(&v0, KEEL_HC_DOMAIN_CREATE, FOREIGN_GPA, sizeof(*c)), -EFAULT);
+	assert_int_equal(destroyed, 0);
+	/* Ids from the lowest free one, 5 being taken; names unique. */
+	a = create_dom("web.1_a-Z", 2);
+	assert_int_equal(a, 1);
+	assert_int_equal(create_dom("web.1_a-Z", 1), -EEXIST);
+	b = create_dom("db", 1);
+	assert_int_equal(b, 2);
+	assert_int_equal(domains[a]->nr_vcpus, 2);
+	assert_true(domains[a]->toolstack_built);
+	assert_int_equal(domains[a]->vcpus[0]->state, VCPU_DOWN);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, a, 0), 0);
+	assert_int_equal(destroyed, 1);
+	assert_null(domains[a]);
+	assert_int_equal(create_dom("again", 1), 1);
+	destroy_all();
+}
+
+static void test_destroy_checks(void **state)
+{
+	(void)state;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, 0, 0), -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, 9, 0), -ESRCH);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, MAX_DOMAINS, 0),
+			 -ESRCH);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_DESTROY, ~0ULL, 0), -ESRCH);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, 0, 0), -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, 0, 0), -EPERM);
+	assert_non_null(domains[0]);
+	assert_int_equal(destroyed, 0);
+}
+
+static void test_info_walk(void **state)
+{
+	struct keel_domain_info *info = phys_to_virt(BUF_GPA);
+	int64_t a = create_dom("walk", 3);
+
+	(void)state;
+	dom0.state = DOM_RUNNING;
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 0, BUF_GPA, sizeof(*info), 0), 0);
+	assert_int_equal(info->flags, KEEL_DOMFLAG_PRIVILEGED);
+	assert_int_equal(info->state, KEEL_DOMSTATE_RUNNING);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 1, BUF_GPA, sizeof(*info), 0), a);
+	assert_string_equal(info->name, "walk");
+	assert_int_equal(info->state, KEEL_DOMSTATE_BUILDING);
+	assert_int_equal(info->nr_vcpus, 3);
+	assert_int_equal(info->nr_vcpus_up, 0);
+	assert_int_equal(info->crash_reason[0], 0);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, a + 1, BUF_GPA, sizeof(*info), 0),
+	    5);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 6, BUF_GPA, sizeof(*info), 0),
+	    -ESRCH);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 0, BUF_GPA, sizeof(*info) - 1, 0),
+	    -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, 0, GUEST_RAM - 8, sizeof(*info), 0),
+	    -EFAULT);
+	destroy_all();
+}
+
+static void test_memory_map_checks(void **state)
+{
+	struct keel_mem_extent *e = phys_to_virt(EXT_GPA);
+	int64_t a = create_dom("a", 1), b = create_dom("b", 1);
+
+	(void)state;
+	assert_int_equal(map_one(a, 0, MiB(8), MiB(2)), 0);
+	assert_int_equal(domains[a]->ram_bytes, MiB(2));
+	assert_true(domain_owns_ram(domains[a], MiB(8), MiB(2)));
+	/* Another domain's, overlapping, unmapped, foreign, not RAM. */
+	assert_int_equal(map_one(b, 0, MiB(9), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(a, MiB(2), MiB(8), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(a, PAGE_SIZE, MiB(11), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, GiB(1), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, FOREIGN_GPA, PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, 0xA0000, PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(b, 0, MiB(15), MiB(2)), -EINVAL);
+	assert_int_equal(map_one(b, 0, MiB(12), 0x800), -EINVAL);
+	assert_int_equal(map_one(b, KEEL_MAX_GPA, MiB(12), PAGE_SIZE), -EINVAL);
+	assert_int_equal(map_one(0, 0, MiB(12), PAGE_SIZE), -EPERM);
+	assert_int_equal(map_one(40, 0, MiB(12), PAGE_SIZE), -ESRCH);
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA, 0, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA,
+			       KEEL_MAX_EXTENTS_PER_CALL + 1, 0),
+			 -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_MEMORY_MAP, b, GUEST_RAM - 24, 2, 0), -EFAULT);
+	/* All or nothing: a good extent with a bad one maps neither. */
+	e[0] = (struct keel_mem_extent){0, MiB(12), PAGE_SIZE};
+	e[1] = (struct keel_mem_extent){MiB(1), MiB(8), PAGE_SIZE};
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA, 2, 0),
+			 -EINVAL);
+	assert_int_equal(domains[b]->nr_extents, 0);
+	e[1] = (struct keel_mem_extent){MiB(1), MiB(13), PAGE_SIZE};
+	assert_int_equal(call4(&v0, KEEL_HC_MEMORY_MAP, b, EXT_GPA, 2, 0), 0);
+	assert_int_equal(domains[b]->nr_extents, 2);
+	{
+		uint64_t hpa;
+
+		assert_int_equal(p2m_lookup(domains[b], MiB(1), &hpa), 0);
+		assert_int_equal(hpa, MiB(13));
+	}
+	destroy_all();
+}
+
+static void test_start_state_machine(void **state)
+{
+	struct keel_domain_info *info = phys_to_virt(BUF_GPA);
+	int64_t d = create_dom("sm", 2);
+
+	(void)state;
+	inserted = removed = 0;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -EINVAL);
+	assert_int_equal(map_one(d, 0, MiB(8), MiB(2)), 0);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EINVAL);
+	boot_arg()->cr0 |= X86_CR0_CD;
+	assert_int_equal(set_boot(d, 0), -EINVAL);
+	assert_false(domains[d]->vcpus[0]->boot_state_set);
+	boot_arg();
+	assert_int_equal(set_boot(d, 1), -EINVAL);
+	assert_int_equal(set_boot(0, 0), -EPERM);
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_BOOT_STATE, d, 0, BOOT_GPA,
+			       sizeof(struct keel_vcpu_boot_state) - 1),
+			 -EINVAL);
+	assert_int_equal(set_boot(d, 0), 0);
+	assert_int_equal(npt_vcpu_state.rip, 0x10000);
+	assert_int_equal(npt_vcpu_state.cs.attr, 0xA9B);
+	assert_int_equal(domains[d]->vcpus[0]->gpr[GPR_RDI], 77);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 0, 0, 0), -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 65536, 0, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 100, 301, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_SCHED_SET, d, 100, 300, 0), 0);
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_AFFINITY, d, 0, 8, 0),
+			 -EINVAL); /* CPU 3 of 3 */
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_AFFINITY, d, 2, 1, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_VCPU_AFFINITY, d, 1, 6, 0), 0);
+	assert_int_equal(domains[d]->vcpus[1]->affinity, 6);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), 0);
+	assert_int_equal(inserted, 2);
+	assert_int_equal(domains[d]->state, DOM_RUNNING);
+	assert_int_equal(domains[d]->vcpus[0]->state, VCPU_RUNNABLE);
+	assert_int_equal(domains[d]->vcpus[1]->state, VCPU_DOWN);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EBUSY);
+	assert_int_equal(set_boot(d, 0), -EBUSY);
+	assert_int_equal(map_one(d, MiB(2), MiB(12), PAGE_SIZE), -EBUSY);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DOMAIN_INFO, d, BUF_GPA, sizeof(*info), 0), d);
+	assert_int_equal(info->nr_vcpus_up, 1);
+	assert_int_equal(info->weight, 512); /* from the policy now */
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_PAUSED);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_RUNNING);
+	destroy_all();
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -ESRCH);
+}
+
+static void test_console_ring(void **state)
+{
+	struct keel_console_ring *r = phys_to_virt(MiB(4));
+	int64_t d = create_dom("con", 1);
+
+	(void)state;
+	assert_int_equal(map_one(d, 0, MiB(8), MiB(2)), 0);
+	assert_int_equal(call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), 3000, 0),
+			 -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), KiB(2), 0), -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), KiB(128), 0), -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4) + 64, KiB(4), 0),
+	    -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(8), KiB(4), 0),
+	    -EINVAL); /* in the DomU's memory */
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, GUEST_RAM - KiB(4), KiB(8), 0),
+	    -EFAULT);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, 0, MiB(4), KiB(8), 0), -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), -EINVAL);
+	memset(r, 0xEE, KiB(8));
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), KiB(8), 0), 0);
+	assert_int_equal(r->out_prod, 0);
+	assert_int_equal(r->in_cons, 0);
+	/* The ring is no DomU's memory, nor another domain's ring. */
+	assert_int_equal(map_one(d, MiB(2), MiB(4) + KiB(4), PAGE_SIZE),
+			 -EINVAL);
+	{
+		int64_t e = create_dom("con2", 1);
+
+		assert_int_equal(
+		    call4(&v0, KEEL_HC_CONSOLE_SETUP, e, MiB(4), KiB(4), 0),
+		    -EINVAL);
+		assert_int_equal(call4(&v0, KEEL_HC_CONSOLE_SETUP, e,
+				       MiB(4) + KiB(8), KiB(4), 0),
+				 0);
+	}
+	/* Output wraps in a 4 KiB `out` and never waits for Dom0. */
+	spin_lock(&domains[d]->lock);
+	for (unsigned i = 0; i < 5000; i++)
+		dom_console_put(domains[d], (uint8_t)('a' + i % 26));
+	spin_unlock(&domains[d]->lock);
+	assert_int_equal(r->out_prod, 5000);
+	assert_int_equal(((char *)r)[KEEL_CONSOLE_OUT_OFFSET + 4999 % 4096],
+			 'a' + 4999 % 26);
+	/* Input: the receiver (FIFO off) takes one byte at a time, whatever
+	 * in_prod claims. */
+	memcpy(r->in, "hi", 2);
+	r->in_prod = 0x7FFFFFFF;
+	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), 0);
+	assert_int_equal(r->in_cons, 1);
+	assert_int_equal(domains[d]->vuart.rx_count, 1);
+	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), 0);
+	assert_int_equal(r->in_cons, 1);
+	destroy_all();
+}
+
+static void test_dmesg(void **state)
+{
+	char *buf = phys_to_virt(BUF_GPA);
+
+	(void)state;
+	log_cleared = false;
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, 2, 0),
+			 -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DMESG, GUEST_RAM - 16, PAGE_SIZE, 0, 0),
+	    -EFAULT);
+	assert_false(log_cleared);
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, 0, 0, 0), 0);
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, 0, 0),
+			 strlen(log_text));
+	assert_memory_equal(buf, log_text, strlen(log_text));
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, KEEL_DMESG_CLEAR, 0),
+	    strlen(log_text));
+	assert_int_equal(call4(&v0, KEEL_HC_DMESG, BUF_GPA, PAGE_SIZE, 0, 0),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +760,14 @@ int main(void)
 	    cmocka_unit_test_setup(test_platform_info_too_small, setup),
 	    cmocka_unit_test_setup(test_platform_info_not_callers_ram, setup),
 	    cmocka_unit_test_setup(test_platform_info_unprivileged, setup),
+	    cmocka_unit_test_setup(test_domctl_unprivileged, setup),
+	    cmocka_unit_test_setup(test_create_checks, setup),
+	    cmocka_unit_test_setup(test_destroy_checks, setup),
+	    cmocka_unit_test_setup(test_info_walk, setup),
+	    cmocka_unit_test_setup(test_memory_map_checks, setup),
+	    cmocka_unit_test_setup(test_start_state_machine, setup),
+	    cmocka_unit_test_setup(test_console_ring, setup),
+	    cmocka_unit_test_setup(test_dmesg, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

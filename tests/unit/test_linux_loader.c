@@ -32,6 +32,8 @@
 #define KERNEL_GPA   0x1000000
 
 static struct domain dom;
+/* All of the guest's RAM, identity-mapped. */
+static struct dom_extent guest_ram = {0, 0, GUEST_RAM};
 static struct vcpu vcpu = {.dom = &dom};
 static struct guest_state vcpu_state;
 static struct e820_map e820;
@@ -62,8 +64,8 @@ static int group_setup(void **state)
 	shim_map_phys(0, GUEST_RAM);
 	shim_map_phys(POOL_BASE, POOL_SIZE);
 	frames_add_range(POOL_BASE, POOL_BASE + POOL_SIZE);
-	dom.nr_ranges = 1;
-	dom.ram[0] = (struct dom_mem_range){0, GUEST_RAM};
+	dom.nr_extents = 1;
+	dom.extents = &guest_ram;
 	dom.nr_vcpus = 1;
 	dom.vcpus[0] = &vcpu;
 	assert_int_equal(p2m_init(&dom), 0);

@@ -79,6 +79,8 @@ uint64_t now_ns(void)
 }
 
 static struct domain dom;
+/* All of the guest's RAM, identity-mapped. */
+static struct dom_extent guest_ram = {0, 0, GUEST_RAM};
 static struct vcpu vcpu = {.dom = &dom};
 
 static int group_setup(void **state)
@@ -87,8 +89,8 @@ static int group_setup(void **state)
 	shim_map_phys(0, GUEST_RAM);
 	shim_map_phys(POOL_BASE, POOL_SIZE);
 	frames_add_range(POOL_BASE, POOL_BASE + POOL_SIZE);
-	dom.nr_ranges = 1;
-	dom.ram[0] = (struct dom_mem_range){0, GUEST_RAM};
+	dom.nr_extents = 1;
+	dom.extents = &guest_ram;
 	assert_int_equal(p2m_init(&dom), 0);
 	assert_int_equal(p2m_map(&dom, 0, 0, GUEST_RAM, P2M_RWX, false), 0);
 	return 0;

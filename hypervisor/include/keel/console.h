@@ -18,6 +18,12 @@ uint16_t uart_port(void);
 void console_guest_putc(unsigned domid, char c);
 /* A whole line of another domain's output, tagged "(name) ". */
 void console_guest_line(const char *name, const char *line, size_t len);
+/*
+ * KEEL_HC_DMESG: the newest whole lines of the log ring since the last
+ * clear that fit in buf, oldest first; returns bytes copied. `clear`
+ * then forgets everything up to the newest byte.
+ */
+size_t console_ring_read_lines(char *buf, size_t size, bool clear);
 /* Copies the newest part of the log ring into buf; returns bytes copied. */
 size_t console_ring_read(char *buf, size_t size);
 /*

@@ -69,5 +69,8 @@ void page_free(void *p);
  */
 void *xzalloc(size_t size);
 void xfree(void *p);
+/* Bytes allocated with xzalloc() and not freed (rounded up to the size
+ * class for small objects). */
+uint64_t heap_bytes_in_use(void);
 
 #endif

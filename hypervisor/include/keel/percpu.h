@@ -36,6 +36,9 @@ struct percpu {
 	uint64_t irq_count[256];
 	uint64_t timer_deadline; /* TSC of the next programmed Keel timer */
 	uint64_t exits; /* guest exits taken here: TLB shootdown waits on it */
+	/* Passes of the vCPU loop begun here: domain_destroy() waits for
+	 * each CPU to begin one (vcpu_loop_quiesce()). */
+	uint64_t loop_passes;
 	bool online;
 };
 

@@ -58,7 +58,8 @@
 #define KEEL_HC_DOMAIN_CREATE (KEEL_HC_BASE + 2)
 /* (RDI: domid) -> 0. */
 #define KEEL_HC_DOMAIN_DESTROY (KEEL_HC_BASE + 3)
-/* (RDI: domid) -> 0; -EINVAL unless RUNNING (pause) or PAUSED (unpause). */
+/* (RDI: domid) -> 0; -EINVAL unless RUNNING (pause) or PAUSED (unpause).
+ * Pause returns once no CPU runs the domain. */
 #define KEEL_HC_DOMAIN_PAUSE   (KEEL_HC_BASE + 4)
 #define KEEL_HC_DOMAIN_UNPAUSE (KEEL_HC_BASE + 5)
 /* (RDI: domid) -> 0: first run of a BUILDING domain. */
@@ -88,7 +89,8 @@
  * itself and refuses (-EINVAL) an unknown mode, CR0 without PE|PG|ET or
  * with CD/NW, CR4 without PAE or with bits the vCPU does not have, EFER
  * other than LME|LMA[|NXE|SCE], a non-canonical RIP/RSP/GDT base, or a
- * null or misaligned selector.
+ * null or misaligned selector. vCPU 0 only (-EINVAL for others): the
+ * other vCPUs wait for the guest's INIT/SIPI, as on a PC.
  */
 #define KEEL_HC_VCPU_BOOT_STATE (KEEL_HC_BASE + 9)
 /* (RDI: domid, RSI: vCPU, RDX: cpumask of allowed physical CPUs) -> 0. */
@@ -232,16 +234,18 @@ _Static_assert(sizeof(struct keel_vcpu_info) == 40, "fixed layout");
 /*
  * A domain's serial console, in Dom0 RAM, shared with Keel (Xen's
  * xencons_interface, remodelled). Indices only grow (mod 2^32); a ring
- * index is the index mod the ring's size. `out` fills the rest of the
- * region after the header and `in`: RSI's size minus
- * KEEL_CONSOLE_OUT_OFFSET bytes. Keel writes `out` then out_prod (release);
- * Dom0 reads out_prod (acquire), the bytes, then moves out_cons. Keel
- * never waits for out_cons: if Dom0 falls more than the ring's size behind,
- * the oldest bytes are lost (out_prod - out_cons > size says so). `in` is
- * the other way round, and Keel never overwrites.
+ * index is the index mod the ring's size, a power of two so that the
+ * wrap of the 32-bit indices stays seamless. `out` starts at
+ * KEEL_CONSOLE_OUT_OFFSET and is KEEL_CONSOLE_OUT_SIZE(RSI's size) bytes:
+ * half the region (the whole rest for 4 KiB). Keel writes `out` then out_prod
+ * (release); Dom0 reads out_prod (acquire), the bytes, then moves out_cons.
+ * Keel never waits for out_cons: if Dom0 falls more than the ring's size
+ * behind, the oldest bytes are lost (out_prod - out_cons > size says so). `in`
+ * is the other way round, and Keel never overwrites.
  */
-#define KEEL_CONSOLE_IN_SIZE	1024
-#define KEEL_CONSOLE_OUT_OFFSET 2048
+#define KEEL_CONSOLE_IN_SIZE	      1024
+#define KEEL_CONSOLE_OUT_OFFSET	      2048
+#define KEEL_CONSOLE_OUT_SIZE(region) ((region) / 2)
 struct keel_console_ring {
 	uint32_t out_prod, out_cons;
 	uint32_t in_prod, in_cons;
@@ -258,12 +262,20 @@ _Static_assert(sizeof(struct keel_console_ring) == KEEL_CONSOLE_OUT_OFFSET,
  * The DomU platform's fixed I/O ports, which Keel emulates for every
  * domain it did not build itself and `kl` names in the DomU's FADT.
  * Sleep control: SLP_EN (bit 5) with SLP_TYP (bits 4:2) 5 (\_S5) powers
- * off; the reset register takes KEEL_DOMU_RESET_VALUE.
+ * off; the reset register takes KEEL_DOMU_RESET_VALUE. In such a domain,
+ * ports nothing claims and guest-physical addresses in the two MMIO holes
+ * below that no extent backs read as all-ones and ignore writes, as on a
+ * PC; an access anywhere else outside its extents stops the domain
+ * (CRASHED).
  */
 #define KEEL_DOMU_SLEEP_CONTROL_PORT 0x0600
 #define KEEL_DOMU_SLEEP_STATUS_PORT  0x0601
 #define KEEL_DOMU_RESET_PORT	     0x0602
 #define KEEL_DOMU_RESET_VALUE	     0x01
 #define KEEL_DOMU_S5_SLP_TYP	     5
+#define KEEL_DOMU_LEGACY_HOLE_START  0xA0000ULL
+#define KEEL_DOMU_LEGACY_HOLE_END    0x100000ULL
+#define KEEL_DOMU_MMIO_HOLE_START    0xC0000000ULL
+#define KEEL_DOMU_MMIO_HOLE_END	     0x100000000ULL
 
 #endif

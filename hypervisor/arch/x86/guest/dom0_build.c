@@ -71,7 +71,8 @@ static void set_ram_ranges(struct domain *d)
 	 */
 	if (p2m_map(d, 0, 0, MiB(1), P2M_RWX, false))
 		panic("cannot map Dom0's first MiB");
-	d->ram[d->nr_ranges++] = (struct dom_mem_range){0, MiB(1)};
+	if (domain_add_extent(d, 0, 0, MiB(1)))
+		panic("out of memory for Dom0's RAM list");
 	for (uint32_t i = 0; i < dom0_e820.nr; i++) {
 		const struct e820_entry *e = &dom0_e820.map[i];
 		uint64_t start = ALIGN_UP(e->addr, PAGE_SIZE);
@@ -86,10 +87,8 @@ static void set_ram_ranges(struct domain *d)
 		if (e->type == E820_ACPI &&
 		    !e820_range_is(&host_e820, e->addr, e->size, E820_RAM))
 			continue;
-		if (d->nr_ranges == DOM_MAX_RANGES)
-			panic("Dom0 memory map has too many RAM ranges");
-		d->ram[d->nr_ranges++] = (struct dom_mem_range){start, end};
-		d->ram_bytes += end - start;
+		if (domain_add_extent(d, start, start, end - start))
+			panic("out of memory for Dom0's RAM list");
 		rc = p2m_map(d, start, start, end - start, P2M_RWX, false);
 		if (rc)
 			panic("cannot map Dom0 RAM %lx-%lx (%d)", start, end,

@@ -178,7 +178,16 @@ static void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 		hvm_inject_ud(v);
 		return;
 	}
+	/*
+	 * Locking rule: a hypercall runs without its caller's domain lock. It
+	 * reads only the caller's registers (its vCPU cannot run elsewhere
+	 * meanwhile) and acts on other domains under their own locks, and
+	 * some calls (domain destruction) wait for other CPUs, which may need
+	 * the caller's lock to finish their own exits.
+	 */
+	spin_unlock(&v->dom->lock);
 	v->gpr[GPR_RAX] = hypercall_dispatch(v);
+	spin_lock(&v->dom->lock);
 	skip_or_crash(v, e);
 }
 

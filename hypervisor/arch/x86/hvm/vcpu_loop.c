@@ -24,9 +24,11 @@
  * wait until it has left. Its next entry flushes, because the vendor code
  * marked every vCPU of d before this was called (hvm_ops.p2m_flush).
  * Waiting is safe with d->lock held: a CPU counts its exit before it
- * takes the lock to handle it.
+ * takes the lock to handle it. A caller holding no lock (domain
+ * destruction) passes `unlocked` and takes interrupts while it waits, as
+ * the CPU waited for may itself wait for this one (a VMCS to release).
  */
-void vcpu_loop_evict_domain(const struct domain *d)
+void vcpu_loop_evict_domain(const struct domain *d, bool unlocked)
 {
 	uint64_t seen[MAX_CPUS];
 	unsigned self = this_cpu()->cpu;
@@ -51,8 +53,39 @@ void vcpu_loop_evict_domain(const struct domain *d)
 		       __atomic_load_n(&percpu_area[c].current,
 				       __ATOMIC_ACQUIRE) &&
 		       __atomic_load_n(&percpu_area[c].exits,
-				       __ATOMIC_ACQUIRE) < seen[c])
-			cpu_relax();
+				       __ATOMIC_ACQUIRE) < seen[c]) {
+			if (unlocked)
+				vcpu_loop_wait_step();
+			else
+				cpu_relax();
+		}
+}
+
+/* The same window as take_interrupts(), for CPUs that wait. */
+void vcpu_loop_wait_step(void)
+{
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+	cpu_relax();
+}
+
+void vcpu_loop_quiesce(void)
+{
+	uint64_t seen[MAX_CPUS];
+	unsigned self = this_cpu()->cpu;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		seen[c] = __atomic_load_n(&percpu_area[c].loop_passes,
+					  __ATOMIC_ACQUIRE);
+		/* A kick ends a guest run or a halt: a new pass follows. */
+		if (c != self && percpu_area[c].online)
+			lapic_send_ipi(percpu_area[c].apic_id, IPI_KICK_VECTOR);
+	}
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		while (c != self && percpu_area[c].online &&
+		       __atomic_load_n(&percpu_area[c].loop_passes,
+				       __ATOMIC_ACQUIRE) == seen[c])
+			vcpu_loop_wait_step();
 }
 
 /* Host TSC at which v's virtual LAPIC timer is due, or 0. */
@@ -74,7 +107,7 @@ static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 	for (unsigned id = 0; id < MAX_DOMAINS; id++) {
 		struct domain *d = domains[id];
 
-		if (!d || d->state != DOM_RUNNING)
+		if (!d || d->state != DOM_RUNNING || d->dying)
 			continue;
 		for (unsigned i = 0; i < d->nr_vcpus; i++) {
 			struct vcpu *v = d->vcpus[i];
@@ -126,6 +159,10 @@ __noreturn void vcpu_loop(void)
 		struct sched_decision dec;
 		struct vcpu *v;
 
+		/* No pointer from an earlier pass is used beyond here, but
+		 * prev, which the scheduler has not let go of yet. */
+		__atomic_add_fetch(&this_cpu()->loop_passes, 1,
+				   __ATOMIC_SEQ_CST);
 		horizon = run_vtimers(cpu, now + ns_to_tsc(IDLE_NS));
 		dec = sched_schedule(cpu, prev);
 		if (prev && dec.next != prev)

@@ -5,6 +5,7 @@
  * their entries in the domain's I/O handler table (hvm_io.h).
  */
 #include <keel/console.h>
+#include <keel/dom_console.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/irq.h>
@@ -141,6 +142,12 @@ static void uart_tx(void *ctx, uint8_t byte)
 {
 	struct domain *d = ctx;
 
+	/* With a ring set up by Dom0 (`kl console`), Keel's console never
+	 * sees the domain's output. */
+	if (d->console.hpa) {
+		dom_console_put(d, byte);
+		return;
+	}
 	/*
 	 * Dom0's console is interactive: every byte goes out at once. Other
 	 * domains are line-buffered so concurrent output stays readable.
@@ -232,7 +239,9 @@ static int vuart_read(const struct hvm_io_handler *h, struct vcpu *v,
 		return -EINVAL;
 	rc = vuart_io_read(h->dev, port - h->base, &b);
 	*val = b;
+	/* The guest may have made room in its receive FIFO. */
 	console_input_resume(v->dom);
+	dom_console_pull(v->dom);
 	return rc;
 }
 
@@ -245,6 +254,7 @@ static int vuart_write(const struct hvm_io_handler *h, struct vcpu *v,
 		return -EINVAL;
 	rc = vuart_io_write(h->dev, port - h->base, (uint8_t)val);
 	console_input_resume(v->dom);
+	dom_console_pull(v->dom);
 	return rc;
 }
 
