@@ -29,6 +29,7 @@
 #define EFER_NXE  (1UL << 11)
 #define EFER_SVME (1UL << 12)
 
+#define X86_RFLAGS_TF (1UL << 8)
 #define X86_RFLAGS_IF (1UL << 9)
 
 #define GDT_CS64 0x08
