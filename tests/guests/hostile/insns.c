@@ -89,7 +89,7 @@ static void control_registers(void)
 	if (cr_checked) {
 		expect_gp(write_cr0_safe(cr0 & ~CR0_PE),
 			  "CR0.PG without CR0.PE");
-		expect_gp(write_cr0_safe(cr0 | CR0_NW),
+		expect_gp(write_cr0_safe((cr0 | CR0_NW) & ~CR0_CD),
 			  "CR0.NW without CR0.CD");
 		expect_gp(write_cr0_safe(cr0 | (1ULL << 32)), "CR0 bit 32");
 		check(read_cr0() == cr0, "CR0 unchanged (%lx)", read_cr0());
