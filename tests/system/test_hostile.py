@@ -20,9 +20,9 @@ and DR6 for ever, 'drr' must read only its own. Under QEMU TCG (AMD SVM,
 -cpu max, with -icount so that rates measure the emulated CPU and not the
 host's load) every case runs, with 'hog' (a plain CPU hog) as the control;
 then a subset under Bochs: exceptions with #AC and ICEBP, NMI nesting,
-INIT/SIPI storms and instructions on the VMX model, and the exceptions on
-ryzen (SVM with ICEBP, which QEMU 7.2 compiles out). `--qemu` or `--bochs`
-runs one half.
+INIT/SIPI storms, instructions and the debug-register leak on the VMX
+model, and the exceptions on ryzen (SVM with ICEBP, which QEMU 7.2
+compiles out). `--qemu` or `--bochs` runs one half.
 """
 # suite-timeout: 2400
 
@@ -97,7 +97,8 @@ CASES = [
 # Under Bochs: the VMX reference model, and the SVM model with next-RIP
 # (ryzen) for ICEBP's SVM intercept.
 BOCHS_CASES = {"exceptions-icebp": ("max", "ryzen"), "nmi": ("max",),
-               "initsipi": ("max",), "insns": ("max",)}
+               "initsipi": ("max",), "insns": ("max",),
+               "drleak": ("max",)}
 QEMU_CASES = [c for c in (x.name for x in CASES) if c != "exceptions-icebp"]
 
 
