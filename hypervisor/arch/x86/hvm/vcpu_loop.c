@@ -88,17 +88,33 @@ void vcpu_loop_quiesce(void)
 			vcpu_loop_wait_step();
 }
 
-/* Host TSC at which v's virtual LAPIC timer is due, or 0. */
-static uint64_t vtimer_due(struct vcpu *v)
+/*
+ * Host TSC at which v's virtual LAPIC timer is due (now if it is), or 0
+ * for never. The guest may have moved its TSC anywhere (IA32_TSC writes)
+ * and may ask for any deadline, 2^64-1 included: what counts is the
+ * distance from the guest's now, compared as the vLAPIC compares, and a
+ * deadline beyond the host TSC's range is never. Converting the deadline
+ * itself (d - offset) wraps: a timer the vLAPIC sees in the future could
+ * look due to the host forever and end every run on this CPU at once.
+ */
+static uint64_t vtimer_due(struct vcpu *v, uint64_t now)
 {
 	uint64_t d = vlapic_timer_deadline(&v->vlapic);
+	uint64_t guest_now = now + v->tsc_offset;
 
-	return d ? d - v->tsc_offset : 0;
+	if (!d)
+		return 0;
+	if (d <= guest_now)
+		return now;
+	return d - guest_now > UINT64_MAX - now ? 0 : now + (d - guest_now);
 }
 
 /*
  * Fires the due virtual timers of the vCPUs queued on this CPU (running,
- * waiting or blocked); returns the earliest future deadline.
+ * waiting or blocked); returns the earliest future deadline of a blocked
+ * one, which its timer wakes. A runnable vCPU's timer waits for its next
+ * run (vcpu_loop adds the deadline of the vCPU it runs): a guest with a
+ * short periodic timer must not cut the runs of the others short.
  */
 static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 {
@@ -116,15 +132,15 @@ static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 			if (v->pcpu != (int)cpu || v->state == VCPU_STOPPED ||
 			    v->state == VCPU_DOWN)
 				continue;
-			due = vtimer_due(v);
+			due = vtimer_due(v, now);
 			if (due && due <= now) {
 				spin_lock(&d->lock);
 				vlapic_timer_expire(&v->vlapic,
 						    now + v->tsc_offset);
 				spin_unlock(&d->lock);
-				due = vtimer_due(v);
+				due = vtimer_due(v, now);
 			}
-			if (due && due < horizon)
+			if (due && due < horizon && v->state == VCPU_BLOCKED)
 				horizon = due;
 		}
 	}
@@ -171,6 +187,9 @@ __noreturn void vcpu_loop(void)
 		if (sched_kicked(cpu))
 			continue;
 		horizon = MIN(horizon, slice_end(now, dec.slice_ns));
+		if (v && vtimer_due(v, now))
+			horizon =
+			    MIN(horizon, vtimer_due(v, now)); /* its own */
 		if (!v) {
 			lapic_timer_arm(horizon);
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
