@@ -7,6 +7,7 @@
 #   make run      boot out/keel.iso in QEMU on this terminal
 #   make test     unit, functional (test guests) and system tests; boots
 #                 out/keel-test.iso (make test-iso), a small busybox Dom0
+#   make bench    benchmarks (tests/bench/bench.mk): tables, not verdicts
 
 OUT ?= out
 export OUT
@@ -27,6 +28,7 @@ include hypervisor/hypervisor.mk
 -include tests/tests.mk
 -include tests/vmx.mk
 -include tests/fuzz/fuzz.mk
+-include tests/bench/bench.mk
 
 clean:
 	rm -rf $(OUT)

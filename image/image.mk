@@ -74,7 +74,8 @@ LIVE_SQUASHFS := $(IMAGE_DIR)/squashfs.img
 KEEL_ISO := $(OUT)/keel.iso
 KEEL_QCOW2 := $(OUT)/keel.qcow2
 OVERLAY_FILES := $(shell find dom0-rootfs/overlay dom0-rootfs/overlay-live \
-	dom0-rootfs/overlay-disk -type f 2>/dev/null)
+	dom0-rootfs/overlay-disk -type f 2>/dev/null) image/grub.d/20_linux_keel \
+	image/grub.d/keel.cfg
 
 image: $(KEEL_ISO) $(KEEL_QCOW2)
 	@$(MAKE) --no-print-directory image-summary
@@ -101,9 +102,11 @@ $(DRACUT_INITRD): $(ROOTFS_STAMP) image/dracut.conf scripts/mk-dracut.sh
 $(LIVE_SQUASHFS): $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
 		scripts/mk-image-root.sh scripts/mk-squashfs.sh \
 		kickstart/keel-install kickstart/keel-install.8 kickstart/README.md \
-		README.md image/grub-disk.cfg
+		README.md image/grub-disk.cfg $(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
+		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion
 	@echo "image: [3/5] live root filesystem: squashfs"
-	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root
+	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root \
+		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl
 	scripts/mk-squashfs.sh $(IMAGE_DIR)/live-root $@
 
 $(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
@@ -114,9 +117,12 @@ $(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
 
 $(KEEL_QCOW2): $(OUT)/keel.elf $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
 		image/grub-disk.cfg scripts/mk-image-root.sh scripts/mk-qcow2.sh \
-		scripts/grub-bios-embed.py kickstart/README.md README.md
+		scripts/grub-bios-embed.py kickstart/README.md README.md \
+		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
+		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion
 	@echo "image: [5/5] qcow2: GPT (BIOS boot + ESP + ext4 root), GRUB for BIOS and UEFI"
-	scripts/mk-image-root.sh $(ROOTFS) disk $(IMAGE_DIR)/disk-root
+	scripts/mk-image-root.sh $(ROOTFS) disk $(IMAGE_DIR)/disk-root \
+		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl
 	scripts/mk-qcow2.sh $@ $(IMAGE_DIR)/disk-root $(OUT)/keel.elf
 
 image-summary:

@@ -3,23 +3,27 @@
 # (scripts/mk-rootfs.sh) plus the configuration of dom0-rootfs/overlay/ and
 # of the image's own overlay, with its systemd units enabled.
 #
-# Usage (as root): scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST
+# Usage (as root): scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL
 #   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init;
 #         the kickstart installer kickstart/keel-install and what it needs)
 #   disk  the qcow2's root (overlay-disk/: serial getty, cloud-init)
+# KMOD is keel.ko (built for the pinned kernel), loaded at every boot; KL
+# the toolstack's `kl` command.
 #
 # DEST shares the base's files through hard links (fast, little space);
 # overlay files replace links rather than write through them.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-	echo "usage: $0 BASE_ROOTFS live|disk DEST" >&2
+if [ $# -ne 5 ]; then
+	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL" >&2
 	exit 2
 fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
 base=$(realpath "$1")
 variant=$2
 dest=$(realpath -m "$3")
+kmod=$4
+kl=$5
 case $variant in
 live | disk) ;;
 *)
@@ -45,6 +49,25 @@ else
 	units+=(keel-kickstart.service)
 fi
 systemctl --quiet --root="$dest" enable "${units[@]}"
+# Dom0's door to Keel and the toolstack. depmod (Dom0's own, in a chroot)
+# rewrites the module index files: give them copies of their own first so
+# it cannot write through the hard links into the base tree.
+kver=$(basename "$(ls -d "$dest"/lib/modules/*/ | head -n 1)")
+install -D -m 644 "$kmod" "$dest/lib/modules/$kver/updates/keel.ko"
+for f in "$dest/lib/modules/$kver"/modules.*; do
+	cp -p "$f" "$f.own" && mv -f "$f.own" "$f"
+done
+chroot "$dest" depmod "$kver"
+mkdir -p "$dest/etc/modules-load.d"
+echo keel >"$dest/etc/modules-load.d/keel.conf"
+install -m 755 "$kl" "$dest/usr/sbin/kl"
+install -D -m 644 "$repo/toolstack/kl/kl.1" "$dest/usr/share/man/man1/kl.1"
+install -D -m 644 "$repo/toolstack/kl/kl.bash-completion" \
+	"$dest/usr/share/bash-completion/completions/kl"
+# update-grub, which every kernel upgrade runs, keeps Keel in the menu and
+# as its default entry.
+install -m 755 "$repo/image/grub.d/20_linux_keel" "$dest/etc/grub.d/20_linux_keel"
+install -D -m 644 "$repo/image/grub.d/keel.cfg" "$dest/etc/default/grub.d/keel.cfg"
 # Keel's documentation (dpkg's lean rules drop other packages' docs, and
 # these files are not dpkg's): the README and the kickstart guide that the
 # login message (overlay/etc/motd) points to.

@@ -7,6 +7,8 @@
 #   make test-vmx-dom0                   Debian's kernel as Dom0 to a root
 #                                        shell (tests/system/test_cpu_models.py
 #                                        on the VMX reference model)
+#   make test-hostile-vmx                the hostile guests' Bochs subset
+#                                        (tests/system/test_hostile.py --bochs)
 #   make test-cpus                       Dom0 and test guests on the richer
 #                                        Bochs models: ryzen (SVM, next-RIP,
 #                                        flush-by-ASID), tigerlake (VMX, host
@@ -14,11 +16,14 @@
 
 VMX_GUESTS ?=
 
-.PHONY: test-vmx test-vmx-guests test-vmx-dom0 test-cpus
+.PHONY: test-vmx test-vmx-guests test-vmx-dom0 test-cpus test-hostile-vmx
 test-vmx: test-vmx-guests $(if $(VMX_GUESTS),,test-vmx-dom0)
 
 test-vmx-guests: keel guests
 	/usr/bin/python3 tests/system/test_vmx.py $(foreach g,$(VMX_GUESTS),--only $(g))
+
+test-hostile-vmx: keel guests
+	/usr/bin/python3 tests/system/test_hostile.py --bochs
 
 test-vmx-dom0: keel kernel initramfs
 	/usr/bin/python3 tests/system/test_cpu_models.py --only corei7_haswell_4770

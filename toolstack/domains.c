@@ -28,6 +28,9 @@ void kl_domain_state_letters(const struct keel_domain_info *d, char out[7])
 {
 	memcpy(out, "------", 7);
 	switch (d->state) {
+	case KEEL_DOMSTATE_BUILDING:
+		out[1] = 'b';
+		break;
 	case KEEL_DOMSTATE_RUNNING:
 		out[0] = 'r';
 		break;

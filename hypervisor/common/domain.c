@@ -17,6 +17,20 @@
 struct domain *domains[MAX_DOMAINS];
 spinlock_t domlist_lock = SPINLOCK_INIT;
 
+void domlist_acquire(void)
+{
+	uint16_t me =
+	    __atomic_fetch_add(&domlist_lock.next, 1, __ATOMIC_ACQUIRE);
+
+	while (__atomic_load_n(&domlist_lock.owner, __ATOMIC_ACQUIRE) != me)
+		vcpu_loop_wait_step();
+}
+
+void domlist_release(void)
+{
+	spin_unlock(&domlist_lock);
+}
+
 static void vcpu_free(struct vcpu *v)
 {
 	hvm->vcpu_destroy(v);
@@ -124,7 +138,10 @@ void domain_shutdown(struct domain *d, uint32_t reason)
  * before its nested page tables go, and no CPU may hold a pointer into d
  * (quiesced) before it is freed. Every wait below runs with no lock held:
  * the CPUs waited for may need any lock (d's, Dom0's, the scheduler's) to
- * get to the point waited for.
+ * get to the point waited for. ASIDs and VPIDs need no freeing: they come
+ * from per-CPU generations, and a tag is never handed to another vCPU
+ * without a flush (keel/asid.h), so the dead vCPUs' TLB entries are
+ * unreachable.
  */
 void domain_destroy(struct domain *d)
 {
@@ -137,7 +154,7 @@ void domain_destroy(struct domain *d)
 	spin_unlock(&d->lock);
 	/* No CPU enters d again; kick out those inside and wait. */
 	hvm->p2m_flush(d);
-	vcpu_loop_evict_domain(d);
+	vcpu_loop_evict_domain(d, true);
 	for (unsigned i = 0; i < d->nr_vcpus; i++) {
 		struct vcpu *v = d->vcpus[i];
 
@@ -151,9 +168,9 @@ void domain_destroy(struct domain *d)
 	 * p2m_unmap() leave no CPU with translations of d's memory. */
 	for (unsigned i = 0; i < d->nr_extents; i++)
 		p2m_unmap(d, d->extents[i].gpa, d->extents[i].len);
-	spin_lock(&domlist_lock);
+	domlist_acquire();
 	__atomic_store_n(&domains[id], NULL, __ATOMIC_RELEASE);
-	spin_unlock(&domlist_lock);
+	domlist_release();
 	vcpu_loop_quiesce();
 	for (unsigned i = 0; i < d->nr_vcpus; i++)
 		vcpu_free(d->vcpus[i]);

@@ -8,7 +8,7 @@
  *
  * Locking rule: every call here runs without any lock held on entry (see
  * exit.c) and takes domlist_lock, then at most the target's own lock.
- * domlist_lock is waited for with interrupts taken (list_lock()), because
+ * domlist_lock is waited for with interrupts taken (domlist_acquire()), because
  * its holder may wait for another CPU to release a VMCS by IPI, and that
  * CPU may be one waiting for the lock. Domain destruction waits for other
  * CPUs, so it runs with no lock at all.
@@ -31,20 +31,6 @@
 #define CONSOLE_MIN_SIZE KiB(4)
 #define CONSOLE_MAX_SIZE KiB(64)
 #define DMESG_MAX	 KiB(64)
-
-static void list_lock(void)
-{
-	uint16_t me =
-	    __atomic_fetch_add(&domlist_lock.next, 1, __ATOMIC_ACQUIRE);
-
-	while (__atomic_load_n(&domlist_lock.owner, __ATOMIC_ACQUIRE) != me)
-		vcpu_loop_wait_step();
-}
-
-static void list_unlock(void)
-{
-	spin_unlock(&domlist_lock);
-}
 
 /* A domain the toolstack may act on, or NULL; domlist_lock held. */
 static struct domain *find(uint64_t domid)
@@ -94,10 +80,10 @@ int64_t hc_domain_create(struct vcpu *caller, uint64_t gpa, uint64_t size,
 	if (!name_ok(c.name, sizeof(c.name)) || !c.nr_vcpus ||
 	    c.nr_vcpus > KEEL_MAX_VCPUS || c.nr_vcpus > MAX_VCPUS || c.flags)
 		return -EINVAL;
-	list_lock();
+	domlist_acquire();
 	for (id = 0; id < MAX_DOMAINS; id++)
 		if (domains[id] && !strcmp(domains[id]->name, c.name)) {
-			list_unlock();
+			domlist_release();
 			return -EEXIST;
 		}
 	for (id = 1; id < MAX_DOMAINS && domains[id]; id++)
@@ -105,18 +91,18 @@ int64_t hc_domain_create(struct vcpu *caller, uint64_t gpa, uint64_t size,
 	d = id < MAX_DOMAINS ? domain_create(id, c.name, false, c.nr_vcpus)
 			     : NULL;
 	if (!d) {
-		list_unlock();
+		domlist_release();
 		return id < MAX_DOMAINS ? -ENOMEM : -ENOSPC;
 	}
 	d->toolstack_built = true;
 	d->vcpus[0]->state = VCPU_DOWN; /* until KEEL_HC_DOMAIN_START */
 	if (domu_platform_init(d)) {
 		d->dying = true;
-		list_unlock();
+		domlist_release();
 		domain_destroy(d);
 		return -ENOMEM;
 	}
-	list_unlock();
+	domlist_release();
 	printk("d%u '%s': created, %u vCPU%s\n", id, c.name, c.nr_vcpus,
 	       c.nr_vcpus > 1 ? "s" : "");
 	return id;
@@ -131,16 +117,16 @@ int64_t hc_domain_destroy(struct vcpu *caller, uint64_t domid, uint64_t a2,
 	(void)caller, (void)a2, (void)a3, (void)a4, (void)a5;
 	if (domid == DOM0_ID)
 		return -EPERM;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d) {
-		list_unlock();
+		domlist_release();
 		return -ESRCH;
 	}
 	/* From here on no other call finds it; nobody else frees it. */
 	d->dying = true;
 	memcpy(name, d->name, sizeof(name));
-	list_unlock();
+	domlist_release();
 	domain_destroy(d);
 	/* The figures a leak shows in: `kl dmesg` after create/destroy. */
 	printk("d%lu '%s': destroyed; %lu KiB free, heap %lu bytes\n", domid,
@@ -156,10 +142,10 @@ static int64_t pause_or_unpause(uint64_t domid, bool pause)
 
 	if (domid == DOM0_ID)
 		return -EPERM;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d) {
-		list_unlock();
+		domlist_release();
 		return -ESRCH;
 	}
 	spin_lock(&d->lock);
@@ -178,10 +164,17 @@ static int64_t pause_or_unpause(uint64_t domid, bool pause)
 				sched->vcpu_wake(d->vcpus[i]);
 	}
 	spin_unlock(&d->lock);
+	/*
+	 * Paused means not running when the call returns: wait for the CPUs
+	 * still in its vCPUs to leave. Interrupts are taken meanwhile, and no
+	 * handler takes domlist_lock.
+	 */
+	if (!rc && pause)
+		vcpu_loop_evict_domain(d, true);
 	if (!rc)
 		printk("d%lu '%s': %s\n", domid, d->name,
 		       pause ? "paused" : "unpaused");
-	list_unlock();
+	domlist_release();
 	return rc;
 }
 
@@ -227,7 +220,7 @@ int64_t hc_domain_start(struct vcpu *caller, uint64_t domid, uint64_t a2,
 	int64_t rc;
 
 	(void)caller, (void)a2, (void)a3, (void)a4, (void)a5;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d)
 		rc = -ESRCH;
@@ -238,7 +231,7 @@ int64_t hc_domain_start(struct vcpu *caller, uint64_t domid, uint64_t a2,
 	else
 		rc = schedule_domain(d);
 	if (rc) {
-		list_unlock();
+		domlist_release();
 		return rc;
 	}
 	spin_lock(&d->lock);
@@ -248,7 +241,7 @@ int64_t hc_domain_start(struct vcpu *caller, uint64_t domid, uint64_t a2,
 	spin_unlock(&d->lock);
 	printk("d%u '%s': started, %lu MiB\n", d->id, d->name,
 	       d->ram_bytes >> 20);
-	list_unlock();
+	domlist_release();
 	return 0;
 }
 
@@ -301,12 +294,12 @@ int64_t hc_domain_info(struct vcpu *caller, uint64_t first, uint64_t gpa,
 	/* A buffer that is not the caller's RAM fails before any work. */
 	if (guest_phys_read(caller->dom, gpa, &info, sizeof(info)))
 		return -EFAULT;
-	list_lock();
+	domlist_acquire();
 	for (id = first; id < MAX_DOMAINS && !(d = find(id)); id++)
 		;
 	if (d)
 		fill_info(d, &info);
-	list_unlock();
+	domlist_release();
 	if (!d)
 		return -ESRCH;
 	if (guest_phys_write(caller->dom, gpa, &info, sizeof(info)))
@@ -341,13 +334,22 @@ static int dom0_ram(void *ctx, uint64_t dom0_gpa, uint64_t len, uint64_t *hpa)
 	return 0;
 }
 
+/* A domain's memory, or a console ring: a DomU given one could read or
+ * forge another domain's console. */
 static bool hpa_in_use(void *ctx, uint64_t hpa, uint64_t len)
 {
 	(void)ctx;
-	for (unsigned id = 1; id < MAX_DOMAINS; id++)
-		if (domains[id] &&
-		    domain_extents_overlap_hpa(domains[id], hpa, len))
+	for (unsigned id = 1; id < MAX_DOMAINS; id++) {
+		const struct domain *d = domains[id];
+
+		if (d && (domain_extents_overlap_hpa(d, hpa, len) ||
+			  (d->console.hpa &&
+			   ranges_overlap(d->console.hpa,
+					  KEEL_CONSOLE_OUT_OFFSET +
+					      (uint64_t)d->console.out_size,
+					  hpa, len))))
 			return true;
+	}
 	return false;
 }
 
@@ -406,7 +408,7 @@ int64_t hc_memory_map(struct vcpu *caller, uint64_t domid, uint64_t gpa,
 		rc = -EFAULT;
 		goto done;
 	}
-	list_lock();
+	domlist_acquire();
 	ctx.target = find(domid);
 	if (!ctx.target)
 		rc = -ESRCH;
@@ -416,7 +418,7 @@ int64_t hc_memory_map(struct vcpu *caller, uint64_t domid, uint64_t gpa,
 		rc = mem_extents_check(ex, (unsigned)n, &env, out);
 	if (!rc)
 		rc = map_extents(ctx.target, out, (unsigned)n);
-	list_unlock();
+	domlist_release();
 done:
 	xfree(ex);
 	xfree(out);
@@ -450,7 +452,7 @@ int64_t hc_vcpu_boot_state(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
 		return -EINVAL;
 	if (guest_phys_read(caller->dom, gpa, &b, sizeof(b)))
 		return -EFAULT;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d) {
 		rc = -ESRCH;
@@ -468,7 +470,7 @@ int64_t hc_vcpu_boot_state(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
 			v->boot_state_set = true;
 		}
 	}
-	list_unlock();
+	domlist_release();
 	return rc;
 }
 
@@ -481,17 +483,20 @@ int64_t hc_vcpu_affinity(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
 	(void)caller, (void)a4, (void)a5;
 	if (!(mask & online_mask()))
 		return -EINVAL;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
-	if (!d)
+	if (!d) {
 		rc = -ESRCH;
-	else if (vcpu >= d->nr_vcpus)
+	} else if (vcpu >= d->nr_vcpus) {
 		rc = -EINVAL;
-	else if (d->state == DOM_BUILDING)
-		rc = (d->vcpus[vcpu]->affinity = mask & online_mask(), 0);
-	else
+	} else if (d->state == DOM_BUILDING) {
+		/* The scheduler learns of the vCPU at the start. */
+		d->vcpus[vcpu]->affinity = mask & online_mask();
+		rc = 0;
+	} else {
 		rc = sched->set_affinity(d->vcpus[vcpu], mask);
-	list_unlock();
+	}
+	domlist_release();
 	return rc;
 }
 
@@ -523,7 +528,7 @@ int64_t hc_vcpu_info(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
 		return -EINVAL;
 	if (guest_phys_read(caller->dom, gpa, &info, sizeof(info)))
 		return -EFAULT;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d) {
 		rc = -ESRCH;
@@ -544,7 +549,7 @@ int64_t hc_vcpu_info(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
 		for (unsigned r = 0; r < EXIT_NR; r++)
 			info.exits += v->exits[r];
 	}
-	list_unlock();
+	domlist_release();
 	if (rc)
 		return rc;
 	return guest_phys_write(caller->dom, gpa, &info, sizeof(info)) ? -EFAULT
@@ -561,7 +566,7 @@ int64_t hc_sched_set(struct vcpu *caller, uint64_t domid, uint64_t weight,
 	if (!weight || weight > SCHED_MAX_WEIGHT ||
 	    cap > 100ULL * nr_cpus_online)
 		return -EINVAL;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d) {
 		rc = -ESRCH;
@@ -572,7 +577,7 @@ int64_t hc_sched_set(struct vcpu *caller, uint64_t domid, uint64_t weight,
 	} else {
 		rc = sched->set_params(d, (unsigned)weight, (unsigned)cap);
 	}
-	list_unlock();
+	domlist_release();
 	return rc;
 }
 
@@ -590,7 +595,7 @@ int64_t hc_console_setup(struct vcpu *caller, uint64_t domid, uint64_t gpa,
 	if (size < CONSOLE_MIN_SIZE || size > CONSOLE_MAX_SIZE ||
 	    (size & (size - 1)) || !IS_ALIGNED(gpa, PAGE_SIZE))
 		return -EINVAL;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d)
 		rc = -ESRCH;
@@ -598,7 +603,7 @@ int64_t hc_console_setup(struct vcpu *caller, uint64_t domid, uint64_t gpa,
 		rc = -EBUSY;
 	else if (dom0_ram(&ctx, gpa, size, &hpa))
 		rc = -EFAULT;
-	/* Not in memory a domain was given: it could read or forge it. */
+	/* Not in memory a domain was given, nor another domain's ring. */
 	else if (hpa_in_use(&ctx, hpa, size))
 		rc = -EINVAL;
 	if (!rc) {
@@ -606,7 +611,7 @@ int64_t hc_console_setup(struct vcpu *caller, uint64_t domid, uint64_t gpa,
 		dom_console_attach(d, hpa, (uint32_t)size);
 		spin_unlock(&d->lock);
 	}
-	list_unlock();
+	domlist_release();
 	return rc;
 }
 
@@ -617,7 +622,7 @@ int64_t hc_console_kick(struct vcpu *caller, uint64_t domid, uint64_t a2,
 	int64_t rc = 0;
 
 	(void)caller, (void)a2, (void)a3, (void)a4, (void)a5;
-	list_lock();
+	domlist_acquire();
 	d = find(domid);
 	if (!d) {
 		rc = -ESRCH;
@@ -629,7 +634,7 @@ int64_t hc_console_kick(struct vcpu *caller, uint64_t domid, uint64_t a2,
 			rc = -EINVAL;
 		spin_unlock(&d->lock);
 	}
-	list_unlock();
+	domlist_release();
 	return rc;
 }
 

@@ -29,7 +29,8 @@ static void show_help(void)
 {
 	printk("Keel debug console keys:\n");
 	printk("  h  this help\n");
-	printk("  d  domains, vCPU state and exit counters\n");
+	printk("  d  domains, vCPU state, exit counters and Keel's time per "
+	       "exit reason\n");
 	printk("  m  memory usage\n");
 	printk("  t  timer and interrupt statistics\n");
 	printk("  r  run queues: per-CPU vCPUs, runtime, weight\n");
@@ -89,6 +90,11 @@ static void show_domains(void)
 				if (v->exits[r])
 					printk(" %s=%lu", exit_reason_names[r],
 					       v->exits[r]);
+			printk("\n    keel time (kcycles):");
+			for (unsigned r = 0; r < EXIT_NR; r++)
+				if (v->exits[r])
+					printk(" %s=%lu", exit_reason_names[r],
+					       v->exit_cycles[r] / 1000);
 			printk("\n");
 		}
 	}
@@ -101,6 +107,7 @@ static void show_memory(void)
 	printk("frame allocator: %lu MiB managed, %lu MiB free, %lu MiB used\n",
 	       (total * PAGE_SIZE) >> 20, (free * PAGE_SIZE) >> 20,
 	       ((total - free) * PAGE_SIZE) >> 20);
+	printk("heap: %lu bytes in use\n", heap_bytes_in_use());
 	for (unsigned i = 0; i < MAX_DOMAINS; i++)
 		if (domains[i])
 			printk(

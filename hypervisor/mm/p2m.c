@@ -104,7 +104,7 @@ int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	/* Non-present entries are never cached: only a replaced one can be
 	 * stale in another CPU's TLB. */
 	if (replaced)
-		vcpu_loop_evict_domain(d);
+		vcpu_loop_evict_domain(d, false);
 	return 0;
 }
 
@@ -157,7 +157,7 @@ void p2m_unmap(struct domain *d, uint64_t gpa, uint64_t size)
 		gpa = next;
 	}
 	hvm->p2m_flush(d);
-	vcpu_loop_evict_domain(d);
+	vcpu_loop_evict_domain(d, false);
 }
 
 int p2m_lookup(struct domain *d, uint64_t gpa, uint64_t *hpa)

@@ -602,6 +602,33 @@ def check_system_state(suite, machine, variant):
         suite.note("%s: failed unit %s: %s" % (variant, unit, status))
 
 
+def check_toolstack(suite, machine, variant, sudo=""):
+    """Records in suite whether Dom0 on machine loaded keel.ko at boot and
+    `kl info` reaches Keel through it (run as root, through `sudo` if
+    given); `variant` prefixes the result names."""
+    out = machine.run("grep -c '^keel ' /proc/modules; ls -l /dev/keel", 60)
+    suite.check("%s: keel.ko is loaded at boot and /dev/keel is root's"
+                % variant,
+                re.search(r"^1\s*$", out, re.M) and
+                re.search(r"^crw------- +\d+ root +root ", out, re.M),
+                "/proc/modules and ls say:\n%s" % out)
+    out = machine.run("%skl info; echo status=$?" % sudo, 60)
+    suite.check("%s: kl info reaches Keel" % variant,
+                "status=0" in out and
+                re.search(r"^keel_version +: \d+\.\d+$", out, re.M) and
+                re.search(r"^nr_cpus +: [1-9]", out, re.M),
+                "kl info printed:\n%s" % out)
+    out = machine.run("MANPAGER=cat MANWIDTH=80 man kl 2>&1 | head -n 8", 60)
+    suite.check("%s: man kl shows the toolstack's page" % variant,
+                re.search(r"kl\s+-\s+create, watch and destroy Keel", out),
+                "man kl printed:\n%s" % out)
+    # Completions load on first use, in login shells (profile.d).
+    out = machine.run("bash -lic '_completion_loader kl; complete -p kl' "
+                      "2>&1", 60)
+    suite.check("%s: bash completes kl's commands" % variant,
+                "complete -F _kl kl" in out, "bash printed:\n%s" % out)
+
+
 def concurrently(*calls):
     """Call each of calls in a thread of its own; return their results in
     order once all have returned.

@@ -6,6 +6,11 @@ from extra modules: the cpuid guest and the triple-fault guest. Checks:
 both DomUs are created; the cpuid guest passes and its output is tagged
 with its name; the triple-faulting DomU is stopped and reported while
 Dom0 and the other DomU finish; the debug console lists all three.
+
+Then Dom0 is the domctl guest beside a busy DomU and the triple-fault
+one: it finds both boot-time domains in DOMAIN_INFO (flagged as such),
+destroys them (one running, one crashed) and sees their memory return to
+Keel's frame allocator, before its own domain-control checks pass.
 """
 # suite-timeout: 300
 
@@ -77,7 +82,35 @@ def main():
             suite.ok("the debug console lists Dom0 and both DomUs")
         except keeltest.TestFailure as e:
             suite.fail("the debug console lists Dom0 and both DomUs", e)
+    destroy_boot_domains(suite)
     suite.finish()
+
+
+def destroy_boot_domains(suite):
+    label = "Dom0 destroys both boot-time domains; their memory returns"
+    guests = {name: keeltest.out_path("guests", name + ".bin")
+              for name in ("domctl", "busy", "triple")}
+    missing = [p for p in guests.values() if not os.path.exists(p)]
+    if missing:
+        suite.fail(label, "missing: %s (run 'make')" % missing)
+        return
+    iso = keeltest.out_path("test-boot-domains-destroy.iso")
+    keeltest.build_iso(
+        iso, keeltest.out_path("keel.elf"),
+        [(guests["domctl"], "addr=%s boot_domains=2 cycles=3"
+          % HYPERVISOR_ADDR),
+         (guests["busy"], "seconds=0"), (guests["triple"], "")],
+        keel_cmdline="maxcpus=2 dom0_mem=512M domu=busy:1,mem=32M "
+                     "domu=tri:2,mem=32M")
+    machine = keeltest.Machine("boot-domains-destroy", iso=iso, cpu="max",
+                               smp=2, mem="1G", timeout=180)
+    with machine:
+        try:
+            machine.expect(r"TEST domctl: (PASS|FAIL[^\r\n]*)", 180)
+            suite.check(label, machine.child.match.group(1) == "PASS",
+                        machine.tail())
+        except keeltest.TestFailure as e:
+            suite.fail(label, e)
 
 
 if __name__ == "__main__":

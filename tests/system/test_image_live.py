@@ -51,6 +51,7 @@ def check_shell(suite, machine, variant):
 
     machine.run("export SYSTEMD_PAGER= SYSTEMD_COLORS=0", 10)
     keeltest.check_system_state(suite, machine, variant)
+    keeltest.check_toolstack(suite, machine, variant)
     check("root is an overlay on the live squashfs",
           "findmnt -n -o FSTYPE / ; findmnt -n -o FSTYPE,SOURCE "
           "/run/rootfsbase", r"overlay[\s\S]*squashfs")
@@ -60,7 +61,8 @@ def check_shell(suite, machine, variant):
           "dmesg | grep -m1 'Hypervisor detected'", HYPERVISOR_DETECTED)
     check("br0 gets 10.0.2.15 by DHCP",
           "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
-          "&& break; sleep 1; done; ip -4 -o addr show br0",
+          "&& break; sleep 1; done; ip -4 -o addr show br0; "
+          "networkctl --no-pager status br0 | head -n 25",
           r"inet 10\.0\.2\.15/", timeout=240)
     check("the login message names Keel and its debug console",
           "cat /etc/motd", r"Keel, a small type-1 hypervisor[\s\S]*"

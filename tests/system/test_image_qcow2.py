@@ -4,14 +4,23 @@
 For each firmware: a copy-on-write overlay of the image, grown to
 DISK_SIZE, boots under QEMU TCG (-cpu max, 2 GiB) with a virtio disk, a
 virtio NIC whose host port forwards to Dom0's SSH, and a seed ISO
-(scripts/mk-seed.sh) carrying a fresh SSH key and a password. The default
-GRUB entry "Keel + Dom0" must show Keel's banner; cloud-init must finish;
-then:
+(scripts/mk-seed.sh). The two seeds are the two ways people bring a key:
+  - bios: user-data that lists its own user (keeltest) with a password and
+    an SSH key, as image/cloud-init/user-data does
+  - uefi: no users list at all, as a cloud gives it: one key in meta-data's
+    public-keys (a cloud's key pair) and one in a top-level
+    ssh_authorized_keys; both must reach the image's default user, keel
+    (its password is set too, only so the test can log in on the serial
+    console)
+The default GRUB entry "Keel + Dom0" must show Keel's banner; cloud-init
+must finish; then:
   - the seeded user logs in on the serial console with the seeded password
   - cloud-init set the hostname from meta-data
   - systemd finished booting: running or degraded (failed units listed)
+  - keel.ko is loaded and kl reaches Keel (through sudo)
   - the root file system was grown to the enlarged disk (growpart)
-  - ssh through the forwarded port logs in with the seeded key
+  - ssh through the forwarded port logs in with each seeded key, and the
+    user has passwordless sudo
 
 The two boots are independent and run side by side (each keeps one host
 CPU busy), so results of both come mixed, told apart by bios: and uefi:;
@@ -41,26 +50,38 @@ DISK_SIZE = "6G"
 GROWN_ROOT_MIB = 5000
 KEEL_BANNER = r"Keel hypervisor"
 CLOUD_INIT_DONE = r"Cloud-init v\. \S+ finished at"
-USER = "keeltest"
 PASSWORD = "seeded-Passw0rd"
 HOSTNAME = "keel-seeded"
 
-USER_DATA = """#cloud-config
+# Per firmware: the user who logs in, the user-data and the meta-data.
+SEEDS = {
+    "bios": ("keeltest", """#cloud-config
 hostname: %(hostname)s
 users:
-  - name: %(user)s
+  - name: keeltest
     shell: /bin/bash
     sudo: "ALL=(ALL) NOPASSWD:ALL"
     lock_passwd: false
     plain_text_passwd: %(password)s
     ssh_authorized_keys:
-      - %(key)s
+      - %(key1)s
+      - %(key2)s
 ssh_pwauth: false
-"""
-
-META_DATA = """instance-id: keel-image-test-%(variant)s
+""", """instance-id: keel-image-test-bios
 local-hostname: %(hostname)s
-"""
+"""),
+    "uefi": ("keel", """#cloud-config
+password: %(password)s
+chpasswd: {expire: false}
+ssh_pwauth: false
+ssh_authorized_keys:
+  - %(key2)s
+""", """instance-id: keel-image-test-uefi
+local-hostname: %(hostname)s
+public-keys:
+  - %(key1)s
+"""),
+}
 
 
 def free_ports(count):
@@ -76,14 +97,16 @@ def free_ports(count):
             s.close()
 
 
-def make_seed(work, variant, public_key):
+def make_seed(work, variant, public_keys):
     user_data = os.path.join(work, "user-data-" + variant)
     meta_data = os.path.join(work, "meta-data-" + variant)
+    values = {"hostname": HOSTNAME, "password": PASSWORD,
+              "key1": public_keys[0], "key2": public_keys[1]}
+    _, user_text, meta_text = SEEDS[variant]
     with open(user_data, "w") as f:
-        f.write(USER_DATA % {"hostname": HOSTNAME, "user": USER,
-                             "password": PASSWORD, "key": public_key})
+        f.write(user_text % values)
     with open(meta_data, "w") as f:
-        f.write(META_DATA % {"variant": variant, "hostname": HOSTNAME})
+        f.write(meta_text % values)
     seed = os.path.join(work, "seed-%s.iso" % variant)
     subprocess.run([os.path.join(keeltest.REPO_ROOT, "scripts", "mk-seed.sh"),
                     "-u", user_data, "-m", meta_data, seed], check=True,
@@ -91,21 +114,24 @@ def make_seed(work, variant, public_key):
     return seed
 
 
-def ssh(key, port, command, timeout=180):
+def ssh(user, key, port, command, timeout=180):
     return subprocess.run(
         ["ssh", "-i", key, "-p", str(port), "-o", "BatchMode=yes",
          "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
          "-o", "ConnectTimeout=60", "-o", "LogLevel=ERROR",
-         "%s@127.0.0.1" % USER, command],
+         "%s@127.0.0.1" % user, command],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
         stdin=subprocess.DEVNULL).stdout.decode(errors="replace")
 
 
-def boot_disk(suite, work, image, key, uefi, port):
+def boot_disk(suite, work, image, keys, uefi, port):
     variant = "uefi" if uefi else "bios"
-    with open(key + ".pub") as f:
-        public_key = f.read().strip()
-    seed = make_seed(work, variant, public_key)
+    user = SEEDS[variant][0]
+    public_keys = []
+    for key in keys:
+        with open(key + ".pub") as f:
+            public_keys.append(f.read().strip())
+    seed = make_seed(work, variant, public_keys)
     disk = os.path.join(work, "disk-%s.qcow2" % variant)
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
                     "-b", image, disk, DISK_SIZE], check=True)
@@ -132,13 +158,13 @@ def boot_disk(suite, work, image, key, uefi, port):
         suite.ok("%s: cloud-init finishes (%.0f s after power-on)"
                  % (variant, time.monotonic() - machine.started_at))
         try:
-            machine.login(USER, PASSWORD, 300)
+            machine.login(user, PASSWORD, 300)
         except keeltest.TestFailure as e:
             suite.fail("%s: %s logs in on the serial console with the seeded "
-                       "password" % (variant, USER), e)
+                       "password" % (variant, user), e)
             return
         suite.ok("%s: %s logs in on the serial console with the seeded "
-                 "password" % (variant, USER))
+                 "password" % (variant, user))
         try:
             machine.run("export SYSTEMD_PAGER= SYSTEMD_COLORS=0", 10)
             hostname = machine.run("hostname", 30)
@@ -146,6 +172,7 @@ def boot_disk(suite, work, image, key, uefi, port):
                         hostname.strip() == HOSTNAME,
                         "hostname is %r" % hostname)
             keeltest.check_system_state(suite, machine, variant)
+            keeltest.check_toolstack(suite, machine, variant, "sudo -n ")
             size = machine.run("df -B1M --output=size / | tail -n1", 30)
             grown = size.strip().isdigit() and int(size) >= GROWN_ROOT_MIB
             suite.check("%s: root file system grown to the %s disk"
@@ -154,13 +181,17 @@ def boot_disk(suite, work, image, key, uefi, port):
         except keeltest.TestFailure as e:
             suite.fail("%s: shell checks" % variant, e)
             return
-        try:
-            output = ssh(key, port, "echo ssh-as-$(id -un)-on-$(hostname)")
-        except subprocess.TimeoutExpired:
-            output = "ssh timed out"
-        suite.check("%s: ssh with the seeded key through the forwarded port"
-                    % variant,
-                    "ssh-as-%s-on-%s" % (USER, HOSTNAME) in output, output)
+        for number, key in enumerate(keys, 1):
+            try:
+                output = ssh(user, key, port, "echo ssh-as-$(id -un)-on-"
+                             "$(hostname); sudo -n true && echo sudo-ok")
+            except subprocess.TimeoutExpired:
+                output = "ssh timed out"
+            suite.check("%s: ssh as %s with seeded key %d through the "
+                        "forwarded port, passwordless sudo"
+                        % (variant, user, number),
+                        "ssh-as-%s-on-%s" % (user, HOSTNAME) in output and
+                        "sudo-ok" in output, output)
 
 
 def main():
@@ -174,12 +205,13 @@ def main():
         suite.finish()
     work = tempfile.mkdtemp(prefix="image-qcow2-", dir=keeltest.out_path())
     try:
-        key = os.path.join(work, "id_ed25519")
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        key], check=True)
+        keys = [os.path.join(work, "id_ed25519_%d" % n) for n in (1, 2)]
+        for key in keys:
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "",
+                            "-f", key], check=True)
         ports = free_ports(2)
         keeltest.concurrently(*(
-            functools.partial(boot_disk, suite, work, image, key, uefi, port)
+            functools.partial(boot_disk, suite, work, image, keys, uefi, port)
             for uefi, port in zip((False, True), ports)))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -14,7 +14,10 @@ the test puts the profile as /ks.cfg on a second CD-ROM, as a user would.
    the user's sudo group, br0's static address, Dom0's command line
    (bootloader --append), time zone, locale, root on the disk's ext4, the
    firmware GRUB ran on (Keel's log) and the %post script's marks are
-   checked, and systemd must be running or degraded.
+   checked, and systemd must be running or degraded. keel.ko is loaded and
+   kl reaches Keel. On the SeaBIOS boot, update-grub (what every kernel
+   upgrade runs) must regenerate a menu whose default is still Keel with
+   the profile's --append, and the disk must boot it.
 3. Refusal: kickstart/virt-install.ks with two lines broken; keel-install
    must name both lines and write nothing: the blank raw disk must still
    have no allocated block and its first MiB must be zeros.
@@ -167,6 +170,8 @@ def check_installed(suite, machine, variant):
     suite.note("%s: / used and size (MiB): %s" % (variant, machine.run(
         "df -BM --output=used,size / | tail -n1", 30).strip()))
     keeltest.check_system_state(suite, machine, variant)
+    keeltest.check_toolstack(suite, machine, variant,
+                             "echo %s | sudo -S -p '' " % PASSWORD)
     # networkd configures br0 once a NIC has joined it and has carrier.
     check("br0 has the static address, default route via the gateway",
           "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
@@ -217,6 +222,60 @@ def boot_installed(suite, work, disk, uefi):
             check_installed(suite, machine, variant)
         except keeltest.TestFailure as e:
             suite.fail("%s: checks of the installed system" % variant, e)
+            return
+        if not uefi:
+            update_grub(suite, machine, variant)
+    if not uefi:
+        boot_after_update_grub(suite, overlay, variant)
+
+
+def update_grub(suite, machine, variant):
+    """What a kernel upgrade does (its zz-update-grub hook): regenerate the
+    menu with grub-mkconfig. Keel must stay the default entry, with the
+    profile's Dom0 arguments; then the machine powers off for the next
+    boot."""
+    sudo = "echo %s | sudo -S -p '' " % PASSWORD
+    out = machine.run(sudo + "update-grub 2>&1; echo status=$?", 300)
+    suite.check("%s: update-grub runs and finds Keel" % variant,
+                "status=0" in out and "Found Keel with Dom0 kernel" in out,
+                "update-grub printed:\n%s" % out)
+    menu = machine.run("grep -E 'set default=|^menuentry|module2 .*vmlinuz' "
+                       "/boot/grub/grub.cfg", 60)
+    suite.check("%s: the regenerated menu's default is Keel + Dom0, with "
+                "the profile's --append" % variant,
+                re.search(r'^\s*set default="Keel \+ Dom0"$', menu, re.M) and
+                re.search(r"^menuentry 'Keel \+ Dom0' ", menu, re.M) and
+                re.search(r"module2 /boot/vmlinuz-\S+ root=UUID=\S+ ro "
+                          r".*consoleblank=0", menu),
+                "grub.cfg has:\n%s" % menu)
+    machine.sendline(sudo + "poweroff")
+    try:
+        machine.child.expect(pexpect.EOF, timeout=300)
+    except pexpect.TIMEOUT:
+        pass
+
+
+def boot_after_update_grub(suite, overlay, variant):
+    machine = keeltest.Machine(
+        "kickstart-boot-%s-update-grub" % variant, cpu="max", smp=1,
+        mem="2G", timeout=BOOT_TIMEOUT,
+        extra_args=["-drive", "file=%s,if=virtio,format=qcow2" % overlay,
+                    "-nic", "user,model=virtio-net-pci"])
+    name = "%s: after update-grub the default entry still boots Keel and " \
+        "Dom0 with the profile's arguments" % variant
+    with machine:
+        try:
+            machine.expect(r"Keel \+ Dom0", 120)
+            machine.expect(KEEL_BANNER, 120)
+            machine.expect(r"%s login: " % HOSTNAME)
+            machine.login(USER, PASSWORD, 120)
+            out = machine.run("cat /proc/cmdline; "
+                              "grep -c '^keel ' /proc/modules", 60)
+        except keeltest.TestFailure as e:
+            suite.fail(name, e)
+            return
+        suite.check(name, "consoleblank=0" in out and
+                    re.search(r"^1$", out, re.M), out)
 
 
 def broken_profile():

@@ -166,6 +166,33 @@ static void test_list_json_empty_and_escapes(void **state)
 	free(text);
 }
 
+static void test_state_letters(void **state)
+{
+	static const struct {
+		uint32_t state;
+		const char *letters, *name;
+	} cases[] = {
+	    {KEEL_DOMSTATE_BUILDING, "-b----", "building"},
+	    {KEEL_DOMSTATE_RUNNING, "r-----", "running"},
+	    {KEEL_DOMSTATE_PAUSED, "--p---", "paused"},
+	    {KEEL_DOMSTATE_SHUTDOWN, "---s--", "shutdown"},
+	    {KEEL_DOMSTATE_CRASHED, "----c-", "crashed"},
+	    {99, "------", "unknown"},
+	};
+	struct keel_domain_info d;
+	char letters[7];
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		d.state = cases[i].state;
+		kl_domain_state_letters(&d, letters);
+		assert_string_equal(letters, cases[i].letters);
+		assert_string_equal(kl_domain_state_name(d.state),
+				    cases[i].name);
+	}
+}
+
 static void test_vcpu_line(void **state)
 {
 	struct keel_vcpu_info v = {.vcpu = 1,
@@ -267,6 +294,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_list_text, setup),
 	    cmocka_unit_test_setup(test_list_json, setup),
 	    cmocka_unit_test_setup(test_list_json_empty_and_escapes, setup),
+	    cmocka_unit_test(test_state_letters),
 	    cmocka_unit_test_setup(test_vcpu_line, setup),
 	    cmocka_unit_test(test_create_args),
 	    cmocka_unit_test(test_numbers_and_cpus),

@@ -72,8 +72,8 @@ static const struct hvm_ops npt_ops = {
 const struct hvm_ops *hvm = &npt_ops;
 
 /* The vCPU loop's side of a shootdown: no other CPUs here, count the calls. */
-void vcpu_loop_evict_domain(const struct domain *d)
+void vcpu_loop_evict_domain(const struct domain *d, bool unlocked)
 {
-	(void)d;
+	(void)d, (void)unlocked;
 	npt_evictions++;
 }

@@ -33,6 +33,8 @@ static unsigned crashes, sleeps;
 static struct {
 	unsigned count;
 	uint8_t vector;
+	bool has_error;
+	uint32_t error;
 } injected;
 static bool msr_refuse;
 static uint64_t msr_written;
@@ -53,9 +55,11 @@ static void fake_set_state(struct vcpu *v, const struct guest_state *s)
 static bool fake_inject_event(struct vcpu *v, enum event_type type,
 			      uint8_t vector, bool has_error, uint32_t error)
 {
-	(void)v, (void)type, (void)has_error, (void)error;
+	(void)v, (void)type;
 	injected.count++;
 	injected.vector = vector;
+	injected.has_error = has_error;
+	injected.error = error;
 	return true;
 }
 
@@ -327,6 +331,47 @@ static void test_hlt(void **state)
 	assert_int_equal(sleeps, 0);
 }
 
+/*
+ * #DB and #AC exits go back to the guest as the same exception (#AC with
+ * its error code of 0) and RIP stays; ICEBP is skipped and becomes #DB.
+ */
+static void test_reflected_exceptions_and_icebp(void **state)
+{
+	static const uint8_t icebp[] = {0xF1};
+	struct vm_exit e = {.reason = EXIT_EXCEPTION};
+
+	(void)state;
+	guest_at(NULL, 0);
+	e.exc.vector = 1;
+	hvm_handle_exit(&vcpu, &e);
+	assert_int_equal(injected.count, 1);
+	assert_int_equal(injected.vector, 1);
+	assert_false(injected.has_error);
+	assert_int_equal(gs.rip, GUEST_RIP);
+	guest_at(NULL, 0);
+	e.exc.vector = 17;
+	hvm_handle_exit(&vcpu, &e);
+	assert_int_equal(injected.vector, 17);
+	assert_true(injected.has_error);
+	assert_int_equal(injected.error, 0);
+	assert_int_equal(crashes, 0);
+
+	guest_at(icebp, sizeof(icebp));
+	handle(EXIT_ICEBP, 0);
+	assert_int_equal(gs.rip, GUEST_RIP + 1);
+	assert_int_equal(injected.vector, 1);
+	assert_int_equal(crashes, 0);
+	/* Reported length (VMX) */
+	guest_at(icebp, sizeof(icebp));
+	handle(EXIT_ICEBP, 1);
+	assert_int_equal(gs.rip, GUEST_RIP + 1);
+	/* Anything but F1 at RIP is not an ICEBP exit Keel understands. */
+	guest_at((const uint8_t[]){0x90}, 1);
+	handle(EXIT_ICEBP, 0);
+	assert_int_equal(crashes, 1);
+	assert_int_equal(injected.count, 0);
+}
+
 /* What Keel cannot handle stops the domain, never Keel. */
 static void test_fatal_exits(void **state)
 {
@@ -351,6 +396,7 @@ int main(void)
 	    cmocka_unit_test(test_port_in),
 	    cmocka_unit_test(test_hypercall_and_virt_insns),
 	    cmocka_unit_test(test_hlt),
+	    cmocka_unit_test(test_reflected_exceptions_and_icebp),
 	    cmocka_unit_test(test_fatal_exits),
 	};
 

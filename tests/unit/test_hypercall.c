@@ -64,6 +64,18 @@
 unsigned nr_cpus_online = 3;
 struct domain *domains[MAX_DOMAINS];
 spinlock_t domlist_lock = SPINLOCK_INIT;
+
+/* As domain.c's, on one CPU. */
+void domlist_acquire(void)
+{
+	assert_false(spin_is_locked(&domlist_lock));
+	spin_lock(&domlist_lock);
+}
+
+void domlist_release(void)
+{
+	spin_unlock(&domlist_lock);
+}
 struct e820_map host_e820;
 static const char *sched_name = "credit";
 static struct sched_policy test_policy;
@@ -680,6 +692,19 @@ static void test_console_ring(void **state)
 	    call4(&v0, KEEL_HC_CONSOLE_SETUP, d, MiB(4), KiB(8), 0), 0);
 	assert_int_equal(r->out_prod, 0);
 	assert_int_equal(r->in_cons, 0);
+	/* The ring is no DomU's memory, nor another domain's ring. */
+	assert_int_equal(map_one(d, MiB(2), MiB(4) + KiB(4), PAGE_SIZE),
+			 -EINVAL);
+	{
+		int64_t e = create_dom("con2", 1);
+
+		assert_int_equal(
+		    call4(&v0, KEEL_HC_CONSOLE_SETUP, e, MiB(4), KiB(4), 0),
+		    -EINVAL);
+		assert_int_equal(call4(&v0, KEEL_HC_CONSOLE_SETUP, e,
+				       MiB(4) + KiB(8), KiB(4), 0),
+				 0);
+	}
 	/* Output wraps in a 4 KiB `out` and never waits for Dom0. */
 	spin_lock(&domains[d]->lock);
 	for (unsigned i = 0; i < 5000; i++)

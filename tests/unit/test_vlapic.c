@@ -678,46 +678,69 @@ static void test_timer_divide_change_mid_count(void **state)
 	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 3000);
 }
 
+/* A period of 100000 counts at 1 GHz: 100 us, the shortest one allowed. */
 static void test_timer_periodic(void **state)
 {
 	(void)state;
-	start_timer(0x40 | LVT_PERIODIC, DIV_BY_1, 100);
-	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 200);
-	fake_tsc = T0 + 200;
+	start_timer(0x40 | LVT_PERIODIC, DIV_BY_1, 100000);
+	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 200000);
+	fake_tsc = T0 + 200000;
 	vlapic_timer_expire(&lapic, fake_tsc);
 	assert_true(irr_has(0x40));
-	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 400);
+	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 400000);
 	drain();
-	fake_tsc = T0 + 250;
-	assert_int_equal(rd(REG_TMCCT), 75);
+	fake_tsc = T0 + 250000;
+	assert_int_equal(rd(REG_TMCCT), 75000);
 
 	/* Missed periods coalesce into one interrupt. */
-	fake_tsc = T0 + 1050;
+	fake_tsc = T0 + 1050000;
 	kicks = 0;
 	vlapic_timer_expire(&lapic, fake_tsc);
 	assert_int_equal(kicks, 1);
-	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 1200);
-	fake_tsc = T0 + 1100;
-	assert_int_equal(rd(REG_TMCCT), 50);
+	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 1200000);
+	fake_tsc = T0 + 1100000;
+	assert_int_equal(rd(REG_TMCCT), 50000);
 	drain();
 
 	/* Masked: it keeps counting but asks for no wake-ups... */
 	wr(REG_LVTT, 0x40 | LVT_PERIODIC | LVT_MASKED);
 	assert_int_equal(vlapic_timer_deadline(&lapic), 0);
-	fake_tsc = T0 + 1310;
-	assert_int_equal(rd(REG_TMCCT), 45);
+	fake_tsc = T0 + 1310000;
+	assert_int_equal(rd(REG_TMCCT), 45000);
 	/* ... and unmasking does not deliver what expired meanwhile. */
 	wr(REG_LVTT, 0x40 | LVT_PERIODIC);
 	assert_false(irr_has(0x40));
-	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 1400);
+	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 1400000);
 	/* Periodic → one-shot: runs to zero and stops. */
 	wr(REG_LVTT, 0x40);
-	fake_tsc = T0 + 1400;
+	fake_tsc = T0 + 1400000;
 	vlapic_timer_expire(&lapic, fake_tsc);
 	assert_true(irr_has(0x40));
 	assert_int_equal(vlapic_timer_deadline(&lapic), 0);
-	fake_tsc = T0 + 1500;
+	fake_tsc = T0 + 1500000;
 	assert_int_equal(rd(REG_TMCCT), 0);
+}
+
+/*
+ * A period below 100 us is stretched to 100 us: count 1 with divide-by-1
+ * asks for an interrupt every nanosecond, and would end every run on the
+ * attacker's CPU that soon.
+ */
+static void test_timer_periodic_minimum(void **state)
+{
+	const uint64_t min_ticks = TSC_KHZ / 10; /* 100 us */
+
+	(void)state;
+	start_timer(0x40 | LVT_PERIODIC, DIV_BY_1, 1);
+	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + min_ticks);
+	fake_tsc = T0 + min_ticks;
+	vlapic_timer_expire(&lapic, fake_tsc);
+	assert_true(irr_has(0x40));
+	assert_int_equal(vlapic_timer_deadline(&lapic), T0 + 2 * min_ticks);
+	drain();
+	/* One-shot mode keeps the count it was given. */
+	start_timer(0x40, DIV_BY_1, 1);
+	assert_int_equal(vlapic_timer_deadline(&lapic), fake_tsc + 2);
 }
 
 static uint64_t deadline_seen_by_kick;
@@ -880,6 +903,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_timer_divide_values, setup),
 	    cmocka_unit_test_setup(test_timer_divide_change_mid_count, setup),
 	    cmocka_unit_test_setup(test_timer_periodic, setup),
+	    cmocka_unit_test_setup(test_timer_periodic_minimum, setup),
 	    cmocka_unit_test_setup(test_timer_long_running_periodic, setup),
 	    cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
 	    cmocka_unit_test_setup(test_timer_reserved_mode, setup),

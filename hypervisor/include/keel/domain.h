@@ -37,6 +37,7 @@ struct vcpu {
 	 * run-queue locks, others read it without a lock. */
 	int pcpu;
 	uint64_t exits[EXIT_NR];
+	uint64_t exit_cycles[EXIT_NR]; /* TSC cycles Keel spent on each */
 	uint64_t runtime_ns;
 	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
 	uint64_t tsc_offset;
@@ -100,7 +101,7 @@ struct domain {
 	struct vcpu *vcpus[MAX_VCPUS];
 	uint64_t p2m_root; /* host-physical root of the NPT/EPT tree */
 	/*
-	 * RAM the domain owns, in the order it was added (mem_extent.c). Grows
+	 * RAM the domain owns, sorted by host address (mem_extent.c). Grows
 	 * while the domain is built (and for Dom0 at boot); read without a
 	 * lock afterwards, as it no longer changes.
 	 */
@@ -136,8 +137,16 @@ extern struct domain *domains[MAX_DOMAINS];
  * it: domain_destroy() waits for their pass to end before freeing.
  */
 extern spinlock_t domlist_lock;
+/*
+ * Takes and drops domlist_lock for a caller that holds no other lock. The
+ * wait takes interrupts: the holder may be waiting for this CPU to release
+ * a VMCS (an IPI), so spinning with interrupts off could deadlock.
+ */
+void domlist_acquire(void);
+void domlist_release(void);
 
-/* A domain in state BUILDING with its vCPUs down, listed in domains[id]. */
+/* A domain in state BUILDING, listed in domains[id], not yet scheduled:
+ * vCPU 0 runnable once it is, the others down until INIT/SIPI. */
 struct domain *domain_create(unsigned id, const char *name, bool privileged,
 			     unsigned nr_vcpus);
 /*

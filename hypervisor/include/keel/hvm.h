@@ -31,6 +31,7 @@ enum exit_reason {
 	EXIT_XSETBV,
 	EXIT_PAUSE,
 	EXIT_VIRT_INSN, /* SVM/VMX instructions: #UD for guests */
+	EXIT_ICEBP,	/* ICEBP (INT1, F1): the guest gets #DB after it */
 	EXIT_INVALID,	/* hardware refused the guest state */
 	EXIT_UNKNOWN,	/* a vendor exit Keel does not handle */
 	EXIT_NR

@@ -8,8 +8,9 @@
 /* Entered by each CPU once it is up; waits for sched_init() first. */
 __noreturn void vcpu_loop(void);
 /* Returns once no other CPU runs d on translations from before the call
- * (TLB shootdown after a p2m change that removed or narrowed access). */
-void vcpu_loop_evict_domain(const struct domain *d);
+ * (TLB shootdown after a p2m change that removed or narrowed access).
+ * `unlocked`: the caller holds no lock, so the wait takes interrupts. */
+void vcpu_loop_evict_domain(const struct domain *d, bool unlocked);
 /*
  * One step of a wait for another CPU, for a caller that holds no lock:
  * takes pending interrupts (a kick, a request to release a VMCS) so that

@@ -59,6 +59,7 @@
 #define EFER_NXE  (1UL << 11)
 #define EFER_SVME (1UL << 12)
 
+#define X86_RFLAGS_TF (1UL << 8)
 #define X86_RFLAGS_IF (1UL << 9)
 #define X86_RFLAGS_VM (1UL << 17)
 /* Bit 1 reads as 1; what may be set besides (SDM vol. 1 §3.4.3): CF, PF,

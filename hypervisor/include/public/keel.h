@@ -58,7 +58,8 @@
 #define KEEL_HC_DOMAIN_CREATE (KEEL_HC_BASE + 2)
 /* (RDI: domid) -> 0. */
 #define KEEL_HC_DOMAIN_DESTROY (KEEL_HC_BASE + 3)
-/* (RDI: domid) -> 0; -EINVAL unless RUNNING (pause) or PAUSED (unpause). */
+/* (RDI: domid) -> 0; -EINVAL unless RUNNING (pause) or PAUSED (unpause).
+ * Pause returns once no CPU runs the domain. */
 #define KEEL_HC_DOMAIN_PAUSE   (KEEL_HC_BASE + 4)
 #define KEEL_HC_DOMAIN_UNPAUSE (KEEL_HC_BASE + 5)
 /* (RDI: domid) -> 0: first run of a BUILDING domain. */

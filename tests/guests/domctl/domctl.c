@@ -16,7 +16,9 @@
  * where they started (both printed).
  *
  * addr= is an address of Keel's own memory (the harness passes Keel's
- * load address): donating it must be refused.
+ * load address): donating it must be refused. With boot_domains=N, the N
+ * domains Keel built from domu= are found and destroyed first, and their
+ * memory must return to Keel.
  */
 #include "guest.h"
 #include "payload.h"
@@ -68,6 +70,8 @@ static struct keel_platform_info platform;
 static struct keel_mem_extent extents[KEEL_MAX_EXTENTS_PER_CALL + 1];
 static char ring_buf[RING_SIZE] __attribute__((aligned(RING_SIZE)));
 static char dmesg_buf[16384];
+
+static bool platform_info(void);
 
 static int64_t hypercall(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
 			 uint64_t a4)
@@ -277,6 +281,47 @@ static bool find_pool(void)
 		}
 	}
 	return false;
+}
+
+/*
+ * boot_domains=N: Keel built N domains from domu= (their memory from its
+ * frame allocator). They are listed with KEEL_DOMFLAG_BOOT, and destroying
+ * them gives their memory back to Keel.
+ */
+static void test_boot_domains(uint64_t expected)
+{
+	uint64_t found = 0, ram = 0, free0, domains0;
+	int64_t ids[8], id = 0;
+
+	if (!check(platform_info(), "platform info"))
+		return;
+	free0 = platform.free_ram;
+	domains0 = platform.nr_domains;
+	while ((id = hypercall(KEEL_HC_DOMAIN_INFO, (uint64_t)id, gpa(&info),
+			       sizeof(info), 0)) >= 0) {
+		if ((info.flags & KEEL_DOMFLAG_BOOT) &&
+		    found < ARRAY_SIZE(ids)) {
+			printf("domctl: boot domain d%ld '%s', state %u, %lu "
+			       "bytes\n",
+			       id, info.name, info.state,
+			       (unsigned long)info.ram_bytes);
+			ids[found++] = id;
+			ram += info.ram_bytes;
+		}
+		id++;
+	}
+	if (!check(found == expected, "%lu boot domains listed (%lu)", expected,
+		   found))
+		return;
+	for (uint64_t i = 0; i < found; i++)
+		destroy(ids[i]);
+	check(platform_info(), "platform info after");
+	printf("domctl: boot domains destroyed: free_ram %lu -> %lu bytes, "
+	       "domains %lu -> %u\n",
+	       free0, platform.free_ram, domains0, platform.nr_domains);
+	check(platform.free_ram >= free0 + ram &&
+		  platform.nr_domains == domains0 - found,
+	      "their %lu bytes of RAM went back to Keel", ram);
 }
 
 static void test_create_refusals(void)
@@ -756,12 +801,13 @@ static void test_cycles(uint64_t cycles)
 void test_main(void)
 {
 	struct cpuid_regs v = cpuid(0);
-	uint64_t keel_addr = 0x200000, cycles = 50;
+	uint64_t keel_addr = 0x200000, cycles = 50, boot_domains = 0;
 	int64_t rc;
 
 	amd = v.ebx == 0x68747541; /* "Auth" */
 	cmdline_u64("addr", &keel_addr);
 	cmdline_u64("cycles", &cycles);
+	cmdline_u64("boot_domains", &boot_domains);
 	if (!find_pool())
 		test_fail("no %u MiB of RAM above 64 MiB in the e820 map",
 			  (unsigned int)(NR_SLOTS * 2));
@@ -773,6 +819,8 @@ void test_main(void)
 	check(platform_info(), "platform info");
 	printf("domctl: Keel has %u CPUs, %u domains, %lu bytes free\n",
 	       platform.nr_cpus, platform.nr_domains, platform.free_ram);
+	if (boot_domains)
+		test_boot_domains(boot_domains);
 	test_create_refusals();
 	test_memory_refusals(keel_addr);
 	test_boot_state_refusals();

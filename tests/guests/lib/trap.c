@@ -137,6 +137,8 @@ void trap_dispatch(struct trap_frame *frame)
 
 	const struct extable_entry *fixup = extable_find(frame->rip);
 	if (fixup) {
+		/* A single-step #DB resumes without stepping on. */
+		frame->rflags &= ~X86_EFLAGS_TF;
 		frame->rip = fixup->fixup_rip;
 		frame->rdi = EXINFO_VALID | (uint32_t)(frame->vector << 16) |
 			     (uint32_t)(frame->error_code & 0xffff);

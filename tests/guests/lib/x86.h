@@ -18,6 +18,7 @@
 #define X86_EXC_GP  13
 #define X86_EXC_PF  14
 
+#define X86_EFLAGS_TF (1u << 8)
 #define X86_EFLAGS_IF (1u << 9)
 
 /*

@@ -15,8 +15,8 @@
 
 /* "building", "running", "paused", "shutdown", "crashed" or "unknown". */
 const char *kl_domain_state_name(uint32_t state);
-/* xl's six-letter state column: r (running), p (paused), s (shut down),
- * c (crashed); a domain being built shows dashes. */
+/* xl's six-letter state column: r (running), b (being built), p (paused),
+ * s (shut down), c (crashed); kl(1) names them. */
 void kl_domain_state_letters(const struct keel_domain_info *d, char out[7]);
 /* "poweroff", "reboot" or "" (none). */
 const char *kl_shutdown_reason_name(uint32_t reason);

@@ -14,8 +14,10 @@
 #include <keel/sched.h>
 #include <keel/x86.h>
 
+#define EXC_DB 1
 #define EXC_UD 6
 #define EXC_GP 13
+#define EXC_AC 17
 
 void hvm_inject_gp(struct vcpu *v)
 {
@@ -41,6 +43,7 @@ static const struct {
     {EXIT_HYPERCALL, 3, {0x0F, 0x01, 0xC1}}, /* VMCALL */
     {EXIT_PAUSE, 1, {0x90}},
     {EXIT_XSETBV, 3, {0x0F, 0x01, 0xD1}},
+    {EXIT_ICEBP, 1, {0xF1}},
 };
 
 /*
@@ -169,6 +172,43 @@ static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 	}
 }
 
+/*
+ * #DB and #AC are intercepted only to be given back: a guest that makes
+ * the CPU deliver one of them while delivering the same one (an #AC frame
+ * pushed misaligned at CPL3, a data breakpoint on the #DB stack) would
+ * otherwise keep a real CPU in microcode for good, with no instruction
+ * boundary at which Keel's timer could end the run (CVE-2015-5307,
+ * CVE-2015-8104, Xen XSA-156). With the intercept each delivery is an
+ * exit, so the loop costs the guest its own time only. The backends have
+ * already put the #DB's DR6 where the guest reads it. #AC always pushes an
+ * error code of 0 (SDM vol. 3A §6.15).
+ */
+static void reflect_exception(struct vcpu *v, const struct vm_exit *e)
+{
+	switch (e->exc.vector) {
+	case EXC_DB:
+		hvm->inject_event(v, EVENT_EXCEPTION, EXC_DB, false, 0);
+		break;
+	case EXC_AC:
+		hvm->inject_event(v, EVENT_EXCEPTION, EXC_AC, true, 0);
+		break;
+	default:
+		domain_crash(v->dom, v, "exception %u in vCPU %u",
+			     e->exc.vector, v->id);
+	}
+}
+
+/* ICEBP is a trap: #DB follows it, with RIP past it and DR6 unchanged
+ * (SDM vol. 3A §17.3.1.2 and the INT1 entry of vol. 2). */
+static void handle_icebp(struct vcpu *v, const struct vm_exit *e)
+{
+	if (hvm_skip_insn(v, e)) {
+		domain_crash(v->dom, v, "cannot decode the ICEBP at the exit");
+		return;
+	}
+	hvm->inject_event(v, EVENT_EXCEPTION, EXC_DB, false, 0);
+}
+
 static void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 {
 	struct guest_state s;
@@ -241,8 +281,10 @@ void hvm_handle_exit(struct vcpu *v, struct vm_exit *e)
 			     v->id);
 		break;
 	case EXIT_EXCEPTION:
-		domain_crash(v->dom, v, "exception %u in vCPU %u",
-			     e->exc.vector, v->id);
+		reflect_exception(v, e);
+		break;
+	case EXIT_ICEBP:
+		handle_icebp(v, e);
 		break;
 	case EXIT_INIT:
 		/* A physical INIT aimed at this CPU: nothing for the guest. */

@@ -26,6 +26,7 @@ const char *const exit_reason_names[EXIT_NR] = {
     [EXIT_XSETBV] = "xsetbv",
     [EXIT_PAUSE] = "pause",
     [EXIT_VIRT_INSN] = "virt-insn",
+    [EXIT_ICEBP] = "icebp",
     [EXIT_INVALID] = "invalid",
     [EXIT_UNKNOWN] = "unknown",
 };

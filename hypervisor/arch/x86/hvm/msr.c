@@ -267,6 +267,10 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		if (val & ~allowed)
 			return -EINVAL;
 		hvm->get_state(v, &s);
+		/* LME may change only while paging is off (SDM vol. 3A
+		 * §10.8.5, APM vol. 2 §14.6.1): #GP otherwise. */
+		if ((s.cr0 & X86_CR0_PG) && ((val ^ s.efer) & EFER_LME))
+			return -EINVAL;
 		/* LMA is read-only: the CPU sets it when paging turns on. */
 		s.efer = (val & ~EFER_LMA) | (s.efer & EFER_LMA);
 		hvm->set_state(v, &s);

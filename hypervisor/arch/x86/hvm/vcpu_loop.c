@@ -24,9 +24,11 @@
  * wait until it has left. Its next entry flushes, because the vendor code
  * marked every vCPU of d before this was called (hvm_ops.p2m_flush).
  * Waiting is safe with d->lock held: a CPU counts its exit before it
- * takes the lock to handle it.
+ * takes the lock to handle it. A caller holding no lock (domain
+ * destruction) passes `unlocked` and takes interrupts while it waits, as
+ * the CPU waited for may itself wait for this one (a VMCS to release).
  */
-void vcpu_loop_evict_domain(const struct domain *d)
+void vcpu_loop_evict_domain(const struct domain *d, bool unlocked)
 {
 	uint64_t seen[MAX_CPUS];
 	unsigned self = this_cpu()->cpu;
@@ -51,8 +53,12 @@ void vcpu_loop_evict_domain(const struct domain *d)
 		       __atomic_load_n(&percpu_area[c].current,
 				       __ATOMIC_ACQUIRE) &&
 		       __atomic_load_n(&percpu_area[c].exits,
-				       __ATOMIC_ACQUIRE) < seen[c])
-			cpu_relax();
+				       __ATOMIC_ACQUIRE) < seen[c]) {
+			if (unlocked)
+				vcpu_loop_wait_step();
+			else
+				cpu_relax();
+		}
 }
 
 /* The same window as take_interrupts(), for CPUs that wait. */
@@ -82,17 +88,33 @@ void vcpu_loop_quiesce(void)
 			vcpu_loop_wait_step();
 }
 
-/* Host TSC at which v's virtual LAPIC timer is due, or 0. */
-static uint64_t vtimer_due(struct vcpu *v)
+/*
+ * Host TSC at which v's virtual LAPIC timer is due (now if it is), or 0
+ * for never. The guest may have moved its TSC anywhere (IA32_TSC writes)
+ * and may ask for any deadline, 2^64-1 included: what counts is the
+ * distance from the guest's now, compared as the vLAPIC compares, and a
+ * deadline beyond the host TSC's range is never. Converting the deadline
+ * itself (d - offset) wraps: a timer the vLAPIC sees in the future could
+ * look due to the host forever and end every run on this CPU at once.
+ */
+static uint64_t vtimer_due(struct vcpu *v, uint64_t now)
 {
 	uint64_t d = vlapic_timer_deadline(&v->vlapic);
+	uint64_t guest_now = now + v->tsc_offset;
 
-	return d ? d - v->tsc_offset : 0;
+	if (!d)
+		return 0;
+	if (d <= guest_now)
+		return now;
+	return d - guest_now > UINT64_MAX - now ? 0 : now + (d - guest_now);
 }
 
 /*
  * Fires the due virtual timers of the vCPUs queued on this CPU (running,
- * waiting or blocked); returns the earliest future deadline.
+ * waiting or blocked); returns the earliest future deadline of a blocked
+ * one, which its timer wakes. A runnable vCPU's timer waits for its next
+ * run (vcpu_loop adds the deadline of the vCPU it runs): a guest with a
+ * short periodic timer must not cut the runs of the others short.
  */
 static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 {
@@ -110,15 +132,15 @@ static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 			if (v->pcpu != (int)cpu || v->state == VCPU_STOPPED ||
 			    v->state == VCPU_DOWN)
 				continue;
-			due = vtimer_due(v);
+			due = vtimer_due(v, now);
 			if (due && due <= now) {
 				spin_lock(&d->lock);
 				vlapic_timer_expire(&v->vlapic,
 						    now + v->tsc_offset);
 				spin_unlock(&d->lock);
-				due = vtimer_due(v);
+				due = vtimer_due(v, now);
 			}
-			if (due && due < horizon)
+			if (due && due < horizon && v->state == VCPU_BLOCKED)
 				horizon = due;
 		}
 	}
@@ -149,7 +171,7 @@ __noreturn void vcpu_loop(void)
 	while (!__atomic_load_n(&sched, __ATOMIC_ACQUIRE))
 		cpu_relax();
 	for (;;) {
-		uint64_t now = rdtsc(), horizon, start;
+		uint64_t now = rdtsc(), horizon, start, exited;
 		struct sched_decision dec;
 		struct vcpu *v;
 
@@ -165,6 +187,9 @@ __noreturn void vcpu_loop(void)
 		if (sched_kicked(cpu))
 			continue;
 		horizon = MIN(horizon, slice_end(now, dec.slice_ns));
+		if (v && vtimer_due(v, now))
+			horizon =
+			    MIN(horizon, vtimer_due(v, now)); /* its own */
 		if (!v) {
 			lapic_timer_arm(horizon);
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
@@ -182,6 +207,7 @@ __noreturn void vcpu_loop(void)
 		fpu_switch_to(v);
 		start = now_ns();
 		hvm->vcpu_run(v, horizon, &exit); /* back in Keel by horizon */
+		exited = rdtsc();
 		v->runtime_ns += now_ns() - start;
 		this_cpu()->current = NULL;
 		__atomic_add_fetch(&this_cpu()->exits, 1, __ATOMIC_RELEASE);
@@ -189,5 +215,9 @@ __noreturn void vcpu_loop(void)
 		hvm_handle_exit(v, &exit);
 		spin_unlock(&v->dom->lock);
 		take_interrupts();
+		/* What the exit cost Keel, for the debug key's profile:
+		 * handling and the host interrupts it let in, not the world
+		 * switch. */
+		v->exit_cycles[exit.reason] += rdtsc() - exited;
 	}
 }

@@ -379,11 +379,28 @@ static uint64_t counts_elapsed(const struct vlapic *l, uint64_t now)
 				    : 0;
 }
 
+/*
+ * The shortest period of periodic mode, as KVM's min_timer_period_us: with
+ * an initial count of 1 and divide-by-1 a guest would ask for an interrupt,
+ * and so an exit, every few nanoseconds, at the cost of every vCPU that
+ * shares its CPU. One-shot and TSC-deadline timers need a guest write (an
+ * exit of its own) for each expiry and are not limited.
+ */
+#define PERIODIC_MIN_US 100
+
+static uint64_t counts_to_expiry(const struct vlapic *l, uint64_t counts)
+{
+	uint64_t t = counts_to_tsc(l, counts);
+	uint64_t min = muldiv(PERIODIC_MIN_US, l->tsc_khz, 1000, true);
+
+	return timer_mode(l) == TIMER_PERIODIC && t < min ? min : t;
+}
+
 static void timer_start_count(struct vlapic *l, uint64_t now, uint64_t value)
 {
 	l->count_start = now;
 	l->count_value = value;
-	l->timer_expiry = value ? now + counts_to_tsc(l, value) : 0;
+	l->timer_expiry = value ? now + counts_to_expiry(l, value) : 0;
 }
 
 static uint32_t timer_current_count(const struct vlapic *l, uint64_t now)

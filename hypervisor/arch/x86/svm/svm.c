@@ -11,6 +11,7 @@
 #include <keel/asid.h>
 #include <keel/cpu.h>
 #include <keel/cpu_policy.h>
+#include <keel/debugreg.h>
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/hvm.h>
@@ -24,6 +25,10 @@
 
 #define IOPM_ORDER  2 /* 12 KiB used, 16 KiB allocated */
 #define MSRPM_ORDER 1 /* 8 KiB */
+
+#define EXC_DB 1
+#define EXC_AC 17
+#define EXC_MC 18
 
 struct svm_cpu {
 	uint64_t hsave_pa;
@@ -40,6 +45,22 @@ struct svm_vcpu {
 	struct asid_tag asid; /* only touched by the CPU running it */
 	/* A STARTUP IPI vector not yet applied, or -1 (atomic). */
 	int startup_vector;
+	/*
+	 * DR0-DR3 live in the hardware while the guest runs once it has
+	 * touched a debug register (svm_vcpu_run); until then every MOV DR
+	 * exits. DR6 and DR7 are in the VMCB. Only the CPU running v.
+	 */
+	bool dr_active;
+	struct guest_drs drs;
+	/*
+	 * NMI blocking, which SVM without vNMI does not track for injected
+	 * NMIs (APM vol. 2 §15.20): set when an NMI is injected, cleared
+	 * once the guest's IRET has retired. nmi_iret_rip is where the
+	 * intercepted IRET was; RIP elsewhere means it has run. Read and
+	 * written with the domain lock or by the CPU running v.
+	 */
+	bool nmi_blocked, nmi_iret_seen;
+	uint64_t nmi_iret_rip;
 };
 
 static uint32_t svm_features;
@@ -150,7 +171,11 @@ static int svm_vcpu_create(struct vcpu *v)
 	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
 		msrpm_set(msrpm, passthrough_msrs[i], false, false);
 
-	vmcb->intercept_exc = 1u << 18; /* #MC: Keel owns machine checks */
+	/* #MC: Keel owns machine checks. #DB and #AC: no guest can make
+	 * the CPU deliver them in a loop without exits (hvm/exit.c). */
+	vmcb->intercept_exc = INTERCEPT_EXC(EXC_MC) | INTERCEPT_EXC(EXC_DB) |
+			      INTERCEPT_EXC(EXC_AC);
+	vmcb->intercept_dr = INTERCEPT_DR0_7_RW; /* until first use */
 	vmcb->intercept_misc1 =
 	    INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
 	    INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT |
@@ -230,8 +255,65 @@ static const uint8_t exit_reasons[] = {
     [SVM_EXIT_SKINIT] = EXIT_VIRT_INSN,
     [SVM_EXIT_MONITOR] = EXIT_VIRT_INSN,
     [SVM_EXIT_MWAIT] = EXIT_VIRT_INSN,
-    [SVM_EXIT_ICEBP] = EXIT_VIRT_INSN,
+    [SVM_EXIT_INVLPGA] = EXIT_VIRT_INSN,
+    [SVM_EXIT_ICEBP] = EXIT_ICEBP,
 };
+
+/*
+ * Once the intercepted IRET has run (RIP has moved), NMIs are unblocked:
+ * checked at every exit. Until then the VINTR window stays requested so
+ * that the first instruction boundary with interrupts on after the IRET
+ * exits, and a pending NMI goes in there rather than at the next timer.
+ */
+static void nmi_unblock_after_iret(struct svm_vcpu *s)
+{
+	if (s->nmi_iret_seen && s->vmcb->rip != s->nmi_iret_rip) {
+		s->nmi_blocked = false;
+		s->nmi_iret_seen = false;
+	}
+}
+
+static void set_intr_window(struct svm_vcpu *s, bool on)
+{
+	struct vmcb *vmcb = s->vmcb;
+
+	if (on || s->nmi_iret_seen) {
+		vmcb->vintr |=
+		    V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
+		vmcb->intercept_misc1 |= INTERCEPT_VINTR;
+	} else {
+		vmcb->vintr &=
+		    ~(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT));
+		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
+	}
+}
+
+/*
+ * Exits the backend handles by itself; true when the guest can be entered
+ * again at once. A first MOV DR hands the debug registers to the guest and
+ * retries the instruction, which now runs natively (as Xen's lazy DR
+ * switch). An intercepted IRET has not run yet: NMIs stay blocked until
+ * it has.
+ */
+static bool svm_handled_exit(struct svm_vcpu *s)
+{
+	struct vmcb *vmcb = s->vmcb;
+	uint64_t code = vmcb->exitcode;
+
+	if (code >= SVM_EXIT_DR_BASE && code < SVM_EXIT_DR_END) {
+		s->dr_active = true;
+		vmcb->intercept_dr = 0;
+		return true;
+	}
+	if (code == SVM_EXIT_IRET) {
+		vmcb->intercept_misc1 &= ~INTERCEPT_IRET;
+		s->nmi_iret_seen = true;
+		s->nmi_iret_rip = vmcb->rip;
+		set_intr_window(s, true);
+		return true;
+	}
+	return false;
+}
 
 static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 {
@@ -257,6 +339,7 @@ static void svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 		e->npf.fetch = vmcb->exitinfo1 & NPF_FETCH;
 		break;
 	case SVM_EXIT_INVALID:
+	case (uint32_t)SVM_EXIT_INVALID: /* QEMU 7.2 stores it in 32 bits */
 		e->reason = EXIT_INVALID;
 		break;
 	default:
@@ -294,9 +377,13 @@ static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 	bool stale;
 
 	startup = __atomic_exchange_n(&s->startup_vector, -1, __ATOMIC_ACQUIRE);
-	if (startup >= 0)
+	if (startup >= 0) {
 		hvm_startup_state(v, (uint8_t)startup);
+		s->nmi_blocked = s->nmi_iret_seen = false; /* INIT unblocks */
+		vmcb->intercept_misc1 &= ~INTERCEPT_IRET;
+	}
 	lapic_timer_arm(deadline);
+reenter:
 	vmcb->rax = v->gpr[GPR_RAX];
 	vmcb->rsp = v->gpr[GPR_RSP];
 	/*
@@ -322,13 +409,21 @@ static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 		c->tsc_aux = v->tsc_aux;
 	}
 
+	if (s->dr_active)
+		drs_load(&s->drs, false);
+
 	hvm_msrs_guest_enter(v);
 	svm_vmrun(s->vmcb_pa, v->gpr, c->host_vmcb_pa);
 	hvm_msrs_guest_exit(v);
 
+	if (s->dr_active)
+		drs_save(&s->drs, false);
 	vmcb->tlb_control = TLB_CONTROL_NONE;
 	v->gpr[GPR_RAX] = vmcb->rax;
 	v->gpr[GPR_RSP] = vmcb->rsp;
+	nmi_unblock_after_iret(s);
+	if (!(vmcb->exitintinfo & EVENTINJ_VALID) && svm_handled_exit(s))
+		goto reenter;
 	svm_translate_exit(v, e);
 
 	/*
@@ -412,7 +507,8 @@ static void svm_set_state(struct vcpu *v, const struct guest_state *gs)
 static bool svm_inject_event(struct vcpu *v, enum event_type type,
 			     uint8_t vector, bool has_error, uint32_t error)
 {
-	struct vmcb *vmcb = to_svm(v)->vmcb;
+	struct svm_vcpu *s = to_svm(v);
+	struct vmcb *vmcb = s->vmcb;
 	static const uint64_t types[] = {
 	    [EVENT_EXTINT] = EVENTINJ_TYPE_INTR,
 	    [EVENT_NMI] = EVENTINJ_TYPE_NMI,
@@ -422,6 +518,12 @@ static bool svm_inject_event(struct vcpu *v, enum event_type type,
 
 	if (vmcb->eventinj & EVENTINJ_VALID)
 		return false;
+	if (type == EVENT_NMI) {
+		if (s->nmi_blocked)
+			return false;
+		s->nmi_blocked = true;
+		vmcb->intercept_misc1 |= INTERCEPT_IRET;
+	}
 	vmcb->eventinj =
 	    vector | types[type] | EVENTINJ_VALID |
 	    (has_error ? EVENTINJ_ERR_VALID | ((uint64_t)error << 32) : 0);
@@ -443,17 +545,7 @@ static bool svm_interruptible(struct vcpu *v)
  */
 static void svm_request_intr_window(struct vcpu *v, bool on)
 {
-	struct vmcb *vmcb = to_svm(v)->vmcb;
-
-	if (on) {
-		vmcb->vintr |=
-		    V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
-		vmcb->intercept_misc1 |= INTERCEPT_VINTR;
-	} else {
-		vmcb->vintr &=
-		    ~(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT));
-		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
-	}
+	set_intr_window(to_svm(v), on);
 }
 
 /* NPT entries use the host page-table format; guest accesses are user. */

@@ -22,6 +22,7 @@
 #define INTERCEPT_INIT	      (1u << 3)
 #define INTERCEPT_VINTR	      (1u << 4)
 #define INTERCEPT_CPUID	      (1u << 18)
+#define INTERCEPT_IRET	      (1u << 20)
 #define INTERCEPT_INVD	      (1u << 22)
 #define INTERCEPT_PAUSE	      (1u << 23)
 #define INTERCEPT_HLT	      (1u << 24)
@@ -30,6 +31,10 @@
 #define INTERCEPT_MSR	      (1u << 28)
 #define INTERCEPT_TASK_SWITCH (1u << 29)
 #define INTERCEPT_SHUTDOWN    (1u << 31)
+/* DR intercepts (offset 0x004): reads of DR0-DR7, writes in bits 16-23 */
+#define INTERCEPT_DR0_7_RW 0x00FF00FFu
+/* Exception intercepts (offset 0x008): one bit per vector */
+#define INTERCEPT_EXC(v) (1u << (v))
 /* Intercept vector 4 (offset 0x010) */
 #define INTERCEPT_VMRUN	  (1u << 0)
 #define INTERCEPT_VMMCALL (1u << 1)
@@ -65,6 +70,8 @@
 #define NP_ENABLE (1ULL << 0)
 
 /* Exit codes (APM vol. 2 appendix C). */
+#define SVM_EXIT_DR_BASE     0x20 /* 0x20-0x2F reads, 0x30-0x3F writes */
+#define SVM_EXIT_DR_END	     0x40
 #define SVM_EXIT_EXCP_BASE   0x40
 #define SVM_EXIT_INTR	     0x60
 #define SVM_EXIT_NMI	     0x61
@@ -72,8 +79,10 @@
 #define SVM_EXIT_INIT	     0x63
 #define SVM_EXIT_VINTR	     0x64
 #define SVM_EXIT_CPUID	     0x72
+#define SVM_EXIT_IRET	     0x74
 #define SVM_EXIT_PAUSE	     0x77
 #define SVM_EXIT_HLT	     0x78
+#define SVM_EXIT_INVLPGA     0x7A
 #define SVM_EXIT_IOIO	     0x7B
 #define SVM_EXIT_MSR	     0x7C
 #define SVM_EXIT_TASK_SWITCH 0x7D

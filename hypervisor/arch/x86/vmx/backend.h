@@ -26,6 +26,7 @@
 #define KEEL_VMX_BACKEND_H
 
 #include <keel/asid.h>
+#include <keel/debugreg.h>
 #include <keel/domain.h>
 #include <keel/hvm.h>
 #include <keel/mm.h>
@@ -92,6 +93,13 @@ struct vmx_vcpu {
 	int entered_cpu;
 	uint64_t ept_generation;
 	struct asid_tag vpid; /* its VPID on the CPU it runs on */
+	/*
+	 * DR0-DR3 and DR6, in the hardware while the guest runs once it has
+	 * touched a debug register or taken a #DB (vmx_vcpu_run); until
+	 * then MOV DR exits. DR7 is in the VMCS. Only the CPU running v.
+	 */
+	bool dr_active;
+	struct guest_drs drs;
 };
 
 extern struct vmx_capabilities vmx_caps; /* set by vmx_probe() */

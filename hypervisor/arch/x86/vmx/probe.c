@@ -64,6 +64,7 @@ static const struct vmx_control proc2_needed[] = {
 };
 
 static const struct vmx_control exit_needed[] = {
+    {EXIT_SAVE_DEBUG_CONTROLS, "save debug controls on exit"},
     {EXIT_HOST_ADDR_SPACE_SIZE, "64-bit host"},
     {EXIT_SAVE_IA32_PAT, "save PAT on exit"},
     {EXIT_LOAD_IA32_PAT, "load PAT on exit"},
@@ -76,6 +77,7 @@ static const struct vmx_control exit_unwanted[] = {
 };
 
 static const struct vmx_control entry_needed[] = {
+    {ENTRY_LOAD_DEBUG_CONTROLS, "load debug controls on entry"},
     {ENTRY_LOAD_IA32_PAT, "load PAT on entry"},
     {ENTRY_LOAD_IA32_EFER, "load EFER on entry"},
 };

@@ -16,6 +16,8 @@
 #include <keel/x86.h>
 #include "backend.h"
 
+#define EXC_DB			1
+#define EXC_AC			17
 #define EXC_MC			18
 #define MSR_BITMAP_WRITE_OFFSET 0x800 /* read bitmaps first (§25.6.9) */
 #define MSR_BITMAP_HIGH_OFFSET	0x400 /* C0000000h-C0001FFFh */
@@ -295,14 +297,19 @@ int vmx_vcpu_create(struct vcpu *v)
 	vmclear(x->vmcs_pa);
 	vmcs_load(v);
 
-	x->proc = x->vmcs_proc = vmx_caps.proc;
+	/* MOV DR exits until the guest first uses the debug registers. */
+	x->proc = x->vmcs_proc = vmx_caps.proc | PROC_MOV_DR_EXITING;
+	x->drs.dr6 = DR6_RESET;
 	x->entry = vmx_caps.entry;
 	vmwrite(VMCS_PIN_CONTROLS, vmx_caps.pin);
 	vmwrite(VMCS_PROC_CONTROLS, x->proc);
 	vmwrite(VMCS_PROC2_CONTROLS, vmx_caps.proc2);
 	vmwrite(VMCS_EXIT_CONTROLS, vmx_caps.exit);
 	vmwrite(VMCS_ENTRY_CONTROLS, x->entry);
-	vmwrite(VMCS_EXCEPTION_BITMAP, 1u << EXC_MC); /* Keel owns #MC */
+	/* Keel owns #MC; #DB and #AC exit so that no guest can make the CPU
+	 * deliver them in a loop without exits (hvm/exit.c). */
+	vmwrite(VMCS_EXCEPTION_BITMAP,
+		(1u << EXC_MC) | (1u << EXC_DB) | (1u << EXC_AC));
 	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
 	vmwrite(VMCS_IO_BITMAP_A, x->io_bitmaps_pa);
 	vmwrite(VMCS_IO_BITMAP_B, x->io_bitmaps_pa + PAGE_SIZE);

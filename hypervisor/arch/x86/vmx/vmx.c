@@ -13,6 +13,8 @@
 #include <keel/x86.h>
 #include "backend.h"
 
+#define EXC_DB 1
+
 /* Exceptions that push an error code in protected mode (SDM vol. 3A §6.15) */
 static bool exception_has_error(uint8_t vector)
 {
@@ -47,10 +49,20 @@ static bool vmx_inject_event(struct vcpu *v, enum event_type type,
 		ev.info |= INTR_TYPE_EXT_INTR;
 		break;
 	case EVENT_NMI:
-		/* VM entry refuses an NMI in these shadows (§26.3.1.5). */
+		/*
+		 * VM entry refuses an NMI in these shadows (§26.3.1.5), and
+		 * with virtual NMIs the CPU blocks NMIs from an injected one
+		 * until its IRET (§25.3, §26.6.1.2). NMI-window exiting, which
+		 * exists exactly with virtual NMIs (§A.3.2), exits once it
+		 * can go in instead of waiting for the next exit.
+		 */
 		if (x->intr_state &
-		    (INTR_BLOCK_STI | INTR_BLOCK_MOVSS | INTR_BLOCK_NMI))
+		    (INTR_BLOCK_STI | INTR_BLOCK_MOVSS | INTR_BLOCK_NMI)) {
+			if (vmx_caps.pin & PIN_VIRTUAL_NMIS)
+				x->proc |= PROC_NMI_WINDOW_EXITING;
 			return false;
+		}
+		x->proc &= ~PROC_NMI_WINDOW_EXITING;
 		ev.info |= INTR_TYPE_NMI;
 		break;
 	case EVENT_EXCEPTION:
@@ -218,6 +230,7 @@ static const uint8_t exit_reasons[] = {
     [VMX_EXIT_TRIPLE_FAULT] = EXIT_SHUTDOWN,
     [VMX_EXIT_INIT] = EXIT_INIT,
     [VMX_EXIT_INTR_WINDOW] = EXIT_INTR_WINDOW,
+    [VMX_EXIT_NMI_WINDOW] = EXIT_INTR_WINDOW,
     [VMX_EXIT_CPUID] = EXIT_CPUID,
     [VMX_EXIT_HLT] = EXIT_HLT,
     [VMX_EXIT_VMCALL] = EXIT_HYPERCALL,
@@ -253,6 +266,32 @@ static const char *entry_failure_name(uint32_t basic)
 		return "machine check";
 	}
 	return "unknown reason";
+}
+
+/*
+ * A #DB exit leaves DR6 alone and reports what the CPU would have put
+ * there in the exit qualification (§28.1, §28.2.1): the guest's DR6 gets
+ * it, as delivery would have done, and is loaded from then on. ICEBP's
+ * #DB exits at the ICEBP itself, as an instruction would (§27.2.2 note):
+ * the common code skips it and injects the #DB. After any other #DB in an
+ * STI or MOV SS shadow with RFLAGS.TF set, the single-step trap is still
+ * owed, and VM entry checks that the pending-debug-exceptions field says
+ * so (§26.3.1.5); the CPU does not set it for #DB exits.
+ */
+static enum exit_reason debug_exit(struct vmx_vcpu *x, uint32_t info,
+				   uint64_t qual)
+{
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXC)
+		return EXIT_ICEBP;
+	x->drs.dr6 =
+	    (x->drs.dr6 & ~DR6_TRAPS) | (qual & (DR6_TRAPS | DR6_BD | DR6_BS));
+	x->dr_active = true;
+	x->proc &= ~PROC_MOV_DR_EXITING;
+	if ((x->rflags & X86_RFLAGS_TF) &&
+	    (x->intr_state & (INTR_BLOCK_STI | INTR_BLOCK_MOVSS)))
+		vmwrite(VMCS_GUEST_PENDING_DBG,
+			vmread(VMCS_GUEST_PENDING_DBG) | DR6_BS);
+	return EXIT_EXCEPTION;
 }
 
 /*
@@ -293,6 +332,8 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 		}
 		e->reason = EXIT_EXCEPTION;
 		e->exc.vector = info & INTR_INFO_VECTOR_MASK;
+		if (e->exc.vector == EXC_DB)
+			e->reason = debug_exit(x, info, qual);
 		e->exc.has_error = info & INTR_INFO_DELIVER_ERR;
 		if (e->exc.has_error)
 			e->exc.error = vmread(VMCS_EXIT_INTR_ERROR);
@@ -302,6 +343,15 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 	case VMX_EXIT_IO:
 		exit_io(qual, e);
 		break;
+	case VMX_EXIT_MOV_DR:
+		/*
+		 * The guest's first use of a debug register: from now on its
+		 * DR0-DR3 and DR6 are loaded at each entry, and the MOV runs
+		 * again, natively (as Xen's lazy switch).
+		 */
+		x->dr_active = true;
+		x->proc &= ~PROC_MOV_DR_EXITING;
+		return false;
 	case VMX_EXIT_CR_ACCESS:
 		if (handle_cr_access(v))
 			return false;
@@ -340,6 +390,7 @@ static bool vmx_translate_exit(struct vcpu *v, struct vmx_vcpu *x,
 	case EXIT_IO:
 	case EXIT_XSETBV:
 	case EXIT_PAUSE:
+	case EXIT_ICEBP:
 		e->insn_len = vmread(VMCS_EXIT_INSN_LEN);
 		break;
 	default:
@@ -407,9 +458,13 @@ static void vmx_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 		if (preempt_timer)
 			vmwrite(VMCS_PREEMPT_TIMER_VALUE,
 				preempt_timer_value(deadline));
+		if (x->dr_active)
+			drs_load(&x->drs, true);
 		hvm_msrs_guest_enter(v);
 		rc = vmx_enter(v->gpr, x->launched);
 		hvm_msrs_guest_exit(v);
+		if (x->dr_active)
+			drs_save(&x->drs, true);
 		x->cr2 = read_cr2();
 		if (rc) {
 			/* VMfailInvalid: no current VMCS, a Keel bug. */

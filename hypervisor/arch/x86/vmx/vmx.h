@@ -73,6 +73,7 @@
 
 /* Primary processor-based VM-execution controls (§25.6.2, table 25-6) */
 #define PROC_INTR_WINDOW_EXITING BIT(2)
+#define PROC_NMI_WINDOW_EXITING	 BIT(22)
 #define PROC_USE_TSC_OFFSETTING	 BIT(3)
 #define PROC_HLT_EXITING	 BIT(7)
 #define PROC_INVLPG_EXITING	 BIT(9)
@@ -99,6 +100,7 @@
 #define PROC2_ENABLE_XSAVES	 BIT(20)
 
 /* VM-exit controls (§25.7.1) */
+#define EXIT_SAVE_DEBUG_CONTROLS  BIT(2)
 #define EXIT_HOST_ADDR_SPACE_SIZE BIT(9)
 #define EXIT_ACK_INTR_ON_EXIT	  BIT(15)
 #define EXIT_SAVE_IA32_PAT	  BIT(18)
@@ -107,9 +109,10 @@
 #define EXIT_LOAD_IA32_EFER	  BIT(21)
 
 /* VM-entry controls (§25.8.1) */
-#define ENTRY_IA32E_MODE_GUEST BIT(9)
-#define ENTRY_LOAD_IA32_PAT    BIT(14)
-#define ENTRY_LOAD_IA32_EFER   BIT(15)
+#define ENTRY_LOAD_DEBUG_CONTROLS BIT(2)
+#define ENTRY_IA32E_MODE_GUEST	  BIT(9)
+#define ENTRY_LOAD_IA32_PAT	  BIT(14)
+#define ENTRY_LOAD_IA32_EFER	  BIT(15)
 
 /* CR4 bit that enables VMX operation (§24.7) */
 #define X86_CR4_VMXE BIT(13)
@@ -260,6 +263,7 @@ enum vmcs_seg {
 #define VMX_EXIT_TRIPLE_FAULT	  2
 #define VMX_EXIT_INIT		  3
 #define VMX_EXIT_INTR_WINDOW	  7
+#define VMX_EXIT_NMI_WINDOW	  8
 #define VMX_EXIT_CPUID		  10
 #define VMX_EXIT_GETSEC		  11
 #define VMX_EXIT_HLT		  12
@@ -274,6 +278,7 @@ enum vmcs_seg {
 #define VMX_EXIT_VMXOFF		  26
 #define VMX_EXIT_VMXON		  27
 #define VMX_EXIT_CR_ACCESS	  28
+#define VMX_EXIT_MOV_DR		  29
 #define VMX_EXIT_IO		  30
 #define VMX_EXIT_RDMSR		  31
 #define VMX_EXIT_WRMSR		  32
