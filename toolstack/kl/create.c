@@ -657,6 +657,12 @@ int kl_cmd_create(int argc, char **argv)
 			 "started");
 		pid_file(res.cfg.name, true);
 		rc = watch(fd, &u);
+		/* The pid file goes last: once it is gone, so is the
+		 * domain's memory. */
+		if (u.dfd >= 0)
+			close(u.dfd);
+		u.dfd = -1;
+		free_ram(&u);
 		pid_file(res.cfg.name, false);
 		goto out;
 	}
