@@ -24,6 +24,7 @@ include hypervisor/hypervisor.mk
 -include toolstack/toolstack.mk
 -include image/image.mk
 -include dom0-rootfs/kmod/kmod.mk
+-include dom0-rootfs/domu.mk
 -include tests/tests.mk
 -include tests/vmx.mk
 -include tests/fuzz/fuzz.mk

@@ -183,6 +183,39 @@ def resolve(wanted, moddir, index, builtin, extra):
 
 # ---------------------------------------------------------------------------
 
+# (file in the overlay directory, path in the initramfs, mode)
+OVERLAY_FILES = [
+    ("init", "init", 0o755),
+    ("udhcpc.script", "etc/udhcpc/default.script", 0o755),
+    ("profile", "etc/profile", 0o644),
+    ("inittab", "etc/inittab", 0o644),
+]
+
+
+def manifest_files(overlay):
+    """The overlay's `files` manifest as --extra-file PATH:DEST specs: one
+    "PATH DEST" a line, PATH relative to the repository, $OUT and $BUILD
+    replaced by the build's directories (Makefile's OUT and BUILD)."""
+    path = os.path.join(overlay, "files")
+    if not os.path.exists(path):
+        return []
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {"OUT": os.environ.get("OUT", "out"),
+           "BUILD": os.environ.get("BUILD", "build")}
+    specs = []
+    for number, line in enumerate(open(path), 1):
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            raise SystemExit("%s:%d: want PATH DEST" % (path, number))
+        src = fields[0].replace("$OUT", env["OUT"]).replace(
+            "$BUILD", env["BUILD"])
+        specs.append("%s:%s" % (os.path.join(repo, src), fields[1]))
+    return specs
+
+
 def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -231,18 +264,18 @@ def main():
             cpio.directories_for(applet)
             cpio.symlink(applet, "/bin/busybox")
 
-    def overlay(name, dest, perm):
-        with open(os.path.join(args.overlay, name), "rb") as f:
-            cpio.file(dest, f.read(), perm)
-
-    overlay("init", "init", 0o755)
-    overlay("udhcpc.script", "etc/udhcpc/default.script", 0o755)
-    overlay("profile", "etc/profile", 0o644)
+    # The overlay's files and where they go; init is the only one every
+    # overlay has (the Dom0 and the DomU initramfs differ in the rest).
+    for name, dest, perm in OVERLAY_FILES:
+        path = os.path.join(args.overlay, name)
+        if name == "init" or os.path.exists(path):
+            with open(path, "rb") as f:
+                cpio.file(dest, f.read(), perm)
     # nobody: an unprivileged user for `su -s /bin/sh nobody -c ...`.
     cpio.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
               b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
     cpio.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
-    for spec in args.extra_file:
+    for spec in args.extra_file + manifest_files(args.overlay):
         path, sep, dest = spec.partition(":")
         dest = dest.strip("/")
         if not sep or not dest:

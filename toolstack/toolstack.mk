@@ -34,7 +34,8 @@ TS_OBJS := $(patsubst toolstack/%.c,$(OUT)/toolstack/obj/%.o,$(TS_SRCS)) \
 TS_TEST_NAMES := $(patsubst tests/toolstack/test_%.c,%,\
 	$(sort $(wildcard tests/toolstack/test_*.c)))
 TS_TEST_BINS := $(addprefix $(OUT)/toolstack/test_,$(TS_TEST_NAMES))
-TS_HEADERS := $(wildcard toolstack/*.h toolstack/include/kl/*.h)
+TS_HEADERS := $(wildcard toolstack/*.h toolstack/include/kl/*.h) \
+	dom0-rootfs/kmod/keel_ring.h
 
 .PHONY: toolstack toolstack-tests toolstack-test kl
 toolstack: $(OUT)/toolstack/libkl.a $(OUT)/toolstack/kl

@@ -1,4 +1,4 @@
-# keel.ko, Dom0's kernel module (dom0-rootfs/kmod/keel.c):
+# keel.ko, Dom0's kernel module (dom0-rootfs/kmod/keel_*.c):
 #
 #   make kmod    $(OUT)/kmod/keel.ko, built against the headers of the kernel
 #                that Dom0 boots (build/kernel/release, from the pin in
@@ -9,7 +9,8 @@
 
 KMOD_DIR := $(OUT)/kmod
 KMOD := $(KMOD_DIR)/keel.ko
-KMOD_SRCS := dom0-rootfs/kmod/keel.c dom0-rootfs/kmod/Kbuild
+KMOD_SRCS := $(wildcard dom0-rootfs/kmod/*.c dom0-rootfs/kmod/*.h) \
+	dom0-rootfs/kmod/Kbuild
 
 .PHONY: kmod
 kmod: $(KMOD)

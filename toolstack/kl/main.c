@@ -1,39 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kl: Keel's toolstack command (Xen's xl vocabulary). It talks to Keel
- * through keel.ko's /dev/keel (include/public/keel_ioctl.h).
- *
- *   kl --help
- *   kl info [--json]     the host as Keel sees it
- *   kl version           kl's, keel.ko's and Keel's versions
+ * through keel.ko's /dev/keel (include/public/keel_ioctl.h); `kl --help`
+ * lists the commands, `kl COMMAND --help` explains one.
  *
  * Linked statically: the Dom0 test initramfs has busybox and no libc.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <kl/platform_info.h>
-#include <public/keel_ioctl.h>
+
+#include "kl.h"
 
 static const char usage[] =
     "Usage: kl [--help] COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
+    "  create [-c] [-p] FILE [KEY=VALUE...]\n"
+    "                  build and start a domain from an xl.cfg file\n"
+    "  list [-l] [--json] [DOMAIN...]\n"
+    "                  domains with memory, vCPUs, state and CPU time\n"
+    "  console DOMAIN  attach to a domain's serial console (Ctrl-] "
+    "detaches)\n"
+    "  destroy DOMAIN  stop a domain at once and free its memory\n"
+    "  pause DOMAIN    stop a domain's vCPUs\n"
+    "  unpause DOMAIN  let them run again\n"
+    "  vcpu-list [DOMAIN]\n"
+    "                  vCPUs with physical CPU, state, time and affinity\n"
+    "  vcpu-pin DOMAIN VCPU|all CPUS\n"
+    "                  set which physical CPUs a vCPU may run on\n"
+    "  sched-credit [-d DOMAIN [-w WEIGHT] [-c CAP]]\n"
+    "                  credit scheduler weight and cap\n"
+    "  dmesg [-c]      Keel's log (-c: then clear it)\n"
     "  info [--json]   Keel's version, physical CPUs, scheduler, TSC rate,\n"
     "                  total and free memory (MiB; bytes in JSON), domains\n"
     "  version         versions of kl, keel.ko and Keel\n"
     "  help            this text\n"
     "\n"
-    "kl talks to Keel through /dev/keel (the keel.ko module) and needs root.\n";
+    "DOMAIN is a name or a domain id. kl talks to Keel through /dev/keel\n"
+    "(the keel.ko module) and needs root.\n";
 
-/* Says why /dev/keel cannot be used and returns -1. */
-static int device_error(const char *what, int err)
+int kl_device_error(const char *what, int err)
 {
 	switch (err) {
 	case ENOENT:
@@ -73,13 +84,18 @@ static int device_error(const char *what, int err)
 	return -1;
 }
 
-static int open_keel(void)
+int kl_open_keel(void)
 {
-	int fd = open(KEEL_DEVICE, O_RDWR | O_CLOEXEC);
+	int fd = keel_open();
 
 	if (fd < 0)
-		return device_error("cannot open " KEEL_DEVICE, errno);
+		return kl_device_error("cannot open " KEEL_DEVICE, -fd);
 	return fd;
+}
+
+bool kl_is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }
 
 static int cmd_info(int argc, char **argv)
@@ -87,13 +103,12 @@ static int cmd_info(int argc, char **argv)
 	struct keel_platform_info info;
 	bool json = false;
 	char host[256] = "";
-	int fd;
+	int fd, rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
 			json = true;
-		} else if (!strcmp(argv[i], "--help") ||
-			   !strcmp(argv[i], "-h")) {
+		} else if (kl_is_help(argv[i])) {
 			fputs("Usage: kl info [--json]\n", stdout);
 			return 0;
 		} else {
@@ -104,16 +119,15 @@ static int cmd_info(int argc, char **argv)
 			return 2;
 		}
 	}
-	fd = open_keel();
+	fd = kl_open_keel();
 	if (fd < 0)
 		return 1;
-	memset(&info, 0, sizeof(info));
-	if (ioctl(fd, KEEL_IOCTL_PLATFORM_INFO, &info) < 0) {
-		device_error("platform info", errno);
-		close(fd);
+	rc = keel_platform_info(fd, &info);
+	close(fd);
+	if (rc < 0) {
+		kl_device_error("platform info", -rc);
 		return 1;
 	}
-	close(fd);
 	gethostname(host, sizeof(host) - 1);
 	if (json)
 		kl_info_print_json(stdout, host, &info);
@@ -127,18 +141,21 @@ static int cmd_version(int argc, char **argv)
 	struct keel_ioctl_version ver;
 	int fd;
 
-	(void)argv;
 	if (argc > 1) {
+		if (kl_is_help(argv[1])) {
+			fputs("Usage: kl version\n", stdout);
+			return 0;
+		}
 		fputs("Usage: kl version\n", stderr);
 		return 2;
 	}
 	printf("kl      : %u.%u\n", KEEL_VERSION_MAJOR, KEEL_VERSION_MINOR);
 	fflush(stdout);
-	fd = open_keel();
+	fd = kl_open_keel();
 	if (fd < 0)
 		return 1;
 	if (ioctl(fd, KEEL_IOCTL_VERSION, &ver) < 0) {
-		device_error("version", errno);
+		kl_device_error("version", errno);
 		close(fd);
 		return 1;
 	}
@@ -149,6 +166,24 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+    {"create", kl_cmd_create},
+    {"list", kl_cmd_list},
+    {"console", kl_cmd_console},
+    {"destroy", kl_cmd_destroy},
+    {"pause", kl_cmd_pause},
+    {"unpause", kl_cmd_unpause},
+    {"vcpu-list", kl_cmd_vcpu_list},
+    {"vcpu-pin", kl_cmd_vcpu_pin},
+    {"sched-credit", kl_cmd_sched_credit},
+    {"dmesg", kl_cmd_dmesg},
+    {"info", cmd_info},
+    {"version", cmd_version},
+};
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -157,15 +192,13 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
-	    !strcmp(cmd, "help")) {
+	if (kl_is_help(cmd) || !strcmp(cmd, "help")) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "info"))
-		return cmd_info(argc - 1, argv + 1);
-	if (!strcmp(cmd, "version"))
-		return cmd_version(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "kl: unknown command '%s' (kl --help lists them)\n",
 		cmd);
 	return 2;

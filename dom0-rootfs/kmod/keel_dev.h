@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0 */
+/*
+ * keel.ko's shared pieces: the hypercall instruction, the state of a
+ * domain this module built (one per KEEL_IOCTL_CREATE), and the calls
+ * between keel_main.c (/dev/keel), keel_domain.c (the per-domain fd) and
+ * keel_console.c (the console fd).
+ */
+#ifndef KEEL_KMOD_DEV_H
+#define KEEL_KMOD_DEV_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <public/keel_ioctl.h>
+
+/* Set once at load: VMMCALL on AMD and Hygon (SVM), VMCALL on Intel. */
+extern bool keel_use_vmmcall;
+
+/*
+ * Keel's calling convention (include/public/keel.h): number in RAX,
+ * arguments in RDI, RSI, RDX, R10, R8, result in RAX. Keel changes no
+ * other register.
+ */
+static inline long keel_hypercall5(unsigned long nr, unsigned long a1,
+				   unsigned long a2, unsigned long a3,
+				   unsigned long a4, unsigned long a5)
+{
+	register unsigned long r10 asm("r10") = a4;
+	register unsigned long r8 asm("r8") = a5;
+	long ret;
+
+	if (keel_use_vmmcall)
+		asm volatile("vmmcall"
+			     : "=a"(ret)
+			     : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10),
+			       "r"(r8)
+			     : "memory");
+	else
+		asm volatile("vmcall"
+			     : "=a"(ret)
+			     : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10),
+			       "r"(r8)
+			     : "memory");
+	return ret;
+}
+
+static inline long keel_hypercall(unsigned long nr, unsigned long a1,
+				  unsigned long a2, unsigned long a3)
+{
+	return keel_hypercall5(nr, a1, a2, a3, 0, 0);
+}
+
+/* The console ring keel.ko gives each domain it starts: 16 KiB. */
+#define KEEL_CONSOLE_RING_ORDER 2
+#define KEEL_CONSOLE_RING_SIZE	(PAGE_SIZE << KEEL_CONSOLE_RING_ORDER)
+#define KEEL_CONSOLE_OUT_BYTES	KEEL_CONSOLE_OUT_SIZE(KEEL_CONSOLE_RING_SIZE)
+
+/*
+ * A domain created through this module. The per-domain fd holds one
+ * reference, each console fd one, and the domid table lookups take
+ * short-lived ones; the last put frees it.
+ */
+struct keel_domain {
+	struct kref ref;
+	u32 domid;    /* set at creation, then constant */
+	u32 nr_vcpus; /* ditto */
+
+	struct mutex lock;    /* serialises building and teardown */
+	bool started;	      /* lock */
+	bool dead;	      /* lock to set; READ_ONCE elsewhere */
+	bool keel_holds;      /* lock: a failed destroy left pages to Keel */
+	struct list_head ram; /* struct keel_ram_pin, lock */
+
+	/* Registered with Keel at START; freed only after Keel dropped it. */
+	struct page *ring_pages;	 /* lock to set */
+	struct keel_console_ring *ring;	 /* ditto; then constant */
+	atomic_t console_open;		 /* one console fd at a time */
+	struct mutex console_lock;	 /* readers: out_cons; writers: in */
+	u32 out_cons;			 /* console_lock */
+	wait_queue_head_t wq;		 /* console readers and writers */
+	struct delayed_work poll_work;	 /* see keel_console_arm() */
+	unsigned long armed_at;		 /* jiffies of the last arm */
+	u32 seen_out_prod, seen_in_cons; /* poll_work only */
+};
+
+void keel_domain_get(struct keel_domain *d);
+void keel_domain_put(struct keel_domain *d);
+/* The domain this module built with that domid, referenced, or NULL. */
+struct keel_domain *keel_domain_lookup(u32 domid);
+/*
+ * Destroys the domain in Keel and, once Keel has let go of it, unpins its
+ * memory; wakes the console. 0 or the hypercall's error.
+ */
+int keel_domain_teardown(struct keel_domain *d);
+
+/* KEEL_IOCTL_CREATE: a new domain and its per-domain fd. */
+long keel_domain_create(struct keel_ioctl_create __user *uarg);
+/* KEEL_IOCTL_CONSOLE_OPEN for a domain: a new console fd. */
+long keel_console_open(struct keel_domain *d);
+/* Called by the console fd's waiters and by teardown. */
+void keel_console_arm(struct keel_domain *d);
+void keel_console_init(struct keel_domain *d);
+void keel_console_stop(struct keel_domain *d);
+
+#endif

@@ -1,0 +1,430 @@
+#!/usr/bin/python3
+"""A busybox DomU created, watched and destroyed from Dom0 with `kl`.
+
+Boots out/keel-test.iso under QEMU TCG (-cpu max, Keel's test entry with
+one CPU, 2 GiB) and, at Dom0's shell:
+
+1. Bad input changes nothing: a missing kernel, a file that is not a
+   bzImage, more memory than Dom0 can donate (the message says how much
+   is free), too many vCPUs, a malformed file (named file:line); each
+   fails with its message and leaves Dom0 the only domain.
+2. `kl create -c /etc/keel/examples/busybox.cfg` reaches the DomU's
+   shell, whose `uname -r` is the 6.1 kernel Dom0 runs; a second create
+   of the same name is refused.
+3. `kl list --json` parses with Python's json module and shows the DomU
+   running with its memory and vCPU.
+4. `kl pause` stops the DomU's progress (a counter it prints every
+   second, read back through `kl console`) and `kl unpause` resumes it.
+5. `poweroff` inside the DomU ends it (on_poweroff = destroy).
+6. A 2-vCPU DomU shows `nproc` 2; `reboot` inside it restarts it
+   (on_reboot = restart: a new domid); `kl destroy` ends it.
+7. SIGKILL of the owning kl process, or of kl create while it builds,
+   leaves no domain behind.
+8. Create/destroy cycles: Keel's free memory (`kl info`) and Dom0's
+   MemFree come back to their baseline every time (figures printed).
+9. With huge pages in Dom0's pool, a DomU's RAM comes from them, and
+   they go back to the pool when it is destroyed.
+"""
+# suite-timeout: 2400
+
+import json
+import os
+import re
+import sys
+import time
+
+import pexpect
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import keeltest  # noqa: E402
+
+BOOT_DEADLINE = 300
+# Debian's kernel decompressing and booting inside a DomU under Keel
+# under TCG: slower than Dom0's own boot.
+DOMU_DEADLINE = 600
+CONFIG = "/etc/keel/examples/busybox.cfg"
+DOMU_BANNER = "Keel DomU ready"
+DOMU_PROMPT = r"domU:[^\r\n]*# "
+CTRL_RIGHT_BRACKET = "\x1d"
+CYCLES = 3
+# Dom0's MemFree moves by what the page cache, slabs and per-CPU page
+# lists (freed pages parked there are not counted free) do meanwhile;
+# one DomU is 128 MiB.
+MEMFREE_SLACK = 16 << 20
+
+
+def parse_json(out):
+    """The JSON value in a command's output. Keel's own lines share the
+    serial console and may cut into it (keeltest.dom0_stream): they are
+    dropped and the pieces joined. Raises ValueError if it is not JSON."""
+    text = "".join(line for line in out.replace("\r", "").split("\n")
+                   if not re.match(r"\([-\w]+\) ", line))
+    start = min([i for i in (text.find("["), text.find("{")) if i >= 0],
+                default=-1)
+    if start < 0:
+        raise ValueError("no JSON in %r" % out)
+    return json.loads(text[start:])
+
+
+def domains(machine):
+    """`kl list --json` as Python objects (raises on bad JSON)."""
+    return parse_json(machine.run("kl list --json", timeout=60))
+
+
+def find(doms, name):
+    return next((d for d in doms if d.get("name") == name), None)
+
+
+def free_figures(machine):
+    """(Keel's free bytes, Dom0's MemFree bytes) after dropping caches."""
+    info = parse_json(machine.run("kl info --json", timeout=60))
+    machine.run("sync; echo 3 > /proc/sys/vm/drop_caches", timeout=60)
+    memfree = machine.run("sed -n 's/^MemFree: *\\([0-9]*\\) kB/\\1/p' "
+                          "/proc/meminfo", timeout=30)
+    memfree = keeltest.dom0_stream(memfree).strip()
+    return info["free_memory_bytes"], int(memfree) * 1024
+
+
+def wait_gone(machine, name, timeout=60):
+    """Waits until `kl list` no longer shows name and its owning kl has
+    exited (no pid file, or one naming no process: a killed owner leaves
+    it behind); True if both happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if find(domains(machine), name) is None and "owner=gone" in \
+                machine.run("p=$(cat /run/keel/kl-%s.pid 2>/dev/null); "
+                            "if [ -n \"$p\" ] && kill -0 $p 2>/dev/null; "
+                            "then echo owner=alive; else echo owner=gone; fi"
+                            % name, timeout=30):
+            return True
+        time.sleep(2)
+    return False
+
+
+def forget_output(machine):
+    """Consumes what has come but was not matched yet (e.g. an earlier
+    Dom0 prompt), so the next expect() sees only new output."""
+    try:
+        while machine.child.expect([r"(?s).+", pexpect.TIMEOUT],
+                                   timeout=0.3) == 0:
+            pass
+    except pexpect.EOF:
+        raise keeltest.TestFailure("the emulator exited:\n" + machine.tail())
+
+
+def detach(machine):
+    """Ctrl-] leaves `kl console`; Dom0's prompt comes back."""
+    forget_output(machine)
+    machine.send(CTRL_RIGHT_BRACKET)
+    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
+
+
+def diagnostics(machine, suite, name):
+    """Keel's log and the owner's log, for a failure's context."""
+    try:
+        machine.send(CTRL_RIGHT_BRACKET)
+        machine.sendline()
+        machine.expect(keeltest.DOM0_PROMPT, timeout=30)
+        # Keel's log holds Dom0's console too: its own lines only.
+        suite.note("kl dmesg (last lines):\n" + machine.run(
+            "kl dmesg | grep -a '^(keel) ' | tail -n 25", timeout=60))
+        suite.note("owner log:\n" + machine.run(
+            "cat /var/log/keel/kl-%s.log 2>&1 | tail -n 10" % name,
+            timeout=30))
+        suite.note("dmesg (keel):\n" + machine.run(
+            "dmesg | grep -i keel | tail -n 10", timeout=30))
+    except keeltest.TestFailure as e:
+        suite.note("no diagnostics: %s" % e)
+
+
+def check_bad_input(suite, machine):
+    machine.run("printf 'name = \"bad\"\\nmemory = = 5\\n' > /tmp/bad.cfg")
+    cases = [
+        ("a missing kernel", "'kernel=\"/nonexistent/vmlinuz\"'",
+         r"kernel '/nonexistent/vmlinuz': No such file or directory"),
+        ("a kernel that is not a bzImage", "'kernel=\"/bin/busybox\"'",
+         r"is not a bzImage"),
+        ("more memory than Dom0 can donate", "memory=1000000",
+         r"more than Dom0 can donate: \d+ MiB free"),
+        ("vCPUs above Keel's limit", "vcpus=65", r"vcpus"),
+    ]
+    for what, override, pattern in cases:
+        out = machine.run("kl create -q %s %s; echo status=$?"
+                          % (CONFIG, override), timeout=120)
+        doms = domains(machine)
+        suite.check("kl create refuses %s, and nothing is created" % what,
+                    re.search(r"status=[1-9]", out) and
+                    re.search(pattern, out) and len(doms) == 1,
+                    "output %r, domains %r" % (out, doms))
+    out = machine.run("kl create /tmp/bad.cfg; echo status=$?", timeout=60)
+    suite.check("a malformed configuration is refused naming file:line",
+                re.search(r"status=[1-9]", out) and "/tmp/bad.cfg:2" in out
+                and len(domains(machine)) == 1, "output %r" % out)
+
+
+def check_pause(suite, machine):
+    """The DomU prints tick-N every second; paused, N stops growing."""
+    machine.run("(i=0; while :; do i=$((i+1)); echo tick-$i; sleep 1; "
+                "done) & true", timeout=60)
+    drain(machine, 3)
+    detach(machine)
+    out = machine.run("kl pause busybox; echo status=$?", timeout=60)
+    doms = domains(machine)
+    suite.check("kl pause: the DomU is paused",
+                "status=0" in out and
+                (find(doms, "busybox") or {}).get("state") == "paused",
+                "output %r, list %r" % (out, doms))
+    # The ring still holds the ticks from before the pause.
+    machine.sendline("kl console busybox")
+    drain(machine, 5)
+    before = max_tick(machine.log_text())
+    drain(machine, 8)
+    after = max_tick(machine.log_text())
+    suite.check("paused, the DomU's counter does not move",
+                before is not None and before == after,
+                "counter %r, then %r 8 s later" % (before, after))
+    detach(machine)
+    out = machine.run("kl unpause busybox; echo status=$?", timeout=60)
+    suite.check("kl unpause exits 0", "status=0" in out, "output %r" % out)
+    machine.sendline("kl console busybox")
+    try:
+        machine.wait_until(lambda log: (max_tick(log) or 0) > (after or 0),
+                           "tick beyond %r" % after, timeout=120)
+        suite.ok("unpaused, the counter moves on (from %s to %s)"
+                 % (after, max_tick(machine.log_text())))
+    except keeltest.TestFailure as e:
+        suite.fail("unpaused, the counter moves on", e)
+
+
+def drain(machine, seconds):
+    """Reads (and logs) the console for this long."""
+    end = time.monotonic() + seconds
+    machine.wait_until(lambda log: time.monotonic() >= end,
+                       "%d s of output" % seconds, timeout=seconds + 30)
+    forget_output(machine)
+
+
+def max_tick(log):
+    ticks = [int(n) for n in re.findall(r"tick-(\d+)", log)]
+    return max(ticks) if ticks else None
+
+
+def boot_domu(suite, machine, command, what):
+    """Runs a `kl create -c` command line and waits for the DomU's shell."""
+    machine.sendline(command)
+    try:
+        domid = int(machine.expect(r"Started domain \S+ \(id=(\d+)\)",
+                                   timeout=120).group(1))
+        machine.expect(re.escape(DOMU_BANNER), timeout=DOMU_DEADLINE)
+        machine.expect(DOMU_PROMPT, timeout=120)
+        suite.ok(what)
+        return domid
+    except keeltest.TestFailure as e:
+        suite.fail(what, e)
+        return None
+
+
+def main():
+    suite = keeltest.Suite("kl: a busybox DomU from Dom0")
+    iso = keeltest.out_path("keel-test.iso")
+    if not os.path.exists(iso):
+        suite.fail("out/keel-test.iso exists", "run 'make test-iso' first")
+        suite.finish()
+    machine = keeltest.Machine("kl-domu", iso=iso, cpu="max", smp=2,
+                               mem="2G", timeout=BOOT_DEADLINE)
+    with machine:
+        try:
+            machine.wait_for_shell()
+        except keeltest.TestFailure as e:
+            suite.fail("Dom0 shell", e)
+            suite.finish()
+        try:
+            run_checks(suite, machine)
+        except (keeltest.TestFailure, ValueError, KeyError) as e:
+            suite.fail("kl and the DomU answer", e)
+            diagnostics(machine, suite, "busybox")
+    suite.finish()
+
+
+def run_checks(suite, machine):
+    base_keel, base_dom0 = free_figures(machine)
+    suite.note("baseline: Keel free %d KiB, Dom0 MemFree %d KiB"
+               % (base_keel >> 10, base_dom0 >> 10))
+    check_bad_input(suite, machine)
+
+    release = keeltest.expected_kernel_release()
+    if boot_domu(suite, machine, "kl create -c " + CONFIG,
+                 "kl create -c reaches the busybox DomU's shell") is not None:
+        out = machine.run("uname -r", timeout=60)
+        suite.check("the DomU runs Linux 6.1 (uname -r)",
+                    out.strip().startswith("6.1") and release in out,
+                    "uname -r says %r" % out)
+        detach(machine)
+        doms = domains(machine)
+        bb = find(doms, "busybox")
+        suite.check("kl list --json shows the DomU running, 128 MiB, "
+                    "1 vCPU",
+                    bb is not None and bb["state"] == "running" and
+                    bb["memory_bytes"] >= 128 << 20 and bb["vcpus"] == 1,
+                    "kl list --json: %r" % doms)
+        out = machine.run("kl create -q %s; echo status=$?" % CONFIG,
+                          timeout=60)
+        suite.check("a second domain named busybox is refused",
+                    re.search(r"status=[1-9]", out) and
+                    "already exists" in out and len(domains(machine)) == 2,
+                    "output %r" % out)
+        forget_output(machine)
+        machine.sendline("kl console busybox")
+        machine.sendline()
+        machine.expect(DOMU_PROMPT, timeout=60)
+        check_pause(suite, machine)
+        machine.sendline()
+        forget_output(machine)
+        machine.sendline("poweroff")
+        try:
+            machine.expect(keeltest.DOM0_PROMPT, timeout=180)
+            suite.check("poweroff inside the DomU ends it",
+                        wait_gone(machine, "busybox"),
+                        "kl list still shows it: %r" % domains(machine))
+        except keeltest.TestFailure as e:
+            suite.fail("poweroff inside the DomU ends it", e)
+            diagnostics(machine, suite, "busybox")
+    else:
+        diagnostics(machine, suite, "busybox")
+    keel, dom0 = free_figures(machine)
+    suite.note("after the DomU: Keel free %d KiB, Dom0 MemFree %d KiB"
+               % (keel >> 10, dom0 >> 10))
+
+    domid = boot_domu(suite, machine,
+                      "kl create -c %s 'name=\"bb2\"' vcpus=2" % CONFIG,
+                      "a 2-vCPU DomU reaches its shell")
+    if domid is not None:
+        out = machine.run("nproc", timeout=60)
+        suite.check("the 2-vCPU DomU's nproc is 2", out.strip() == "2",
+                    "nproc says %r" % out)
+        # on_reboot = restart: the old domain goes (the console ends),
+        # its owner builds it again (Keel may hand out the same domid).
+        forget_output(machine)
+        machine.sendline("reboot")
+        machine.expect(keeltest.DOM0_PROMPT, timeout=180)
+        deadline = time.monotonic() + 60
+        log = again = ""
+        while time.monotonic() < deadline:
+            log = machine.run("cat /var/log/keel/kl-bb2.log", timeout=30)
+            again = find(domains(machine), "bb2")
+            if "restarted" in log and again and \
+                    again["state"] == "running":
+                break
+            time.sleep(2)
+        suite.check("reboot inside the DomU restarts it (on_reboot)",
+                    "(%d) rebooted" % domid in log and "restarted" in log
+                    and again and again["state"] == "running",
+                    "owner log %r; kl list: %r" % (log, again))
+        out = machine.run("kl vcpu-list bb2", timeout=60)
+        suite.check("kl vcpu-list shows its two vCPUs",
+                    len(re.findall(r"^bb2 ", out, re.M)) == 2,
+                    "output %r" % out)
+        out = machine.run("kl destroy bb2; echo status=$?", timeout=60)
+        suite.check("kl destroy ends the 2-vCPU DomU",
+                    "status=0" in out and wait_gone(machine, "bb2"),
+                    "output %r, list %r" % (out, domains(machine)))
+    else:
+        diagnostics(machine, suite, "bb2")
+
+    out = machine.run("kl create -q %s 'name=\"victim\"'; echo status=$?; "
+                      "sleep 3; kill -9 $(cat /run/keel/kl-victim.pid); "
+                      "echo killed=$?" % CONFIG, timeout=120)
+    suite.check("SIGKILL of the owning kl leaves no domain",
+                "status=0" in out and "killed=0" in out and
+                wait_gone(machine, "victim", timeout=30),
+                "output %r, list %r" % (out, domains(machine)))
+
+    # Mid-build: kill kl create as soon as Keel lists the domain (still
+    # being built, or just started by a kl that has not forked yet).
+    out = machine.run("kl create -q %s 'name=\"midway\"' & "
+                      "until kl list midway >/dev/null 2>&1; do :; done; "
+                      "kill -9 $!; wait $!; echo status=$?" % CONFIG,
+                      timeout=120)
+    if "status=137" in out:
+        suite.check("SIGKILL of kl create while it builds leaves no domain",
+                    wait_gone(machine, "midway"),
+                    "output %r, list %r" % (out, domains(machine)))
+    else:
+        suite.skip("SIGKILL of kl create while it builds leaves no domain",
+                   "kl create was done before the kill: %r" % out)
+        machine.run("kl destroy midway", timeout=60)
+        wait_gone(machine, "midway")
+
+    figures = []
+    for cycle in range(CYCLES):
+        out = machine.run("kl create -q %s 'name=\"cycle\"'; echo status=$?"
+                          % CONFIG, timeout=120)
+        created = "status=0" in out and find(domains(machine), "cycle")
+        time.sleep(5)
+        out2 = machine.run("kl destroy cycle; echo status=$?", timeout=60)
+        gone = wait_gone(machine, "cycle", timeout=30)
+        keel, dom0 = free_figures(machine)
+        figures.append((keel, dom0))
+        suite.note("cycle %d: Keel free %d KiB (baseline %d), Dom0 MemFree "
+                   "%d KiB (baseline %d)" % (cycle + 1, keel >> 10,
+                                             base_keel >> 10, dom0 >> 10,
+                                             base_dom0 >> 10))
+        if not (created and "status=0" in out2 and gone):
+            suite.fail("create/destroy cycle %d" % (cycle + 1),
+                       "create %r, destroy %r" % (out, out2))
+            break
+    else:
+        suite.ok("%d create/destroy cycles" % CYCLES)
+    suite.check("no cycle leaves Keel's free memory or Dom0's MemFree "
+                "below the baseline",
+                all(k == base_keel and d >= base_dom0 - MEMFREE_SLACK
+                    for k, d in figures),
+                "figures %r, baseline %r" % (figures, (base_keel, base_dom0)))
+    keel, dom0 = free_figures(machine)
+    suite.check("Keel's free memory is back to its baseline",
+                keel == base_keel,
+                "Keel free %d bytes, baseline %d (%+d)"
+                % (keel, base_keel, keel - base_keel))
+    suite.check("Dom0's MemFree is back to its baseline",
+                dom0 >= base_dom0 - MEMFREE_SLACK,
+                "MemFree %d KiB, baseline %d KiB (%+d KiB)"
+                % (dom0 >> 10, base_dom0 >> 10, (dom0 - base_dom0) >> 10))
+    check_hugetlb(suite, machine)
+
+
+def huge_pages(machine):
+    """(HugePages_Total, HugePages_Free) of Dom0."""
+    out = keeltest.dom0_stream(machine.run(
+        "sed -n 's/^HugePages_\\(Total\\|Free\\): *//p' /proc/meminfo "
+        "| tr '\\n' ' '", timeout=30))
+    numbers = [int(n) for n in out.split()]
+    return tuple(numbers) if len(numbers) == 2 else (None, None)
+
+
+def check_hugetlb(suite, machine):
+    """With 2 MiB pages in Dom0's pool, the guest's RAM comes from them
+    (64 pages for 128 MiB) and goes back when the domain does."""
+    machine.run("echo 64 > /proc/sys/vm/nr_hugepages", timeout=60)
+    total, free = huge_pages(machine)
+    if total != 64 or free != 64:
+        suite.skip("a DomU in hugetlb memory",
+                   "Dom0 could not reserve 64 huge pages: %r" % ((total,
+                                                                   free),))
+        return
+    if boot_domu(suite, machine, "kl create -c %s 'name=\"huge\"'" % CONFIG,
+                 "a DomU in hugetlb memory reaches its shell") is not None:
+        detach(machine)
+        suite.check("its 128 MiB are Dom0's 64 huge pages",
+                    huge_pages(machine) == (64, 0),
+                    "HugePages Total, Free: %r" % (huge_pages(machine),))
+        machine.run("kl destroy huge", timeout=60)
+        suite.check("kl destroy gives the huge pages back",
+                    wait_gone(machine, "huge") and
+                    huge_pages(machine) == (64, 64),
+                    "HugePages Total, Free: %r" % (huge_pages(machine),))
+    machine.run("echo 0 > /proc/sys/vm/nr_hugepages", timeout=60)
+
+
+if __name__ == "__main__":
+    main()

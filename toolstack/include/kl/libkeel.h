@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libkeel: the toolstack's calls into keel.ko's /dev/keel
+ * (include/public/keel_ioctl.h), one function per ioctl. Every function
+ * returns 0 (or the value named) or a negative errno; none prints.
+ */
+#ifndef KL_LIBKEEL_H
+#define KL_LIBKEEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <public/keel_ioctl.h>
+
+/* The global fd: open(KEEL_DEVICE). */
+int keel_open(void);
+
+int keel_platform_info(int fd, struct keel_platform_info *info);
+/* The lowest existing domain with domid >= first: its domid, or -ESRCH. */
+int keel_domain_info(int fd, uint32_t first, struct keel_domain_info *info);
+/*
+ * Every domain, lowest domid first, in a malloc'd array (*out, *nr);
+ * the caller frees it.
+ */
+int keel_domain_list(int fd, struct keel_domain_info **out, size_t *nr);
+int keel_domain_pause(int fd, uint32_t domid);
+int keel_domain_unpause(int fd, uint32_t domid);
+int keel_domain_destroy(int fd, uint32_t domid);
+int keel_vcpu_pin(int fd, uint32_t domid, uint32_t vcpu, uint64_t cpumask);
+int keel_vcpu_info(int fd, uint32_t domid, uint32_t vcpu,
+		   struct keel_vcpu_info *info);
+int keel_sched_set(int fd, uint32_t domid, uint32_t weight, uint32_t cap);
+/* Bytes of Keel's log written to buf. */
+long keel_dmesg(int fd, void *buf, uint32_t size, uint32_t flags);
+/* A new domain (BUILDING): returns its per-domain fd, *domid set. */
+int keel_create(int fd, const char *name, uint32_t nr_vcpus, uint32_t *domid);
+/* The domain's console fd. */
+int keel_console_open(int fd, uint32_t domid);
+
+/* On the per-domain fd. */
+int keel_map_ram(int dfd, void *addr, uint64_t gpa, uint64_t len);
+int keel_vcpu_boot(int dfd, uint32_t vcpu,
+		   const struct keel_vcpu_boot_state *state);
+int keel_start(int dfd);
+
+#endif

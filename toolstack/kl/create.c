@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `kl create`: builds a DomU in Dom0 user space (DESIGN section 5) and
+ * then stays as its owner.
+ *
+ * Everything that can be refused is checked before Keel hears of the
+ * domain: the configuration, the kernel and initramfs files, the bzImage
+ * header and the layout, the name, and the memory Dom0 can donate. Then
+ * the guest's RAM is a memfd (hugetlb pages when the pool has enough),
+ * mapped shared and prefaulted, the image is written into it, and keel.ko
+ * creates the domain, pins and maps the RAM, sets vCPU 0 and starts it.
+ *
+ * The per-domain fd keel.ko returns is the domain's life: whatever ends
+ * this process (an error, exit, SIGKILL) closes it, and keel.ko then
+ * destroys the domain and unpins its memory. After the start a child
+ * process keeps the fd (the owner; `xl create` leaves such a process
+ * too), watches the domain and applies on_poweroff, on_reboot and
+ * on_crash; the command itself returns, or with -c attaches the console.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kl/cli.h>
+#include <kl/domains.h>
+#include <kl/domu_image.h>
+#include <kl/xlcfg.h>
+
+#include "kl.h"
+
+#define MIB ((uint64_t)1 << 20)
+/* Dom0 keeps this much of MemAvailable for itself. */
+#define DOM0_RESERVE (32 * MIB)
+/* keel.ko pins at most 16 GiB a call; smaller calls keep its page
+ * arrays small. */
+#define MAP_RAM_CHUNK (1ULL << 30)
+/* How often the owner looks at the domain's state. */
+#define WATCH_INTERVAL_MS 200
+/* A guest that needs restarting this often within a minute is stuck. */
+#define MAX_RESTARTS_PER_MINUTE 5
+#define LOG_DIR			"/var/log/keel"
+#define RUN_DIR			"/run/keel"
+
+struct domu {
+	const struct kl_domain_config *cfg;
+	const char *cfg_file;
+	char *cmdline; /* the kernel's: kl_domu_cmdline() of the config's */
+	uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+	uint64_t ram_bytes;
+	int memfd;
+	uint8_t *ram;
+	bool hugetlb;
+	int dfd;
+	uint32_t domid;
+};
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		rc = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+		close(fd);
+		return rc;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			free(buf);
+			close(fd);
+			return rc;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*len = done;
+	return 0;
+}
+
+/* A /proc/meminfo value in bytes ("kB" lines; HugePages_* are counts). */
+static int64_t meminfo(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	size_t klen = strlen(key);
+	int64_t v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			long long n = strtoll(line + klen + 1, NULL, 10);
+
+			v = strstr(line, " kB") ? n * 1024 : n;
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* Whether the hugetlb pool can hold the whole guest. */
+static bool hugetlb_fits(uint64_t bytes)
+{
+	int64_t free_pages = meminfo("HugePages_Free");
+	int64_t page = meminfo("Hugepagesize");
+
+	return free_pages > 0 && page == (int64_t)(2 * MIB) &&
+	       bytes % (uint64_t)page == 0 &&
+	       (uint64_t)free_pages * (uint64_t)page >= bytes;
+}
+
+static void print_diags(const struct kl_cfg_result *res)
+{
+	for (size_t i = 0; i < res->nr_diags; i++)
+		fprintf(stderr, "%s\n", res->diags[i].text);
+}
+
+/* Loads kernel and initramfs and checks they make a bootable DomU. */
+static int load_images(struct domu *u)
+{
+	const struct kl_domain_config *c = u->cfg;
+	struct kl_domu_image_in in;
+	int rc = read_file(c->kernel, &u->kernel, &u->kernel_len);
+
+	if (rc) {
+		fprintf(stderr, "kl create: kernel '%s': %s\n", c->kernel,
+			strerror(-rc));
+		return -1;
+	}
+	if (c->ramdisk) {
+		rc = read_file(c->ramdisk, &u->initrd, &u->initrd_len);
+		if (rc) {
+			fprintf(stderr, "kl create: ramdisk '%s': %s\n",
+				c->ramdisk, strerror(-rc));
+			return -1;
+		}
+	}
+	u->cmdline = kl_domu_cmdline(c->cmdline);
+	if (!u->cmdline) {
+		fprintf(stderr, "kl create: out of memory\n");
+		return -1;
+	}
+	memset(&in, 0, sizeof(in));
+	in.kernel = u->kernel;
+	in.kernel_len = u->kernel_len;
+	in.initrd = u->initrd;
+	in.initrd_len = u->initrd_len;
+	in.cmdline = u->cmdline;
+	in.ram_bytes = u->ram_bytes;
+	in.nr_vcpus = c->vcpus;
+	rc = kl_domu_image_check(&in);
+	switch (rc) {
+	case 0:
+		return 0;
+	case -ENOEXEC:
+		fprintf(stderr,
+			"kl create: kernel '%s' is not a bzImage with the "
+			"64-bit boot protocol (Linux 3.x or later, x86-64)\n",
+			c->kernel);
+		break;
+	case -E2BIG:
+		fprintf(stderr,
+			"kl create: the command line is longer than kernel "
+			"'%s' accepts\n",
+			c->kernel);
+		break;
+	case -ENOSPC:
+		fprintf(stderr,
+			"kl create: kernel and ramdisk do not fit in memory = "
+			"%" PRIu64 " MiB\n",
+			c->memory_mib);
+		break;
+	default:
+		fprintf(stderr, "kl create: kernel '%s' is malformed (%s)\n",
+			c->kernel, strerror(-rc));
+	}
+	return -1;
+}
+
+/* Refuses what Keel would refuse, with a better message. */
+static int check_host(int fd, const struct domu *u)
+{
+	const struct kl_domain_config *c = u->cfg;
+	struct keel_platform_info pinfo;
+	struct keel_domain_info *doms;
+	int64_t avail = meminfo("MemAvailable");
+	size_t nr;
+	int rc;
+
+	rc = keel_domain_list(fd, &doms, &nr);
+	if (rc < 0)
+		return kl_device_error("domain list", -rc);
+	for (size_t i = 0; i < nr; i++) {
+		if (strncmp(doms[i].name, c->name, KEEL_DOMAIN_NAME_LEN))
+			continue;
+		fprintf(stderr,
+			"kl create: a domain named '%s' already exists "
+			"(domid %" PRIu32 "); nothing was created\n",
+			c->name, doms[i].domid);
+		free(doms);
+		return -1;
+	}
+	free(doms);
+	rc = keel_platform_info(fd, &pinfo);
+	if (rc < 0)
+		return kl_device_error("platform info", -rc);
+	if (c->vcpus > pinfo.nr_cpus)
+		fprintf(stderr,
+			"kl create: warning: vcpus = %u on %u physical CPUs: "
+			"they share them\n",
+			c->vcpus, pinfo.nr_cpus);
+	if (!hugetlb_fits(u->ram_bytes) &&
+	    (avail < 0 || u->ram_bytes + DOM0_RESERVE > (uint64_t)avail)) {
+		uint64_t can = avail > (int64_t)DOM0_RESERVE
+				   ? (uint64_t)avail - DOM0_RESERVE
+				   : 0;
+
+		fprintf(stderr,
+			"kl create: memory = %" PRIu64
+			" MiB is more than Dom0 can donate: %" PRIu64
+			" MiB free (MemAvailable less %llu MiB Dom0 keeps); "
+			"nothing was created\n",
+			c->memory_mib, can / MIB,
+			(unsigned long long)(DOM0_RESERVE / MIB));
+		return -1;
+	}
+	/* Keel's nested page tables: about 1/512 of the RAM with 4 KiB
+	 * pages, and a margin for the upper levels. */
+	if (pinfo.free_ram < u->ram_bytes / 256 + 2 * MIB) {
+		fprintf(stderr,
+			"kl create: Keel has %" PRIu64
+			" KiB free, too little for the page tables of memory = "
+			"%" PRIu64 " MiB; nothing was created\n",
+			pinfo.free_ram >> 10, c->memory_mib);
+		return -1;
+	}
+	return 0;
+}
+
+static int alloc_ram(struct domu *u)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "keel-%s", u->cfg->name);
+	u->hugetlb = hugetlb_fits(u->ram_bytes);
+	for (;;) {
+		u->memfd = memfd_create(
+		    name, MFD_CLOEXEC | (u->hugetlb ? MFD_HUGETLB : 0));
+		if (u->memfd >= 0 &&
+		    ftruncate(u->memfd, (off_t)u->ram_bytes) == 0) {
+			/* MAP_POPULATE faults every page in now (for
+			 * hugetlb it reserves the pool), so nothing is
+			 * allocated later under Keel's feet. */
+			u->ram =
+			    mmap(NULL, u->ram_bytes, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_POPULATE, u->memfd, 0);
+			if (u->ram != MAP_FAILED)
+				return 0;
+		}
+		if (u->memfd >= 0)
+			close(u->memfd);
+		u->memfd = -1;
+		u->ram = NULL;
+		if (!u->hugetlb)
+			break;
+		u->hugetlb = false; /* the pool shrank meanwhile */
+	}
+	fprintf(stderr, "kl create: cannot allocate %" PRIu64 " MiB: %s\n",
+		u->cfg->memory_mib, strerror(errno));
+	return -1;
+}
+
+static void free_ram(struct domu *u)
+{
+	if (u->ram)
+		munmap(u->ram, u->ram_bytes);
+	if (u->memfd >= 0)
+		close(u->memfd);
+	u->ram = NULL;
+	u->memfd = -1;
+}
+
+/* Maps memfd bytes [off, off + len) at guest-physical gpa. */
+static int map_range(const struct domu *u, uint64_t off, uint64_t len,
+		     uint64_t gpa)
+{
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n =
+		    len - done < MAP_RAM_CHUNK ? len - done : MAP_RAM_CHUNK;
+		int rc =
+		    keel_map_ram(u->dfd, u->ram + off + done, gpa + done, n);
+
+		if (rc < 0)
+			return kl_device_error("map guest memory", -rc);
+		done += n;
+	}
+	return 0;
+}
+
+/* Guest-physical placement of the memfd (kl/domu_image.h). */
+static int map_ram(const struct domu *u)
+{
+	uint64_t low = kl_domu_low_bytes(u->ram_bytes);
+
+	if (map_range(u, 0, low, 0))
+		return -1;
+	if (u->ram_bytes > low &&
+	    map_range(u, low, u->ram_bytes - low, KL_DOMU_4G))
+		return -1;
+	return 0;
+}
+
+static int apply_cpu_params(int fd, const struct domu *u)
+{
+	const struct kl_domain_config *c = u->cfg;
+	int rc = keel_sched_set(fd, u->domid, c->cpu_weight, c->cap);
+
+	if (rc < 0)
+		return kl_device_error("scheduler parameters", -rc);
+	for (unsigned v = 0; c->affinity && v < c->vcpus; v++) {
+		const struct kl_cpumap *m = &c->affinity[v];
+		uint64_t mask = m->bits[0];
+		bool all = true;
+
+		for (size_t w = 0; w < sizeof(m->bits) / sizeof(m->bits[0]);
+		     w++)
+			all &= m->bits[w] == UINT64_MAX;
+		for (size_t w = 1; !all && w < sizeof(m->bits) / 8; w++)
+			if (m->bits[w]) {
+				fprintf(stderr,
+					"kl create: cpus= names a CPU above "
+					"63; Keel has at most 64\n");
+				return -1;
+			}
+		rc = keel_vcpu_pin(fd, u->domid, v, all ? UINT64_MAX : mask);
+		if (rc < 0) {
+			fprintf(stderr,
+				"kl create: cpus= for vCPU %u: %s (no such "
+				"CPU?)\n",
+				v, strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Memory, image, domain, start: 0 with u->dfd the running domain's fd,
+ * or -1 after saying why (and with nothing left in Keel: the fd is
+ * closed, which destroys what was created).
+ */
+static int build_domain(int fd, struct domu *u, bool paused)
+{
+	static struct kl_domu_image img; /* a 4 KiB zero page inside */
+	struct kl_domu_image_in in;
+	int rc;
+
+	if (alloc_ram(u))
+		return -1;
+	memset(&in, 0, sizeof(in));
+	in.kernel = u->kernel;
+	in.kernel_len = u->kernel_len;
+	in.initrd = u->initrd;
+	in.initrd_len = u->initrd_len;
+	in.cmdline = u->cmdline;
+	in.ram_bytes = u->ram_bytes;
+	in.nr_vcpus = u->cfg->vcpus;
+	rc = kl_domu_image_build(&in, u->ram, &img);
+	if (rc) {
+		fprintf(stderr, "kl create: cannot lay out the guest: %s\n",
+			strerror(-rc));
+		goto fail;
+	}
+	u->dfd = keel_create(fd, u->cfg->name, u->cfg->vcpus, &u->domid);
+	if (u->dfd == -EEXIST) {
+		fprintf(stderr,
+			"kl create: a domain named '%s' already exists\n",
+			u->cfg->name);
+		goto fail;
+	}
+	if (u->dfd < 0) {
+		kl_device_error("create", -u->dfd);
+		goto fail;
+	}
+	if (map_ram(u))
+		goto fail;
+	rc = keel_vcpu_boot(u->dfd, 0, &img.boot);
+	if (rc < 0) {
+		kl_device_error("vCPU 0 boot state", -rc);
+		goto fail;
+	}
+	if (apply_cpu_params(fd, u))
+		goto fail;
+	rc = keel_start(u->dfd);
+	if (rc < 0) {
+		kl_device_error("start", -rc);
+		goto fail;
+	}
+	/* Keel has no create-paused: the first instructions run. */
+	if (paused && (rc = keel_domain_pause(fd, u->domid)) < 0) {
+		kl_device_error("pause", -rc);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (u->dfd >= 0)
+		close(u->dfd);
+	u->dfd = -1;
+	free_ram(u);
+	return -1;
+}
+
+/* The owner's log: the daemon has no terminal. */
+static void open_log(const char *name)
+{
+	char path[128];
+	int fd;
+
+	mkdir("/var", 0755);
+	mkdir("/var/log", 0755);
+	mkdir(LOG_DIR, 0755);
+	snprintf(path, sizeof(path), LOG_DIR "/kl-%s.log", name);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+}
+
+/* RUN_DIR/kl-NAME.pid names the owner (to signal it, or to find it). */
+static void pid_file(const char *name, bool create)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), RUN_DIR "/kl-%s.pid", name);
+	if (!create) {
+		unlink(path);
+		return;
+	}
+	mkdir("/run", 0755);
+	mkdir(RUN_DIR, 0755);
+	f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+}
+
+static void log_line(const char *fmt, const char *name, uint32_t domid,
+		     const char *what)
+{
+	time_t now = time(NULL);
+	char stamp[32];
+
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", gmtime(&now));
+	printf("%s ", stamp);
+	printf(fmt, name, domid, what);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * The owner: looks at the domain's state and applies the configured
+ * action when the guest powers off, reboots or crashes. Returns when the
+ * domain is gone (destroyed here or by `kl destroy`).
+ */
+static int watch(int fd, struct domu *u)
+{
+	const struct kl_domain_config *c = u->cfg;
+	time_t restarts[MAX_RESTARTS_PER_MINUTE] = {0};
+	unsigned nr_restarts = 0;
+	bool preserved = false;
+
+	for (;;) {
+		struct keel_domain_info info;
+		enum kl_action action;
+		const char *why;
+		int rc;
+
+		sleep_ms(WATCH_INTERVAL_MS);
+		rc = keel_domain_info(fd, u->domid, &info);
+		if (rc != (int)u->domid ||
+		    strncmp(info.name, c->name, KEEL_DOMAIN_NAME_LEN)) {
+			log_line("domain %s (%" PRIu32 ") %s", c->name,
+				 u->domid, "was destroyed");
+			break;
+		}
+		if (preserved)
+			continue;
+		if (info.state == KEEL_DOMSTATE_SHUTDOWN) {
+			bool reboot =
+			    info.shutdown_reason == KEEL_SHUTDOWN_REBOOT;
+
+			action = reboot ? c->on_reboot : c->on_poweroff;
+			why = reboot ? "rebooted" : "powered off";
+		} else if (info.state == KEEL_DOMSTATE_CRASHED) {
+			action = c->on_crash;
+			why = "crashed";
+			log_line("domain %s (%" PRIu32 ") crashed: %s", c->name,
+				 u->domid, info.crash_reason);
+		} else {
+			continue;
+		}
+		log_line("domain %s (%" PRIu32 ") %s", c->name, u->domid, why);
+		if (action == KL_ACTION_PRESERVE) {
+			log_line("domain %s (%" PRIu32 ") %s", c->name,
+				 u->domid, "preserved for kl destroy");
+			preserved = true;
+			continue;
+		}
+		/* Destroys it; keel.ko unpins once Keel has let go. */
+		close(u->dfd);
+		u->dfd = -1;
+		free_ram(u);
+		if (action == KL_ACTION_DESTROY)
+			break;
+		if (nr_restarts == MAX_RESTARTS_PER_MINUTE &&
+		    time(NULL) - restarts[0] < 60) {
+			log_line("domain %s (%" PRIu32 ") %s", c->name,
+				 u->domid,
+				 "restarts too often: left destroyed");
+			return 1;
+		}
+		if (nr_restarts == MAX_RESTARTS_PER_MINUTE) {
+			memmove(restarts, restarts + 1,
+				sizeof(restarts) - sizeof(restarts[0]));
+			nr_restarts--;
+		}
+		restarts[nr_restarts++] = time(NULL);
+		if (build_domain(fd, u, false))
+			return 1;
+		log_line("domain %s restarted as %" PRIu32 "%s", c->name,
+			 u->domid, "");
+	}
+	return 0;
+}
+
+static const char create_usage[] =
+    "Usage: kl create [-c] [-p] [-q] FILE [KEY=VALUE...]\n"
+    "  Builds and starts the domain that FILE (xl.cfg syntax, the PVH\n"
+    "  subset) describes; KEY=VALUE settings override the file's.\n"
+    "  -c   attach to its console (Ctrl-] detaches; it keeps running)\n"
+    "  -p   leave it paused (kl unpause starts it)\n"
+    "  -q   no 'Parsing config' line\n"
+    "  A kl process stays as the domain's owner: it applies on_poweroff,\n"
+    "  on_reboot and on_crash, and the domain ends with it. Its log is\n"
+    "  " LOG_DIR "/kl-NAME.log, its pid in " RUN_DIR "/kl-NAME.pid.\n";
+
+int kl_cmd_create(int argc, char **argv)
+{
+	struct kl_create_args args;
+	struct kl_cfg_result res;
+	struct domu u;
+	char err[256];
+	pid_t pid;
+	int fd, rc;
+
+	rc = kl_create_args_parse(argc, argv, &args, err, sizeof(err));
+	if (rc == 1) {
+		fputs(create_usage, stdout);
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "kl create: %s\n", err);
+		fputs(create_usage, stderr);
+		return 2;
+	}
+	if (!args.quiet)
+		fprintf(stderr, "Parsing config from %s\n", args.file);
+	rc = kl_cfg_load(args.file, args.overrides, args.nr_overrides, &res);
+	print_diags(&res);
+	if (rc) {
+		if (!kl_cfg_error(&res))
+			fprintf(stderr, "kl create: %s: %s\n", args.file,
+				strerror(-rc));
+		kl_cfg_result_free(&res);
+		return 1;
+	}
+	memset(&u, 0, sizeof(u));
+	u.cfg = &res.cfg;
+	u.cfg_file = args.file;
+	u.memfd = -1;
+	u.dfd = -1;
+	u.ram_bytes = res.cfg.memory_mib * MIB;
+	if (res.cfg.nr_disks || res.cfg.nr_vifs)
+		fprintf(stderr, "kl create: warning: disk= and vif= are "
+				"checked but not attached yet\n");
+	fd = -1;
+	if (load_images(&u) || (fd = kl_open_keel()) < 0 ||
+	    check_host(fd, &u) || build_domain(fd, &u, args.paused)) {
+		rc = 1;
+		goto out;
+	}
+	printf("Started domain %s (id=%" PRIu32 ")%s\n", res.cfg.name, u.domid,
+	       args.paused ? ", paused" : "");
+	fflush(stdout);
+	fflush(stderr);
+
+	pid = fork();
+	if (pid < 0) {
+		/* No owner process: the domain ends with this one. */
+		fprintf(stderr, "kl create: fork: %s; destroying %s\n",
+			strerror(errno), res.cfg.name);
+		rc = 1;
+		goto out;
+	}
+	if (pid == 0) {
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		prctl(PR_SET_NAME, "kl-owner");
+		open_log(res.cfg.name);
+		log_line("domain %s (%" PRIu32 ") %s", res.cfg.name, u.domid,
+			 "started");
+		pid_file(res.cfg.name, true);
+		rc = watch(fd, &u);
+		/* The pid file goes last: once it is gone, so is the
+		 * domain's memory. */
+		if (u.dfd >= 0)
+			close(u.dfd);
+		u.dfd = -1;
+		free_ram(&u);
+		pid_file(res.cfg.name, false);
+		goto out;
+	}
+	/* The child holds the domain now; this copy must not keep it. */
+	close(u.dfd);
+	u.dfd = -1;
+	free_ram(&u);
+	rc = 0;
+	if (args.console && kl_console_attach(fd, u.domid, res.cfg.name))
+		rc = 1;
+out:
+	if (u.dfd >= 0)
+		close(u.dfd);
+	free_ram(&u);
+	free(u.kernel);
+	free(u.initrd);
+	free(u.cmdline);
+	if (fd >= 0)
+		close(fd);
+	kl_cfg_result_free(&res);
+	return rc;
+}
