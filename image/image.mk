@@ -103,10 +103,11 @@ $(LIVE_SQUASHFS): $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
 		scripts/mk-image-root.sh scripts/mk-squashfs.sh \
 		kickstart/keel-install kickstart/keel-install.8 kickstart/README.md \
 		README.md image/grub-disk.cfg $(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
-		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion
+		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion \
+		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg)
 	@echo "image: [3/5] live root filesystem: squashfs"
 	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root \
-		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl
+		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz
 	scripts/mk-squashfs.sh $(IMAGE_DIR)/live-root $@
 
 $(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
@@ -119,10 +120,11 @@ $(KEEL_QCOW2): $(OUT)/keel.elf $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES)
 		image/grub-disk.cfg scripts/mk-image-root.sh scripts/mk-qcow2.sh \
 		scripts/grub-bios-embed.py kickstart/README.md README.md \
 		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
-		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion
+		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion \
+		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg)
 	@echo "image: [5/5] qcow2: GPT (BIOS boot + ESP + ext4 root), GRUB for BIOS and UEFI"
 	scripts/mk-image-root.sh $(ROOTFS) disk $(IMAGE_DIR)/disk-root \
-		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl
+		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz
 	scripts/mk-qcow2.sh $@ $(IMAGE_DIR)/disk-root $(OUT)/keel.elf
 
 image-summary:

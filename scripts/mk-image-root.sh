@@ -3,19 +3,22 @@
 # (scripts/mk-rootfs.sh) plus the configuration of dom0-rootfs/overlay/ and
 # of the image's own overlay, with its systemd units enabled.
 #
-# Usage (as root): scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL
+# Usage (as root):
+#   scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD
 #   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init;
 #         the kickstart installer kickstart/keel-install and what it needs)
 #   disk  the qcow2's root (overlay-disk/: serial getty, cloud-init)
 # KMOD is keel.ko (built for the pinned kernel), loaded at every boot; KL
-# the toolstack's `kl` command.
+# the toolstack's `kl` command; DOMU_INITRD the busybox DomU's initramfs
+# (dom0-rootfs/domu.mk), which the sample configurations boot with the
+# image's own kernel.
 #
 # DEST shares the base's files through hard links (fast, little space);
 # overlay files replace links rather than write through them.
 set -euo pipefail
 
-if [ $# -ne 5 ]; then
-	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL" >&2
+if [ $# -ne 6 ]; then
+	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD" >&2
 	exit 2
 fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +27,7 @@ variant=$2
 dest=$(realpath -m "$3")
 kmod=$4
 kl=$5
+domu_initrd=$6
 case $variant in
 live | disk) ;;
 *)
@@ -64,6 +68,13 @@ install -m 755 "$kl" "$dest/usr/sbin/kl"
 install -D -m 644 "$repo/toolstack/kl/kl.1" "$dest/usr/share/man/man1/kl.1"
 install -D -m 644 "$repo/toolstack/kl/kl.bash-completion" \
 	"$dest/usr/share/bash-completion/completions/kl"
+# The DomU that /etc/keel/examples/ boots: the pinned kernel (a hard link,
+# so it outlives the package's own copy after a kernel upgrade; its
+# modules are in the DomU's initramfs) and the busybox initramfs.
+mkdir -p "$dest/usr/share/keel/domu" "$dest/etc/keel/examples"
+ln -f "$dest/boot/vmlinuz-$kver" "$dest/usr/share/keel/domu/vmlinuz"
+install -m 644 "$domu_initrd" "$dest/usr/share/keel/domu/initrd.img"
+install -m 644 "$repo"/dom0-rootfs/examples/*.cfg "$dest/etc/keel/examples/"
 # update-grub, which every kernel upgrade runs, keeps Keel in the menu and
 # as its default entry.
 install -m 755 "$repo/image/grub.d/20_linux_keel" "$dest/etc/grub.d/20_linux_keel"

@@ -12,6 +12,10 @@ banner and root's automatic login on the serial console; then:
   - there is something to read: the login message (what Keel is, Ctrl-A
     three times for its debug console), `man keel-install`, and the
     README and kickstart guide in /usr/share/doc/keel/
+  - keel.ko is loaded, kl reaches Keel, `man kl` and kl's completion work
+  - (UEFI boot) the README's first DomU: `kl create -c` of the sample
+    busybox DomU reaches its shell, which runs the pinned kernel; Ctrl-]
+    returns to Dom0, `kl list` shows it, `kl destroy` ends it
 
 The two boots are independent and run side by side (each keeps one host
 CPU busy), so results of both come mixed, told apart by bios: and uefi:;
@@ -38,6 +42,11 @@ BOOT_TIMEOUT = 900
 KEEL_BANNER = r"Keel hypervisor"
 ROOT_PROMPT = r"root@keel-live:[^\r\n]*# "
 HYPERVISOR_DETECTED = r"Hypervisor detected: \S+"
+DOMU_CONFIG = "/etc/keel/examples/busybox.cfg"
+# Debian's kernel booting as a DomU under Keel under TCG.
+DOMU_DEADLINE = 600
+DOMU_PROMPT = r"domU:[^\r\n]*# "
+CTRL_RIGHT_BRACKET = "\x1d"
 
 
 def check_shell(suite, machine, variant):
@@ -74,6 +83,45 @@ def check_shell(suite, machine, variant):
           "ls /usr/share/doc/keel", r"README\.md\s+kickstart\.md")
 
 
+def check_first_domu(suite, machine, variant):
+    """The README's "Your first DomU", as a participant types it: the
+    sample DomU's shell through `kl create -c`, then Ctrl-] back to Dom0,
+    `kl list` and `kl destroy`."""
+    what = "%s: kl create -c %s reaches the DomU's shell" % (variant,
+                                                           DOMU_CONFIG)
+    machine.sendline("kl create -c " + DOMU_CONFIG)
+    try:
+        machine.expect(r"Keel DomU ready", DOMU_DEADLINE)
+        machine.expect(DOMU_PROMPT, 120)
+    except keeltest.TestFailure as e:
+        suite.fail(what, e)
+        return
+    suite.ok(what)
+    machine.sendline("uname -r")
+    try:
+        release = machine.expect(r"\n(6\.1\.\S+)\r?\n", 60).group(1)
+        machine.expect(DOMU_PROMPT, 60)
+        suite.check("%s: the DomU runs the pinned kernel" % variant,
+                    release == keeltest.expected_kernel_release(), release)
+    except keeltest.TestFailure as e:
+        suite.fail("%s: the DomU runs the pinned kernel" % variant, e)
+    machine.send(CTRL_RIGHT_BRACKET)
+    try:
+        machine.expect(ROOT_PROMPT, 60)
+    except keeltest.TestFailure as e:
+        suite.fail("%s: Ctrl-] goes back to Dom0" % variant, e)
+        return
+    out = machine.run("kl list", 60)
+    suite.check("%s: kl list shows the DomU running" % variant,
+                re.search(r"^busybox\s+\d+\s+\d+\s+1\s+r", out, re.M),
+                "kl list printed:\n%s" % out)
+    out = machine.run("kl destroy busybox; sleep 2; kl list", 60)
+    suite.check("%s: kl destroy ends it" % variant,
+                "busybox" not in out.split("\n", 1)[-1] and
+                re.search(r"^Domain-0\s+0\s", out, re.M),
+                "kl destroy and kl list printed:\n%s" % out)
+
+
 def boot_live(suite, iso, uefi):
     variant = "uefi" if uefi else "bios"
     machine = keeltest.Machine(
@@ -101,6 +149,12 @@ def boot_live(suite, iso, uefi):
             check_shell(suite, machine, variant)
         except keeltest.TestFailure as e:
             suite.fail("%s: shell checks" % variant, e)
+        # One DomU boot is enough, and UEFI's Dom0 boot is the faster.
+        if uefi:
+            try:
+                check_first_domu(suite, machine, variant)
+            except keeltest.TestFailure as e:
+                suite.fail("%s: the first DomU" % variant, e)
 
 
 def main():
