@@ -43,6 +43,8 @@ FUZZ_SHIM_INIT()
 #define CR4_LA57    (1UL << 12)
 
 static struct domain dom;
+/* All of the guest's RAM, identity-mapped. */
+static struct dom_extent guest_ram = {0, 0, GUEST_RAM};
 static struct vcpu vcpu = {.dom = &dom};
 static uint8_t *ram;
 
@@ -51,8 +53,8 @@ static void setup_domain(void)
 	ram = shim_map_phys(0, GUEST_RAM);
 	shim_map_phys(POOL_BASE, POOL_SIZE);
 	frames_add_range(POOL_BASE, POOL_BASE + POOL_SIZE);
-	dom.nr_ranges = 1;
-	dom.ram[0] = (struct dom_mem_range){0, GUEST_RAM};
+	dom.nr_extents = 1;
+	dom.extents = &guest_ram;
 	FUZZ_CHECK(p2m_init(&dom) == 0);
 	FUZZ_CHECK(p2m_map(&dom, 0, 0, GUEST_RAM, P2M_RWX, false) == 0);
 	FUZZ_CHECK(p2m_map(&dom, FOREIGN_GPA, FOREIGN_HPA, KiB(64), P2M_RWX,

@@ -55,6 +55,8 @@ FUZZ_SHIM_INIT()
 #define MAX_EXITS   8
 
 static struct domain dom;
+/* All of the guest's RAM, identity-mapped. */
+static struct dom_extent guest_ram = {0, 0, GUEST_RAM};
 static struct vcpu vcpu = {.dom = &dom, .id = 0};
 static struct guest_state state;
 static uint8_t *ram;
@@ -160,8 +162,8 @@ static void setup_domain(void)
 	ram = shim_map_phys(0, GUEST_RAM);
 	shim_map_phys(POOL_BASE, POOL_SIZE);
 	frames_add_range(POOL_BASE, POOL_BASE + POOL_SIZE);
-	dom.nr_ranges = 1;
-	dom.ram[0] = (struct dom_mem_range){0, GUEST_RAM};
+	dom.nr_extents = 1;
+	dom.extents = &guest_ram;
 	dom.nr_vcpus = 1;
 	dom.vcpus[0] = &vcpu;
 	FUZZ_CHECK(vintr_domain_init(&dom) == 0);

@@ -28,7 +28,6 @@ struct boot_info {
 	uint8_t
 	    rsdp[36]; /* a copy: under UEFI the firmware's may be anywhere */
 	bool has_rsdp;
-	uint64_t mbi_start, mbi_end;
 	bool efi; /* GRUB reported an EFI system table */
 };
 

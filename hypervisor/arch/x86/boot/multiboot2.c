@@ -42,8 +42,6 @@ int mb2_parse(const void *mbi, struct boot_info *bi)
 	memset(bi, 0, sizeof(*bi));
 	if (total < 16 || total > MiB(16))
 		return -EINVAL;
-	bi->mbi_start = (uintptr_t)mbi;
-	bi->mbi_end = (uintptr_t)mbi + total;
 	while (off + sizeof(struct mb2_tag) <= total) {
 		const struct mb2_tag *tag = (const void *)(base + off);
 		const uint8_t *body = (const uint8_t *)(tag + 1);

@@ -118,7 +118,11 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 	for (unsigned i = 0; i < bi->nr_modules; i++)
 		avoid_range(bi->modules[i].start,
 			    ALIGN_UP(bi->modules[i].end, PAGE_SIZE));
-	avoid_range(bi->mbi_start, bi->mbi_end);
+	/*
+	 * Not the multiboot2 information: boot_info holds copies of all of
+	 * it, and Dom0 owns the first MiB anyway. GRUB on UEFI may put it
+	 * inside the boot area.
+	 */
 	if (!is_free(BOOT_AREA, BOOT_AREA_END))
 		panic("Dom0 boot area %llx-%llx is not free RAM", BOOT_AREA,
 		      BOOT_AREA_END);
