@@ -32,6 +32,8 @@ packages=(
 	# validation (virt-xml-validate runs xmllint), ssh into the booted qcow2
 	debootstrap squashfs-tools e2fsprogs libvirt-clients libxml2-utils
 	openssh-client
+	# depmod indexes keel.ko in the images' module trees
+	kmod
 	# scripts/virt-install.sh wraps virt-install (its test runs it against
 	# libvirt's test:///default driver, which needs no daemon)
 	virtinst

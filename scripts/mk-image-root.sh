@@ -53,15 +53,12 @@ else
 	units+=(keel-kickstart.service)
 fi
 systemctl --quiet --root="$dest" enable "${units[@]}"
-# Dom0's door to Keel and the toolstack. depmod (Dom0's own, in a chroot)
-# rewrites the module index files: give them copies of their own first so
-# it cannot write through the hard links into the base tree.
+# Dom0's door to Keel and the toolstack. depmod writes each module index
+# file anew and renames it into place, so the base tree's hard-linked
+# copies stay as they are (tests/system/test_image_docs.py checks it).
 kver=$(basename "$(ls -d "$dest"/lib/modules/*/ | head -n 1)")
 install -D -m 644 "$kmod" "$dest/lib/modules/$kver/updates/keel.ko"
-for f in "$dest/lib/modules/$kver"/modules.*; do
-	cp -p "$f" "$f.own" && mv -f "$f.own" "$f"
-done
-chroot "$dest" depmod "$kver"
+depmod -b "$dest" "$kver"
 mkdir -p "$dest/etc/modules-load.d"
 echo keel >"$dest/etc/modules-load.d/keel.conf"
 install -m 755 "$kl" "$dest/usr/sbin/kl"
@@ -77,7 +74,7 @@ install -m 644 "$domu_initrd" "$dest/usr/share/keel/domu/initrd.img"
 install -m 644 "$repo"/dom0-rootfs/examples/*.cfg "$dest/etc/keel/examples/"
 # update-grub, which every kernel upgrade runs, keeps Keel in the menu and
 # as its default entry.
-install -m 755 "$repo/image/grub.d/20_linux_keel" "$dest/etc/grub.d/20_linux_keel"
+install -D -m 755 "$repo/image/grub.d/20_linux_keel" "$dest/etc/grub.d/20_linux_keel"
 install -D -m 644 "$repo/image/grub.d/keel.cfg" "$dest/etc/default/grub.d/keel.cfg"
 # Keel's documentation (dpkg's lean rules drop other packages' docs, and
 # these files are not dpkg's): the README and the kickstart guide that the

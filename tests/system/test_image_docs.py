@@ -99,6 +99,9 @@ def check_man_page(suite):
                 not missing, "missing %s" % missing)
 
 
+# The kernel release the small base tree pretends to have.
+KVER = "6.1.0-99-amd64"
+
 UNITS = {"systemd-networkd.service": "multi-user.target",
          "systemd-resolved.service": "multi-user.target",
          "serial-getty@.service": "getty.target"}
@@ -125,11 +128,31 @@ def check_image_roots(suite):
                         % (unit, wanted_by))
         with open(os.path.join(base, "etc/fstab"), "w") as f:
             f.write("# base\n")
+        # The pinned kernel's package: its image and module tree.
+        os.makedirs(os.path.join(base, "lib/modules", KVER))
+        os.makedirs(os.path.join(base, "boot"))
+        with open(os.path.join(base, "boot", "vmlinuz-" + KVER), "w") as f:
+            f.write("kernel\n")
+        base_dep = os.path.join(base, "lib/modules", KVER, "modules.dep")
+        with open(base_dep, "w") as f:
+            f.write("base\n")
+        # What the build hands over: keel.ko (a real module when `make
+        # kmod` built one), kl and the DomU initramfs.
+        parts = {}
+        for name in ("keel.ko", "kl", "domu-initramfs.cpio.gz"):
+            parts[name] = os.path.join(work, name)
+            built = keeltest.out_path("kmod", "keel.ko")
+            if name == "keel.ko" and os.path.isfile(built):
+                shutil.copy(built, parts[name])
+            else:
+                with open(parts[name], "w") as f:
+                    f.write(name + "\n")
         roots = {}
         for variant in ("live", "disk"):
             dest = os.path.join(work, variant)
             proc = run([os.path.join(REPO, "scripts", "mk-image-root.sh"),
-                        base, variant, dest])
+                        base, variant, dest, parts["keel.ko"], parts["kl"],
+                        parts["domu-initramfs.cpio.gz"]])
             suite.check("mk-image-root.sh %s runs" % variant,
                         proc.returncode == 0, proc.stdout + proc.stderr)
             roots[variant] = dest
@@ -145,6 +168,31 @@ def check_image_roots(suite):
             suite.check("%s root: motd, README.md and kickstart.md in place"
                         % variant, not wrong, "missing or different: %s"
                         % wrong)
+        for variant, dest in roots.items():
+            want = ["lib/modules/%s/updates/keel.ko" % KVER,
+                    "lib/modules/%s/modules.dep" % KVER,
+                    "etc/modules-load.d/keel.conf", "usr/sbin/kl",
+                    "usr/share/man/man1/kl.1",
+                    "usr/share/bash-completion/completions/kl",
+                    "usr/share/keel/domu/vmlinuz",
+                    "usr/share/keel/domu/initrd.img",
+                    "etc/keel/examples/busybox.cfg",
+                    "etc/keel/examples/busybox-2vcpu.cfg",
+                    "etc/grub.d/20_linux_keel",
+                    "etc/default/grub.d/keel.cfg"]
+            missing = [p for p in want
+                       if not os.path.isfile(os.path.join(dest, p))]
+            dep = os.path.join(dest, "lib/modules", KVER, "modules.dep")
+            suite.check("%s root: keel.ko indexed and loaded at boot, kl "
+                        "with its page and completion, the sample DomU, "
+                        "the GRUB generator" % variant,
+                        not missing and "updates/keel.ko:" in read(dep) and
+                        read(os.path.join(
+                            dest, "etc/modules-load.d/keel.conf")) ==
+                        "keel\n",
+                        "missing: %s" % missing)
+            suite.check("%s root: the base tree's module index is untouched"
+                        % variant, read(base_dep) == "base\n", read(base_dep))
         live = roots["live"]
         man = os.path.join(live, "usr/share/man/man8/keel-install.8")
         suite.check("live root: the keel-install man page beside "
