@@ -141,6 +141,19 @@ static void print_diags(const struct kl_cfg_result *res)
 		fprintf(stderr, "%s\n", res->diags[i].text);
 }
 
+/* What the image builder and its check are given: the same for both. */
+static void image_input(const struct domu *u, struct kl_domu_image_in *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->kernel = u->kernel;
+	in->kernel_len = u->kernel_len;
+	in->initrd = u->initrd;
+	in->initrd_len = u->initrd_len;
+	in->cmdline = u->cmdline;
+	in->ram_bytes = u->ram_bytes;
+	in->nr_vcpus = u->cfg->vcpus;
+}
+
 /* Loads kernel and initramfs and checks they make a bootable DomU. */
 static int load_images(struct domu *u)
 {
@@ -166,14 +179,7 @@ static int load_images(struct domu *u)
 		fprintf(stderr, "kl create: out of memory\n");
 		return -1;
 	}
-	memset(&in, 0, sizeof(in));
-	in.kernel = u->kernel;
-	in.kernel_len = u->kernel_len;
-	in.initrd = u->initrd;
-	in.initrd_len = u->initrd_len;
-	in.cmdline = u->cmdline;
-	in.ram_bytes = u->ram_bytes;
-	in.nr_vcpus = c->vcpus;
+	image_input(u, &in);
 	rc = kl_domu_image_check(&in);
 	switch (rc) {
 	case 0:
@@ -383,14 +389,7 @@ static int build_domain(int fd, struct domu *u, bool paused)
 
 	if (alloc_ram(u))
 		return -1;
-	memset(&in, 0, sizeof(in));
-	in.kernel = u->kernel;
-	in.kernel_len = u->kernel_len;
-	in.initrd = u->initrd;
-	in.initrd_len = u->initrd_len;
-	in.cmdline = u->cmdline;
-	in.ram_bytes = u->ram_bytes;
-	in.nr_vcpus = u->cfg->vcpus;
+	image_input(u, &in);
 	rc = kl_domu_image_build(&in, u->ram, &img);
 	if (rc) {
 		fprintf(stderr, "kl create: cannot lay out the guest: %s\n",
