@@ -19,7 +19,9 @@
 
 #include "virtio/virtio.h"
 
-#define VD_REGION   (1u << 20)	 /* each RAM region */
+#ifndef VD_REGION
+#define VD_REGION (1u << 20) /* each RAM region */
+#endif
 #define VD_HIGH_GPA (1ULL << 32) /* the second one */
 #define VD_CANARY   0xA5
 #define VD_QNUM	    16 /* queue size the tests use */
@@ -48,13 +50,12 @@ static inline void vd_irq(void *ctx, int level)
 	d->irq_raised += level;
 }
 
-/* Guest RAM: gpa [0, 1 MiB) and [4 GiB, 4 GiB + 1 MiB). */
-static inline int vd_mem_init(struct vd *d)
+/* Guest RAM: gpa [0, VD_REGION) and [4 GiB, 4 GiB + VD_REGION), in block
+ * (3 * VD_REGION bytes, 4 KiB aligned). */
+static inline int vd_mem_setup(struct vd *d, uint8_t *block)
 {
 	memset(d, 0, sizeof(*d));
-	d->block = aligned_alloc(4096, 3 * VD_REGION);
-	if (!d->block)
-		return -1;
+	d->block = block;
 	memset(d->block, 0, 3 * VD_REGION);
 	memset(d->block + VD_REGION, VD_CANARY, VD_REGION);
 	if (virtio_mem_add(&d->mem, 0, VD_REGION, d->block) ||
@@ -65,12 +66,19 @@ static inline int vd_mem_init(struct vd *d)
 	return 0;
 }
 
+static inline int vd_mem_init(struct vd *d)
+{
+	uint8_t *block = aligned_alloc(4096, 3 * VD_REGION);
+
+	return block ? vd_mem_setup(d, block) : -1;
+}
+
 static inline bool vd_canary_intact(const struct vd *d)
 {
-	for (size_t i = 0; i < VD_REGION; i++)
-		if (d->block[VD_REGION + i] != VD_CANARY)
-			return false;
-	return true;
+	const uint8_t *p = d->block + VD_REGION;
+
+	/* All bytes equal to the first, which is the canary. */
+	return p[0] == VD_CANARY && !memcmp(p, p + 1, VD_REGION - 1);
 }
 
 static inline void vd_attach(struct vd *d, struct virtio_mmio_dev *dev)

@@ -215,8 +215,10 @@ static const char *parse(struct blk *b, const struct virtq_chain *c,
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
 		if (in_capacity(b, sector, c->in_len - 1))
-			p->io = io_req(c, type, sector, c->nr_out, c->nr_in, 0,
-				       1, (uint32_t)c->in_len);
+			p->io = io_req(
+			    c, type, sector, c->nr_out, c->nr_in, 0, 1,
+			    c->in_len > UINT32_MAX ? UINT32_MAX
+						   : (uint32_t)c->in_len);
 		break;
 	case VIRTIO_BLK_T_OUT:
 		/* 5.2.6.2: a read-only device fails writes with IOERR. */
