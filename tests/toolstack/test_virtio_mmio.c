@@ -89,6 +89,10 @@ static void test_registers(void **state)
 	/* virtio-blk has one queue: the next one does not exist. */
 	vd_wr(d, VIRTIO_MMIO_QUEUE_SEL, 1);
 	assert_int_equal(vd_rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	/* No shared memory regions: their length reads all ones. */
+	vd_wr(d, VIRTIO_MMIO_SHM_SEL, 0);
+	assert_int_equal(vd_rd(d, VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff);
+	assert_int_equal(vd_rd(d, VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffff);
 	/* Registers take aligned 32-bit accesses only. */
 	assert_int_equal(virtio_mmio_read(d->dev, 0, 2, &v), -EINVAL);
 	assert_int_equal(v, 0);

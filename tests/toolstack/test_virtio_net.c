@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
@@ -126,6 +128,39 @@ static void test_tap_errors(void **state)
 	/* An MTU the TAP refuses: nothing left behind either. */
 	assert_true(
 	    virtio_tap_open(TAP_NAME, NULL, 1u << 20, err, sizeof(err)) < 0);
+	assert_int_equal(if_nametoindex(TAP_NAME), 0);
+}
+
+/* Raises or drops CAP_NET_ADMIN in the effective set (it stays
+ * permitted). */
+static int net_admin(bool on)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct c[2];
+
+	if (syscall(SYS_capget, &h, c))
+		return -1;
+	if (on)
+		c[0].effective |= 1u << CAP_NET_ADMIN;
+	else
+		c[0].effective &= ~(1u << CAP_NET_ADMIN);
+	return (int)syscall(SYS_capset, &h, c);
+}
+
+static void test_tap_no_permission(void **state)
+{
+	char err[256];
+	int rc;
+
+	(void)state;
+	need_tap();
+	assert_int_equal(net_admin(false), 0);
+	rc = virtio_tap_open(TAP_NAME, NULL, 0, err, sizeof(err));
+	assert_int_equal(net_admin(true), 0);
+	assert_int_equal(rc, -EPERM);
+	assert_string_equal(err, "cannot create TAP " TAP_NAME
+				 ": Operation not permitted (needs "
+				 "CAP_NET_ADMIN)");
 	assert_int_equal(if_nametoindex(TAP_NAME), 0);
 }
 
@@ -503,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names_and_macs),
 	    cmocka_unit_test(test_tap_errors),
+	    cmocka_unit_test(test_tap_no_permission),
 	    cmocka_unit_test(test_tap_bridge),
 	    cmocka_unit_test(test_net_config),
 	    cmocka_unit_test(test_net_tx),

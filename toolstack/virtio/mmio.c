@@ -216,6 +216,13 @@ static uint32_t read_reg(struct virtio_mmio_dev *dev, uint64_t off)
 		return dev->status;
 	case VIRTIO_MMIO_CONFIG_GENERATION:
 		return dev->config_generation;
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		/* 4.2.2: a length of all ones means no such shared memory
+		 * region; these devices have none. */
+		return 0xffffffffu;
 	default:
 		/* Write-only registers, the legacy ones, holes. */
 		return 0;

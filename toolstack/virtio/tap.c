@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -57,13 +58,18 @@ void virtio_default_mac(const char *domain, unsigned index, uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & ~1u) | 2u);
 }
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt,
-		const char *a, const char *b)
+/* err = the formatted message, ": " and rc's description; returns rc. */
+static int __attribute__((format(printf, 4, 5)))
+fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
 	char msg[128];
+	va_list ap;
 
-	snprintf(msg, sizeof(msg), fmt, a, b);
-	snprintf(err, errlen, "%s: %s", msg, strerror(-rc));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s: %s%s", msg, strerror(-rc),
+		 rc == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 	return rc;
 }
 
@@ -83,8 +89,7 @@ int virtio_tap_open(const char *ifname, const char *bridge, unsigned mtu,
 	}
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return fail(-errno, err, errlen, "cannot open /dev/net/tun%s%s",
-			    "", "");
+		return fail(-errno, err, errlen, "cannot open /dev/net/tun");
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
@@ -98,18 +103,16 @@ int virtio_tap_open(const char *ifname, const char *bridge, unsigned mtu,
 				 "another kind has that name",
 				 ifname);
 		else
-			fail(rc, err, errlen, "cannot create TAP %s%s", ifname,
-			     "");
+			fail(rc, err, errlen, "cannot create TAP %s", ifname);
 		goto out;
 	}
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) || ioctl(fd, TUNSETOFFLOAD, 0)) {
-		rc = fail(-errno, err, errlen, "TAP %s: vnet header%s", ifname,
-			  "");
+		rc = fail(-errno, err, errlen, "TAP %s: vnet header", ifname);
 		goto out;
 	}
 	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0) {
-		rc = fail(-errno, err, errlen, "socket%s%s", "", "");
+		rc = fail(-errno, err, errlen, "socket");
 		goto out;
 	}
 	if (mtu) {
@@ -145,13 +148,13 @@ int virtio_tap_open(const char *ifname, const char *bridge, unsigned mtu,
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
 	if (ioctl(sock, SIOCGIFFLAGS, &ifr)) {
-		rc = fail(-errno, err, errlen, "TAP %s: flags%s", ifname, "");
+		rc = fail(-errno, err, errlen, "TAP %s: flags", ifname);
 		goto out;
 	}
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(sock, SIOCSIFFLAGS, &ifr)) {
-		rc = fail(-errno, err, errlen, "cannot bring TAP %s up%s",
-			  ifname, "");
+		rc =
+		    fail(-errno, err, errlen, "cannot bring TAP %s up", ifname);
 		goto out;
 	}
 	close(sock);
