@@ -362,6 +362,12 @@ static void blk_handle_fd(struct virtio_mmio_dev *dev, int fd, short revents)
 	pthread_mutex_unlock(&b->lock);
 	if (!r)
 		return;
+	/* A queue the driver disabled (on its way to a reset) gets
+	 * nothing more. */
+	if (!virtio_mmio_running(dev) || !dev->q[0].ready) {
+		free_list(r);
+		return;
+	}
 	while (r) {
 		struct blk_req *next = r->next;
 

@@ -76,11 +76,11 @@ const char *virtq_init(struct virtq *vq, const struct virtio_mem *mem,
 	return NULL;
 }
 
-static void read_desc(const struct vring_desc *src, struct vring_desc *d)
+/* Entry i of a descriptor table. Indirect tables need not be aligned:
+ * a byte copy, then a barrier so that the checks use only the copy. */
+static void read_desc(const uint8_t *table, uint32_t i, struct vring_desc *d)
 {
-	/* Indirect tables need not be aligned: a plain copy, then a
-	 * barrier so that the checks below use only the copy. */
-	memcpy(d, src, sizeof(*d));
+	memcpy(d, table + (size_t)i * sizeof(*d), sizeof(*d));
 	barrier();
 }
 
@@ -88,7 +88,7 @@ static void read_desc(const struct vring_desc *src, struct vring_desc *d)
 static const char *walk_chain(struct virtq *vq, uint16_t head,
 			      struct virtq_chain *c)
 {
-	const struct vring_desc *table = vq->desc;
+	const uint8_t *table = (const uint8_t *)vq->desc;
 	uint32_t table_len = vq->num, seen = 0, idx = head;
 	unsigned total = 0;
 	bool in_indirect = false;
@@ -105,7 +105,7 @@ static const char *walk_chain(struct virtq *vq, uint16_t head,
 		/* A chain visits each entry of its table at most once. */
 		if (++seen > table_len)
 			return "descriptor chain loops";
-		read_desc(&table[idx], &d);
+		read_desc(table, idx, &d);
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			if (!vq->indirect)
 				return "indirect descriptor not negotiated";
