@@ -28,6 +28,8 @@
 #include <linux/capability.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
@@ -511,6 +513,73 @@ static void test_net_rx_malformed(void **state)
 	net_free(f);
 }
 
+/* Deletes interface name (RTM_DELLINK): 0 or -errno. */
+static int del_link(const char *name)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req;
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	assert_true(s >= 0);
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_DELLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)if_nametoindex(name);
+	assert_int_equal(send(s, &req, sizeof(req), 0), sizeof(req));
+	assert_true(recv(s, &ack, sizeof(ack), 0) >= (ssize_t)sizeof(ack));
+	close(s);
+	assert_int_equal(ack.nh.nlmsg_type, NLMSG_ERROR);
+	return ack.err.error;
+}
+
+/* The TAP deleted under a running device: link down with a config
+ * interrupt, and its fd is no longer polled (it would report POLLERR
+ * forever). */
+static void test_net_tap_deleted(void **state)
+{
+	struct netfix *f;
+	struct pollfd fds[4];
+	uint64_t v, gen0, gen1;
+
+	(void)state;
+	need_tap();
+	f = net_make();
+	vd_setup(&f->d, ~0ULL, 2);
+	virtio_mmio_read(f->d.dev, VIRTIO_MMIO_CONFIG_GENERATION, 4, &gen0);
+	assert_int_equal(del_link(TAP_NAME), 0);
+	serve(f, 1000);
+	assert_int_equal(virtio_mmio_pollfds(f->d.dev, fds, 4), 0);
+	assert_int_equal(
+	    virtio_mmio_read(f->d.dev,
+			     VIRTIO_MMIO_CONFIG +
+				 offsetof(struct virtio_net_config, status),
+			     2, &v),
+	    0);
+	assert_int_equal(v, 0);
+	virtio_mmio_read(f->d.dev, VIRTIO_MMIO_CONFIG_GENERATION, 4, &gen1);
+	assert_int_not_equal(gen0, gen1);
+	assert_int_equal(vd_ack(&f->d), VIRTIO_MMIO_INT_CONFIG);
+	/* Transmitting still returns the buffers. */
+	uint64_t pkt = vd_alloc(&f->d, 64);
+	struct vd_buf b = {pkt, 64, false};
+	uint32_t id, len;
+	uint16_t head = vd_add(&f->d, 1, &b, 1);
+
+	vd_kick(&f->d, 1);
+	assert_true(vd_get_used(&f->d, 1, &id, &len));
+	assert_int_equal(id, head);
+	assert_null(virtio_mmio_broken(f->d.dev));
+	net_free(f);
+}
+
 /* Its own network namespace, without IPv6 chatter on new interfaces. */
 static void isolate(void)
 {
@@ -545,6 +614,7 @@ int main(void)
 	    cmocka_unit_test(test_net_rx),
 	    cmocka_unit_test(test_net_rx_stall),
 	    cmocka_unit_test(test_net_rx_malformed),
+	    cmocka_unit_test(test_net_tap_deleted),
 	};
 
 	isolate();

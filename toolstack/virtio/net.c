@@ -23,10 +23,13 @@
 
 #define RXQ 0
 #define TXQ 1
-/* Packets taken per wake-up, so one busy device does not starve the
- * event loop (the TAP stays readable and poll() comes back). */
+/* Frames received per wake-up, so one busy device does not starve the
+ * event loop (the TAP stays readable and poll() comes back). Transmit has
+ * no such limit: with VIRTIO_F_EVENT_IDX the driver does not kick again
+ * for buffers it already made available, so the queue must be drained;
+ * a driver that refills it forever only delays its own domain's devices
+ * (one device model per domain). */
 #define RX_BATCH 64
-#define TX_BATCH 256
 
 struct net {
 	struct virtio_mmio_dev mmio;
@@ -61,9 +64,7 @@ static void net_tx(struct net *n)
 	const char *why = NULL;
 	bool pushed = false;
 
-	for (int i = 0;
-	     i < TX_BATCH && virtio_mmio_running(dev) && dev->q[TXQ].ready;
-	     i++) {
+	while (virtio_mmio_running(dev) && dev->q[TXQ].ready) {
 		unsigned nr = 0;
 		size_t skip = sizeof(hdr);
 		int rc = virtq_pop(&dev->q[TXQ].vq, c, &why);
@@ -194,10 +195,11 @@ static size_t net_pollfds(struct virtio_mmio_dev *dev, struct pollfd *fds,
 			  size_t max)
 {
 	struct net *n = to_net(dev);
-	bool rx = virtio_mmio_running(dev) && dev->q[RXQ].ready &&
-		  !n->rx_stalled && !n->tap_dead;
+	bool rx =
+	    virtio_mmio_running(dev) && dev->q[RXQ].ready && !n->rx_stalled;
 
-	if (!max)
+	/* A dead TAP would report POLLERR forever, asked or not. */
+	if (!max || n->tap_dead)
 		return 0;
 	fds[0] = (struct pollfd){.fd = n->tap, .events = rx ? POLLIN : 0};
 	return 1;
@@ -207,9 +209,12 @@ static void net_handle_fd(struct virtio_mmio_dev *dev, int fd, short revents)
 {
 	struct net *n = to_net(dev);
 
-	if (fd != n->tap)
+	if (fd != n->tap || n->tap_dead)
 		return;
-	if (revents & (POLLIN | POLLERR))
+	/* POLLERR: the interface was deleted under us (tun_chr_poll()). */
+	if (revents & (POLLERR | POLLHUP | POLLNVAL))
+		link_down(n);
+	else if (revents & POLLIN)
 		net_rx(n);
 }
 

@@ -26,6 +26,13 @@
  *      ask again before each poll().
  *   4. virtio_mmio_destroy() when the domain goes.
  *
+ * From the parsed xl.cfg (kl/xlcfg.h): a struct kl_disk gives path =
+ * target, readonly, and a serial of the integrator's choosing (its vdev,
+ * say). Images are raw: a qcow2 disk is served from the block device of
+ * a qemu-nbd or qemu-storage-daemon export (DESIGN section 6). A struct
+ * kl_vif gives the TAP name (vifname, else virtio_tap_name()), the bridge,
+ * the MTU, and the MAC (else virtio_default_mac()).
+ *
  * Threading contract: every function here is called from ONE thread, the
  * integrator's event loop, and every callback (the interrupt line) is made
  * from that thread, inside one of these calls. Device state and the
