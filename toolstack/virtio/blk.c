@@ -45,6 +45,7 @@ struct blk {
 	struct virtio_mmio_dev mmio;
 	int fd;
 	bool readonly;
+	bool writethrough; /* the driver did not take VIRTIO_BLK_F_FLUSH */
 	uint64_t sectors;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	int efd; /* -1 without workers */
@@ -99,6 +100,10 @@ static void execute(struct blk *b, struct blk_req *r)
 		break;
 	case VIRTIO_BLK_T_OUT:
 		rc = rw_all(b->fd, r->iov, r->nr_iov, r->offset, true);
+		/* A driver without FLUSH cannot ask for durability:
+		 * each write is durable when it completes. */
+		if (!rc && b->writethrough)
+			rc = fdatasync(b->fd);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		rc = b->readonly ? 0 : fdatasync(b->fd);
@@ -297,6 +302,11 @@ static void blk_notify(struct virtio_mmio_dev *dev, unsigned q)
 
 static void blk_start(struct virtio_mmio_dev *dev)
 {
+	struct blk *b = to_blk(dev);
+
+	/* Features are fixed from here to the next reset; workers see this
+	 * through the lock that hands them requests. */
+	b->writethrough = !virtio_has_feature(dev, VIRTIO_BLK_F_FLUSH);
 	blk_notify(dev, 0);
 }
 
