@@ -116,6 +116,12 @@ void vcpu_sleep(struct vcpu *v)
 	(void)v;
 }
 
+void vcpu_wake(struct vcpu *v)
+{
+	if (v->state == VCPU_BLOCKED && !v->ioreq.waiting)
+		v->state = VCPU_RUNNABLE;
+}
+
 int domu_platform_init(struct domain *d)
 {
 	(void)d;
