@@ -4,12 +4,8 @@
  * ring's `out` (the domain's COM1 output), write() fills `in` and kicks
  * Keel, poll() says which of the two would not block.
  *
- * Keel has no notification interrupt yet (the KEEL0001 ACPI device that
- * will carry one comes later), so nothing tells Dom0 that the ring moved.
- * Until then a delayed work looks at the ring every KEEL_CONSOLE_POLL_MS
- * and wakes the waiters when it did; it runs only while someone waits on
- * the console (a blocked read or write, or a poll()), so an idle console
- * costs nothing.
+ * Waiters ask Keel to notify them (the ring's `notify` bits) before they
+ * look at the ring and sleep; Keel's notification interrupt wakes them.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,15 +13,12 @@
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/jiffies.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "keel_dev.h"
 #include "keel_ring.h"
-
-#define KEEL_CONSOLE_POLL_MS 20
 
 static struct keel_console_ring *keel_ring(struct keel_domain *d)
 {
@@ -53,55 +46,30 @@ static bool keel_console_writable(struct keel_domain *d)
 			       KEEL_CONSOLE_IN_SIZE) != 0;
 }
 
-static void keel_console_poll_work(struct work_struct *work)
+/*
+ * Asks Keel for a notification when out_prod (KEEL_CONSOLE_NOTIFY_OUT) or
+ * in_cons (KEEL_CONSOLE_NOTIFY_IN) next moves. The caller then looks at
+ * the ring: Keel moves the index before it looks at the bits.
+ */
+static void keel_console_arm(struct keel_domain *d, u32 bits)
 {
-	struct keel_domain *d =
-	    container_of(to_delayed_work(work), struct keel_domain, poll_work);
 	struct keel_console_ring *r = keel_ring(d);
-	u32 out_prod, in_cons;
+	u32 old = READ_ONCE(r->notify);
 
-	if (!r)
-		return;
-	out_prod = smp_load_acquire(&r->out_prod);
-	in_cons = smp_load_acquire(&r->in_cons);
-	if (out_prod != d->seen_out_prod || in_cons != d->seen_in_cons ||
-	    READ_ONCE(d->dead)) {
-		d->seen_out_prod = out_prod;
-		d->seen_in_cons = in_cons;
-		wake_up_interruptible_all(&d->wq);
+	while ((old & bits) != bits) {
+		u32 seen = cmpxchg(&r->notify, old, old | bits);
+
+		if (seen == old)
+			break;
+		old = seen;
 	}
-	/*
-	 * Keep looking while someone sleeps, and for two periods after the
-	 * last arm: a waiter arms before it joins the queue.
-	 */
-	if (READ_ONCE(d->dead))
-		return;
-	if (wq_has_sleeper(&d->wq) ||
-	    time_before(jiffies,
-			READ_ONCE(d->armed_at) +
-			    2 * msecs_to_jiffies(KEEL_CONSOLE_POLL_MS)))
-		schedule_delayed_work(&d->poll_work,
-				      msecs_to_jiffies(KEEL_CONSOLE_POLL_MS));
-}
-
-void keel_console_arm(struct keel_domain *d)
-{
-	WRITE_ONCE(d->armed_at, jiffies);
-	schedule_delayed_work(&d->poll_work,
-			      msecs_to_jiffies(KEEL_CONSOLE_POLL_MS));
+	smp_mb(); /* the bits before the look at the indices */
 }
 
 void keel_console_init(struct keel_domain *d)
 {
 	mutex_init(&d->console_lock);
 	init_waitqueue_head(&d->wq);
-	INIT_DELAYED_WORK(&d->poll_work, keel_console_poll_work);
-}
-
-/* Only from the last reference's put: nobody can arm it again. */
-void keel_console_stop(struct keel_domain *d)
-{
-	cancel_delayed_work_sync(&d->poll_work);
 }
 
 /*
@@ -163,7 +131,7 @@ static ssize_t keel_console_read(struct file *file, char __user *ubuf,
 		ret = -EAGAIN;
 		if (file->f_flags & O_NONBLOCK)
 			break;
-		keel_console_arm(d);
+		keel_console_arm(d, KEEL_CONSOLE_NOTIFY_OUT);
 		ret = wait_event_interruptible(
 		    d->wq, keel_console_readable(d) || READ_ONCE(d->dead));
 		if (ret)
@@ -221,7 +189,7 @@ static ssize_t keel_console_write(struct file *file, const char __user *ubuf,
 			ret = done ? 0 : -EAGAIN;
 			break;
 		}
-		keel_console_arm(d);
+		keel_console_arm(d, KEEL_CONSOLE_NOTIFY_IN);
 		ret = wait_event_interruptible(
 		    d->wq, keel_console_writable(d) || READ_ONCE(d->dead));
 		if (ret)
@@ -235,7 +203,7 @@ static __poll_t keel_console_poll(struct file *file, poll_table *wait)
 	struct keel_domain *d = file->private_data;
 	__poll_t mask = 0;
 
-	keel_console_arm(d);
+	keel_console_arm(d, KEEL_CONSOLE_NOTIFY_OUT | KEEL_CONSOLE_NOTIFY_IN);
 	poll_wait(file, &d->wq, wait);
 	if (keel_console_readable(d))
 		mask |= EPOLLIN | EPOLLRDNORM;

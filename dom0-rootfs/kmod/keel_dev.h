@@ -14,8 +14,8 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/wait.h>
-#include <linux/workqueue.h>
 
 #include <public/keel_ioctl.h>
 
@@ -78,15 +78,18 @@ struct keel_domain {
 	struct list_head ram; /* struct keel_ram_pin, lock */
 
 	/* Registered with Keel at START; freed only after Keel dropped it. */
-	struct page *ring_pages;	 /* lock to set */
-	struct keel_console_ring *ring;	 /* ditto; then constant */
-	atomic_t console_open;		 /* one console fd at a time */
-	struct mutex console_lock;	 /* readers: out_cons; writers: in */
-	u32 out_cons;			 /* console_lock */
-	wait_queue_head_t wq;		 /* console readers and writers */
-	struct delayed_work poll_work;	 /* see keel_console_arm() */
-	unsigned long armed_at;		 /* jiffies of the last arm */
-	u32 seen_out_prod, seen_in_cons; /* poll_work only */
+	struct page *ring_pages;	/* lock to set */
+	struct keel_console_ring *ring; /* ditto; then constant */
+	atomic_t console_open;		/* one console fd at a time */
+	struct mutex console_lock;	/* readers: out_cons; writers: in */
+	u32 out_cons;			/* console_lock */
+	/*
+	 * Everyone waiting on the domain (console readers and writers, the
+	 * device model) sleeps here; Keel's notification interrupt wakes
+	 * every domain's queue, and each waiter looks again.
+	 */
+	wait_queue_head_t wq;
+	struct rcu_head rcu; /* the interrupt walks domains under RCU */
 
 	/*
 	 * The ioreq page (KEEL_IOCTL_IOREQ_SETUP): Keel writes it until the
@@ -120,13 +123,14 @@ __poll_t keel_ioreq_poll(struct keel_domain *d, struct file *file,
 			 struct poll_table_struct *wait);
 void keel_ioreq_free(struct keel_domain *d);
 
+/* Wakes every domain's waiters: Keel's notification interrupt. Any
+ * context. */
+void keel_domains_wake_all(void);
+
 /* KEEL_IOCTL_CREATE: a new domain and its per-domain fd. */
 long keel_domain_create(struct keel_ioctl_create __user *uarg);
 /* KEEL_IOCTL_CONSOLE_OPEN for a domain: a new console fd. */
 long keel_console_open(struct keel_domain *d);
-/* Called by the console fd's waiters and by teardown. */
-void keel_console_arm(struct keel_domain *d);
 void keel_console_init(struct keel_domain *d);
-void keel_console_stop(struct keel_domain *d);
 
 #endif

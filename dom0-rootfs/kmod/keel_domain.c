@@ -51,12 +51,22 @@ static void keel_domain_free(struct kref *ref)
 {
 	struct keel_domain *d = container_of(ref, struct keel_domain, ref);
 
-	keel_console_stop(d);
 	/* Keel stopped using the ring when the destroy succeeded. */
 	if (d->ring_pages && !d->keel_holds)
 		__free_pages(d->ring_pages, KEEL_CONSOLE_RING_ORDER);
 	keel_ioreq_free(d);
-	kfree(d);
+	kfree_rcu(d, rcu);
+}
+
+void keel_domains_wake_all(void)
+{
+	struct keel_domain *d;
+	unsigned long domid;
+
+	/* Teardown erases a domain before its last put frees it. */
+	rcu_read_lock();
+	xa_for_each(&keel_domains, domid, d) wake_up_interruptible_all(&d->wq);
+	rcu_read_unlock();
 }
 
 void keel_domain_get(struct keel_domain *d)

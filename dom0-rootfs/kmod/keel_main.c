@@ -3,24 +3,31 @@
  * keel.ko: Dom0's door to the Keel hypervisor (README: "Toolstack: kl").
  *
  * A thin, typed, validating relay: it finds Keel by its CPUID signature,
- * registers /dev/keel (root only: CAP_SYS_ADMIN in open and in every
- * ioctl) and turns each ioctl of include/public/keel_ioctl.h into
- * hypercalls of include/public/keel.h. There is no raw hypercall
- * pass-through. Arguments that do not fit in registers go to Keel as the
- * physical address of a kmalloc'd buffer (Dom0 is identity-mapped, so
- * that is also Keel's view of it); Keel checks it is Dom0's RAM.
+ * binds to the KEEL0001 device Keel adds to Dom0's ACPI (whose interrupt
+ * is Keel's notification line), registers /dev/keel (root only:
+ * CAP_SYS_ADMIN in open and in every ioctl) and turns each ioctl of
+ * include/public/keel_ioctl.h into hypercalls of include/public/keel.h. There
+ * is no raw hypercall pass-through. Arguments that do not fit in registers go
+ * to Keel as the physical address of a kmalloc'd buffer (Dom0 is
+ * identity-mapped, so that is also Keel's view of it); Keel checks it is Dom0's
+ * RAM.
  *
- * This file: module load and the global fd (every domain, by domid).
+ * This file: module load, the KEEL0001 device and the global fd (every
+ * domain, by domid).
  * keel_domain.c: domains this module creates and their per-domain fd.
  * keel_console.c: a domain's console fd.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/acpi.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/miscdevice.h>
+#include <linux/mod_devicetable.h>
 #include <linux/module.h>
+#include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/processor.h>
@@ -279,6 +286,66 @@ static struct miscdevice keel_dev = {
     .mode = 0600,
 };
 
+/*
+ * Keel's notification line: "look again". Every waiter of every domain
+ * rechecks what it waits for; there are few domains and fewer waiters.
+ */
+static irqreturn_t keel_notify_irq(int irq, void *dev_id)
+{
+	keel_domains_wake_all();
+	return IRQ_HANDLED;
+}
+
+static bool keel_bound;
+
+static int keel_probe(struct platform_device *pdev)
+{
+	int irq = platform_get_irq(pdev, 0);
+	int ret;
+
+	if (irq < 0)
+		return irq;
+	ret =
+	    devm_request_irq(&pdev->dev, irq, keel_notify_irq, 0, "keel", NULL);
+	if (ret) {
+		dev_err(&pdev->dev,
+			"cannot take the notification IRQ %d (%d)\n", irq, ret);
+		return ret;
+	}
+	ret = misc_register(&keel_dev);
+	if (ret) {
+		dev_err(&pdev->dev, "cannot register /dev/keel (%d)\n", ret);
+		return ret;
+	}
+	keel_bound = true;
+	dev_info(&pdev->dev, "notification IRQ %d; /dev/keel ready\n", irq);
+	return 0;
+}
+
+/* Every domain fd and console fd holds a module reference (fops.owner),
+ * so no domain of ours is left when this runs. */
+static int keel_remove(struct platform_device *pdev)
+{
+	misc_deregister(&keel_dev);
+	return 0;
+}
+
+static const struct acpi_device_id keel_acpi_ids[] = {
+    {KEEL_ACPI_HID, 0},
+    {},
+};
+MODULE_DEVICE_TABLE(acpi, keel_acpi_ids);
+
+static struct platform_driver keel_driver = {
+    .probe = keel_probe,
+    .remove = keel_remove,
+    .driver =
+	{
+	    .name = "keel",
+	    .acpi_match_table = keel_acpi_ids,
+	},
+};
+
 static int __init keel_init(void)
 {
 	uint32_t base;
@@ -309,22 +376,25 @@ static int __init keel_init(void)
 			"refused\n",
 			version >> 16, version & 0xFFFF, KEEL_VERSION_MAJOR,
 			KEEL_VERSION_MINOR);
-	ret = misc_register(&keel_dev);
-	if (ret) {
-		pr_err("cannot register /dev/keel (%d)\n", ret);
-		return ret;
-	}
-	pr_info("Keel %ld.%ld found at CPUID %#x (%s); /dev/keel ready\n",
-		version >> 16, version & 0xFFFF, base,
+	pr_info("Keel %ld.%ld found at CPUID %#x (%s)\n", version >> 16,
+		version & 0xFFFF, base,
 		keel_use_vmmcall ? "vmmcall" : "vmcall");
+	/* Binding probes the device, if ACPI has it, before this returns. */
+	ret = platform_driver_register(&keel_driver);
+	if (ret)
+		return ret;
+	if (!keel_bound) {
+		pr_err("no usable " KEEL_ACPI_HID " device in ACPI (booted "
+		       "with acpi=off?): no /dev/keel; not loading\n");
+		platform_driver_unregister(&keel_driver);
+		return -ENODEV;
+	}
 	return 0;
 }
 
-/* Every domain fd and console fd holds a module reference (fops.owner),
- * so no domain of ours is left when this runs. */
 static void __exit keel_exit(void)
 {
-	misc_deregister(&keel_dev);
+	platform_driver_unregister(&keel_driver);
 }
 
 module_init(keel_init);

@@ -8,10 +8,22 @@
  */
 #include <keel/dom_console.h>
 #include <keel/mm.h>
+#include <keel/notify.h>
 
 static struct keel_console_ring *ring_of(struct domain *d)
 {
 	return phys_to_virt(d->console.hpa);
+}
+
+/* After an index moved: tell Dom0 if it asked (keel.h's `notify`). */
+static void notify_if_asked(struct keel_console_ring *r, uint32_t bit)
+{
+	/* The index store before the look at the bit (Dom0: the reverse). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!(__atomic_load_n(&r->notify, __ATOMIC_RELAXED) & bit))
+		return;
+	if (__atomic_fetch_and(&r->notify, ~bit, __ATOMIC_SEQ_CST) & bit)
+		dom0_notify();
 }
 
 void dom_console_attach(struct domain *d, uint64_t hpa, uint32_t size)
@@ -39,6 +51,7 @@ void dom_console_put(struct domain *d, uint8_t byte)
 	d->console.out_prod = prod + 1;
 	/* The byte before the index that publishes it. */
 	__atomic_store_n(&r->out_prod, prod + 1, __ATOMIC_RELEASE);
+	notify_if_asked(r, KEEL_CONSOLE_NOTIFY_OUT);
 }
 
 void dom_console_pull(struct domain *d)
@@ -59,5 +72,9 @@ void dom_console_pull(struct domain *d)
 		d->console.in_cons++;
 		avail--;
 	}
+	if (__atomic_load_n(&r->in_cons, __ATOMIC_RELAXED) ==
+	    d->console.in_cons)
+		return;
 	__atomic_store_n(&r->in_cons, d->console.in_cons, __ATOMIC_RELEASE);
+	notify_if_asked(r, KEEL_CONSOLE_NOTIFY_IN);
 }

@@ -9,6 +9,7 @@
 #include <keel/fpu.h>
 #include <keel/mem_extent.h>
 #include <keel/mm.h>
+#include <keel/notify.h>
 #include <keel/p2m.h>
 #include <keel/sched.h>
 #include <keel/vcpu_loop.h>
@@ -131,6 +132,8 @@ void domain_shutdown(struct domain *d, uint32_t reason)
 	domain_stop_vcpus(d);
 	printk("d%u '%s': shut down (%s)\n", d->id, d->name,
 	       reason == KEEL_SHUTDOWN_REBOOT ? "reboot" : "poweroff");
+	if (!d->privileged)
+		dom0_notify(); /* its toolstack acts on on_poweroff/reboot */
 }
 
 /*
@@ -217,4 +220,6 @@ void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
 	printk("d%u (%s) stopped; Keel keeps running (Ctrl-A x3 for the "
 	       "debug console)\n",
 	       d->id, d->name);
+	if (!d->privileged)
+		dom0_notify(); /* its toolstack acts on on_crash */
 }

@@ -9,6 +9,7 @@
 #include <keel/domain.h>
 #include <keel/irq.h>
 #include <keel/mm.h>
+#include <keel/notify.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
 #include <keel/traps.h>
@@ -135,6 +136,8 @@ static void show_timers(void)
 		if (gsi_interrupt_count(g))
 			printk("GSI %u: %lu interrupts forwarded to Dom0\n", g,
 			       gsi_interrupt_count(g));
+	printk("notification line: %lu edges raised to Dom0\n",
+	       dom0_notify_count());
 }
 
 static void switch_input(void)

@@ -201,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf = (uint8_t *)shim_map_phys(DOM0_WINDOW, buf_gpa + buf_size -
 								DOM0_WINDOW) +
 		      (buf_gpa - DOM0_WINDOW);
-		rc = acpi_build_dom0(buf, buf_size, buf_gpa, nr_vcpus,
+		rc = acpi_build_dom0(buf, buf_size, buf_gpa, nr_vcpus, NULL,
 				     &out_rsdp);
 		FUZZ_CHECK(rc == -ENOENT || rc == -EINVAL || rc == -ENOSPC ||
 			   (rc > 0 && (size_t)rc <= buf_size));

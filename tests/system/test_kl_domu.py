@@ -292,6 +292,11 @@ def run_checks(suite, machine):
             diagnostics(machine, suite, "busybox")
     else:
         diagnostics(machine, suite, "busybox")
+    out = machine.run("grep -w keel /proc/interrupts")
+    counts = [int(f) for f in out.split()[1:] if f.isdigit()]
+    suite.check("the DomU's console woke Dom0 through Keel's notification "
+                "interrupt (/proc/interrupts: keel %d)" % sum(counts),
+                sum(counts) > 0, "output %r" % out)
     keel, dom0 = free_figures(machine)
     suite.note("after the DomU: Keel free %d KiB, Dom0 MemFree %d KiB"
                % (keel >> 10, dom0 >> 10))

@@ -15,6 +15,7 @@
 #include <keel/errno.h>
 #include <keel/lib.h>
 #include <keel/mm.h>
+#include <public/keel.h>
 #include "shim.h"
 
 /* Where QEMU's SeaBIOS puts its tables, and where Dom0's copy goes. */
@@ -455,9 +456,9 @@ static void test_malformed_madt_rejected(void **state)
 	m->hdr.length = 40; /* shorter than the fixed part */
 	seal(apic_pa);
 	assert_int_equal(acpi_parse_madt(&info), -EINVAL);
-	assert_int_equal(
-	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 2, &(uint64_t){0}),
-	    -EINVAL);
+	assert_int_equal(acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 2,
+					 NULL, &(uint64_t){0}),
+			 -EINVAL);
 
 	m->hdr.checksum ^= 1; /* a bad checksum hides the table */
 	assert_int_equal(acpi_parse_madt(&info), -ENOENT);
@@ -545,7 +546,7 @@ static unsigned count_madt(const struct acpi_sdt_header *t, uint8_t type)
 static int build(uint32_t nr_vcpus, uint64_t *rsdp_gpa)
 {
 	assert_int_equal(acpi_init(rsdp_pa), 0);
-	return acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, nr_vcpus,
+	return acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, nr_vcpus, NULL,
 			       rsdp_gpa);
 }
 
@@ -659,6 +660,89 @@ static void test_dom0_x2apic_ids(void **state)
 	assert_int_equal(next_id, 300);
 }
 
+/* A PkgLength of one byte (AML 20.2.4) at b[off]: the bytes it covers. */
+static unsigned pkg_len(const uint8_t *b, unsigned off)
+{
+	assert_int_equal(b[off] >> 6, 0);
+	return b[off];
+}
+
+static void test_dom0_notify_line(void **state)
+{
+	const struct acpi_notify_line line = {0xfec02000, 48, 2};
+	static struct acpi_madt_info info;
+	const struct acpi_sdt_header *ssdt;
+	uint64_t rsdp_gpa = 0, pa;
+	const uint8_t *aml;
+	uint32_t gsi;
+	unsigned len;
+	int used;
+
+	(void)state;
+	assert_int_equal(acpi_init(rsdp_pa), 0);
+	used = acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 2, &line,
+			       &rsdp_gpa);
+	assert_true(used > 0);
+	assert_int_equal(acpi_init(rsdp_gpa), 0);
+
+	/* The MADT ends with the line's IOAPIC. */
+	assert_int_equal(acpi_parse_madt(&info), 0);
+	assert_int_equal(info.nr_ioapics, 3);
+	assert_int_equal(info.ioapic[2].id, 2);
+	assert_int_equal(info.ioapic[2].pa, 0xfec02000);
+	assert_int_equal(info.ioapic[2].gsi_base, 48);
+
+	/* A third SSDT, ours, inside the buffer and last in the XSDT. */
+	assert_int_equal(acpi_nr_tables(), 6);
+	assert_int_equal(pa_of(acpi_find_table("SSDT", 0)), ssdt1_pa);
+	ssdt = acpi_find_table("SSDT", 2);
+	assert_non_null(ssdt);
+	assert_int_equal(
+	    acpi_table_entry(5, &pa, &(const struct acpi_sdt_header *){0}), 0);
+	assert_int_equal(pa, pa_of(ssdt));
+	assert_true(pa_of(ssdt) > DOM0_BASE &&
+		    pa_of(ssdt) + ssdt->length <= DOM0_BASE + (uint64_t)used);
+	assert_int_equal(pa_of(ssdt) % 16, 0);
+	assert_int_equal(sum8(ssdt, ssdt->length), 0);
+	assert_int_equal(ssdt->revision, 2);
+	assert_memory_equal(ssdt->oem_id, "BOCHS ", 6);
+	assert_memory_equal(ssdt->oem_table_id, "KEELNTFY", 8);
+
+	/* The AML: each package's length reaches exactly to the end. */
+	aml = (const uint8_t *)(ssdt + 1);
+	len = ssdt->length - sizeof(*ssdt);
+	assert_int_equal(aml[0], 0x10); /* ScopeOp */
+	assert_int_equal(1 + pkg_len(aml, 1), len);
+	assert_memory_equal(aml + 2, "\\_SB_", 5);
+	assert_memory_equal(aml + 7, "\x5b\x82", 2); /* DeviceOp */
+	assert_int_equal(9 + pkg_len(aml, 9), len);
+	assert_memory_equal(aml + 10, "KEEL", 4);
+	assert_memory_equal(aml + 14, "\x08_HID\x0d" KEEL_ACPI_HID, 14);
+	assert_int_equal(aml[28], 0);
+	assert_memory_equal(aml + 29, "\x08_UID\x00", 6);
+	assert_memory_equal(aml + 35, "\x08_CRS\x11", 6);
+	assert_int_equal(41 + pkg_len(aml, 41), len);
+	assert_memory_equal(aml + 42, "\x0a\x0b", 2); /* 11 bytes */
+	/* Extended Interrupt: consumer, edge, high, exclusive; one GSI. */
+	assert_memory_equal(aml + 44, "\x89\x06\x00\x03\x01", 5);
+	memcpy(&gsi, aml + 49, 4);
+	assert_int_equal(gsi, 48);
+	assert_memory_equal(aml + 53, "\x79\x00", 2);
+	assert_int_equal(len, 55);
+
+	/* The IOAPIC address field has 32 bits. */
+	assert_int_equal(acpi_init(rsdp_pa), 0);
+	assert_int_equal(
+	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 2,
+			    &(struct acpi_notify_line){1ULL << 32, 48, 2},
+			    &rsdp_gpa),
+	    -EINVAL);
+	/* The SSDT needs room too. */
+	assert_int_equal(acpi_build_dom0(dom0_buf, (size_t)used - 1, DOM0_BASE,
+					 2, &line, &rsdp_gpa),
+			 -ENOSPC);
+}
+
 static void test_dom0_build_errors(void **state)
 {
 	uint64_t gpa = 0;
@@ -669,26 +753,30 @@ static void test_dom0_build_errors(void **state)
 	assert_true(used > 0);
 	assert_int_equal(acpi_init(rsdp_pa), 0);
 	assert_int_equal(
-	    acpi_build_dom0(dom0_buf, used - 1, DOM0_BASE, 8, &gpa), -ENOSPC);
-	assert_int_equal(acpi_build_dom0(dom0_buf, used, DOM0_BASE, 8, &gpa),
-			 used);
+	    acpi_build_dom0(dom0_buf, used - 1, DOM0_BASE, 8, NULL, &gpa),
+	    -ENOSPC);
 	assert_int_equal(
-	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 0, &gpa), -EINVAL);
+	    acpi_build_dom0(dom0_buf, used, DOM0_BASE, 8, NULL, &gpa), used);
+	assert_int_equal(
+	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 0, NULL, &gpa),
+	    -EINVAL);
 	assert_int_equal(acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE,
-					 ACPI_DOM0_MAX_VCPUS + 1, &gpa),
+					 ACPI_DOM0_MAX_VCPUS + 1, NULL, &gpa),
 			 -EINVAL);
 	assert_int_equal(
-	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE + 8, 8, &gpa),
+	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE + 8, 8, NULL, &gpa),
 	    -EINVAL);
 	/* Without a MADT there are no IOAPICs to describe. */
 	((struct acpi_sdt_header *)at(apic_pa))->signature[0] = 'X';
 	seal(apic_pa);
 	assert_int_equal(
-	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 8, &gpa), -ENOENT);
+	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 8, NULL, &gpa),
+	    -ENOENT);
 	/* Without acpi_init() there is nothing to rebuild. */
 	assert_int_equal(acpi_init(0), -EINVAL);
 	assert_int_equal(
-	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 8, &gpa), -ENOENT);
+	    acpi_build_dom0(dom0_buf, DOM0_SIZE, DOM0_BASE, 8, NULL, &gpa),
+	    -ENOENT);
 }
 
 int main(void)
@@ -709,6 +797,7 @@ int main(void)
 	    T(test_hpet),
 	    T(test_dom0_tables),
 	    T(test_dom0_x2apic_ids),
+	    T(test_dom0_notify_line),
 	    T(test_dom0_build_errors),
 #undef T
 	};

@@ -98,8 +98,14 @@ bool memmap_is_firmware(uint64_t pa)
 	return false;
 }
 
-/* vCPU state changes the I/O-request path makes (common/vcpu.c). */
-static unsigned sleeps, wakes;
+/* vCPU state changes the I/O-request path makes (common/vcpu.c), and
+ * its notifications to Dom0. */
+static unsigned sleeps, wakes, notifies;
+
+void dom0_notify(void)
+{
+	notifies++;
+}
 
 void vcpu_sleep(struct vcpu *v)
 {
@@ -195,7 +201,7 @@ static int setup(void **state)
 	gs.rip = GUEST_RIP;
 	gs.efer = EFER_LMA;
 	gs.cs.attr = SEG_ATTR_L;
-	crashes = gp_injected = p2m_maps = sleeps = wakes = 0;
+	crashes = gp_injected = p2m_maps = sleeps = wakes = notifies = 0;
 	vcpu.state = VCPU_RUNNABLE;
 	insn_len = 0;
 	return 0;
@@ -464,7 +470,12 @@ static void test_ioreq_mmio_load(void **state)
 	assert_int_equal(vcpu.state, VCPU_BLOCKED);
 	assert_int_equal(sleeps, 1);
 	assert_int_equal(vcpu.gpr[GPR_RAX], ~0ULL); /* not yet */
-	vcpu_wake(&vcpu);			    /* an interrupt */
+	/* Once the exit let go of the lock, Dom0 hears of it, once. */
+	assert_int_equal(notifies, 0);
+	ioreq_notify_dom0(&vcpu);
+	ioreq_notify_dom0(&vcpu);
+	assert_int_equal(notifies, 1);
+	vcpu_wake(&vcpu); /* an interrupt */
 	assert_int_equal(vcpu.state, VCPU_BLOCKED);
 	assert_int_equal(ioreq_complete(&vcpu), -EBUSY); /* not DONE */
 	answer(s, 0x123456789ABCDEF0ULL);
@@ -506,6 +517,8 @@ static void test_ioreq_port_and_doorbell(void **state)
 	npf_at(IOREQ_MMIO + 0x1050);
 	assert_int_equal(p->doorbell[2], 1ULL << 3);
 	assert_int_equal(p->doorbell_pending, 1ULL << 2);
+	ioreq_notify_dom0(&vcpu);
+	assert_int_equal(notifies, 1); /* a flag, raised once when looked at */
 	assert_int_equal(vcpu.state, VCPU_RUNNABLE);
 	assert_int_equal(s->state, KEEL_IOREQ_FREE);
 	assert_int_equal(gs.rip, GUEST_RIP + 2);

@@ -89,6 +89,14 @@ uint64_t tsc_khz(void)
 	return 2994321;
 }
 
+/* Keel's notification interrupt to Dom0: counted. */
+static unsigned notifications;
+
+void dom0_notify(void)
+{
+	notifications++;
+}
+
 bool memmap_is_ram(uint64_t pa)
 {
 	return e820_range_is(&host_e820, pa, PAGE_SIZE, E820_RAM);
@@ -268,6 +276,7 @@ static int setup(void **state)
 	memset(phys_to_virt(BUF_GPA), 0xA5, PAGE_SIZE * 2);
 	memset(phys_to_virt(GUEST_RAM - PAGE_SIZE), 0xA5, PAGE_SIZE);
 	destroyed = 0;
+	notifications = 0;
 	test_policy = (struct sched_policy){.name = sched_name,
 					    .vcpu_insert = t_insert,
 					    .vcpu_remove = t_remove,
@@ -719,15 +728,31 @@ static void test_console_ring(void **state)
 	assert_int_equal(r->out_prod, 5000);
 	assert_int_equal(((char *)r)[KEEL_CONSOLE_OUT_OFFSET + 4999 % 4096],
 			 'a' + 4999 % 26);
+	/* Not asked (0xEE has bit 0 clear), Keel said nothing. */
+	assert_int_equal(notifications, 0);
+	assert_int_equal(r->notify, 0xEEEEEEEE);
+	/* Asked, Keel says it once and clears only that bit. */
+	r->notify = KEEL_CONSOLE_NOTIFY_OUT | 0x100;
+	spin_lock(&domains[d]->lock);
+	dom_console_put(domains[d], 'z');
+	dom_console_put(domains[d], 'z');
+	spin_unlock(&domains[d]->lock);
+	assert_int_equal(notifications, 1);
+	assert_int_equal(r->notify, 0x100);
 	/* Input: the receiver (FIFO off) takes one byte at a time, whatever
 	 * in_prod claims. */
 	memcpy(r->in, "hi", 2);
 	r->in_prod = 0x7FFFFFFF;
+	r->notify = KEEL_CONSOLE_NOTIFY_IN;
 	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), 0);
 	assert_int_equal(r->in_cons, 1);
 	assert_int_equal(domains[d]->vuart.rx_count, 1);
+	assert_int_equal(notifications, 2);
+	/* No room in the receiver: in_cons stays, nobody is told. */
+	r->notify = KEEL_CONSOLE_NOTIFY_IN;
 	assert_int_equal(call(&v0, KEEL_HC_CONSOLE_KICK, d, 0), 0);
 	assert_int_equal(r->in_cons, 1);
+	assert_int_equal(notifications, 2);
 	destroy_all();
 }
 

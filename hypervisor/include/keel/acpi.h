@@ -286,6 +286,13 @@ int acpi_hpet(uint64_t *base_pa);
 /* Most vCPUs acpi_build_dom0() describes. */
 #define ACPI_DOM0_MAX_VCPUS 4096
 
+/* Keel's notification line to Dom0 (keel/notify.h), as ACPI shows it. */
+struct acpi_notify_line {
+	uint64_t ioapic_pa; /* a vIOAPIC of its own, below 4 GiB */
+	uint32_t gsi;	    /* that vIOAPIC's pin 0 */
+	uint8_t ioapic_id;
+};
+
 /*
  * Builds Dom0's ACPI root tables in buf, which Dom0 will see at guest-
  * physical buf_gpa (16-byte aligned; the caller reserves that range as
@@ -294,11 +301,14 @@ int acpi_hpet(uint64_t *base_pa);
  * VIOT), and a new MADT. The MADT lists nr_vcpus enabled CPUs with APIC
  * IDs and processor UIDs 0..nr_vcpus-1 (x2APIC entries for IDs above 254),
  * plus the firmware's IOAPIC, interrupt source override, NMI and LAPIC
- * address override entries unchanged. Returns the bytes used, -ENOENT
- * without acpi_init() or a valid MADT, -EINVAL for a malformed MADT or bad
- * arguments, -ENOSPC if buf is too small.
+ * address override entries unchanged. With a notification line, the MADT
+ * also lists its IOAPIC and an SSDT declares \_SB.KEEL (KEEL_ACPI_HID in
+ * public/keel.h) with the line's GSI as an edge, active-high interrupt. Returns
+ * the bytes used, -ENOENT without acpi_init() or a valid MADT, -EINVAL for a
+ * malformed MADT or bad arguments, -ENOSPC if buf is too small.
  */
 int acpi_build_dom0(void *buf, size_t buf_size, uint64_t buf_gpa,
-		    uint32_t nr_vcpus, uint64_t *rsdp_gpa_out);
+		    uint32_t nr_vcpus, const struct acpi_notify_line *notify,
+		    uint64_t *rsdp_gpa_out);
 
 #endif

@@ -30,6 +30,14 @@
 #include <stdint.h>
 #endif
 
+/*
+ * Keel's notification interrupt: Dom0's ACPI has a device with this
+ * _HID whose interrupt Keel raises when something a domain's rings or
+ * state say changed (keel.ko binds to it; see the console ring's
+ * `notify`). A notification carries nothing: look again.
+ */
+#define KEEL_ACPI_HID "KEEL0001"
+
 #define KEEL_HC_BASE 0x4B450000UL /* "KE" */
 /* () -> KEEL_VERSION_CODE of the running Keel. */
 #define KEEL_HC_VERSION (KEEL_HC_BASE + 0)
@@ -287,14 +295,23 @@ _Static_assert(sizeof(struct keel_vcpu_info) == 40, "fixed layout");
  * Keel never waits for out_cons: if Dom0 falls more than the ring's size
  * behind, the oldest bytes are lost (out_prod - out_cons > size says so). `in`
  * is the other way round, and Keel never overwrites.
+ *
+ * Dom0 sets bits in `notify` to have Keel raise its notification interrupt
+ * (the KEEL0001 device's) when out_prod next moves (NOTIFY_OUT) or in_cons
+ * next moves (NOTIFY_IN); Keel clears a bit when it notifies for it. Set
+ * the bit, then look at the index again (a full barrier between): Keel
+ * moves the index, then looks at the bit.
  */
+#define KEEL_CONSOLE_NOTIFY_OUT	      (1u << 0)
+#define KEEL_CONSOLE_NOTIFY_IN	      (1u << 1)
 #define KEEL_CONSOLE_IN_SIZE	      1024
 #define KEEL_CONSOLE_OUT_OFFSET	      2048
 #define KEEL_CONSOLE_OUT_SIZE(region) ((region) / 2)
 struct keel_console_ring {
 	uint32_t out_prod, out_cons;
 	uint32_t in_prod, in_cons;
-	uint8_t reserved[1024 - 16];
+	uint32_t notify; /* KEEL_CONSOLE_NOTIFY_* */
+	uint8_t reserved[1024 - 20];
 	char in[KEEL_CONSOLE_IN_SIZE];
 	/* char out[]; at KEEL_CONSOLE_OUT_OFFSET */
 };

@@ -8,8 +8,11 @@
  * physical IOAPICs' addresses), and the IOMMU tables are hidden because the
  * IOMMU belongs to the hypervisor.
  *
- * Layout of the buffer: RSDP at 0, XSDT at 40 (8-byte aligned), MADT at the
- * next 16-byte boundary.
+ * With a notification line (keel/notify.h), the MADT also lists its IOAPIC
+ * and an SSDT declares the KEEL0001 device keel.ko binds to.
+ *
+ * Layout of the buffer: RSDP at 0, XSDT at 40 (8-byte aligned), MADT and
+ * then the SSDT each at the next 16-byte boundary.
  */
 #include <keel/acpi.h>
 #include <keel/errno.h>
@@ -61,6 +64,50 @@ static void fill_header(struct acpi_sdt_header *h, const char sig[4],
 	h->creator_revision = 1;
 }
 
+/*
+ * The SSDT's definition block, hand-assembled (ACPI 6.5 §20.2, §6.4.3.6):
+ *
+ *   Scope (\_SB) {
+ *     Device (KEEL) {
+ *       Name (_HID, "KEEL0001")
+ *       Name (_UID, Zero)
+ *       Name (_CRS, ResourceTemplate () {
+ *         Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi }
+ *       })
+ *     }
+ *   }
+ *
+ * Every package is short enough for one-byte PkgLengths; the GSI is the
+ * only variable part, at SSDT_GSI_OFFSET.
+ */
+static const uint8_t ssdt_aml[] = {
+    0x10, 0x36, '\\', '_',  'S', 'B',  '_', /* Scope (\_SB_) */
+    0x5B, 0x82, 0x2E, 'K',  'E', 'E',  'L', /* Device (KEEL) */
+    0x08, '_',	'H',  'I',  'D', 0x0D, 'K',  'E',  'E',
+    'L',  '0',	'0',  '0',  '1', 0x00, /* Name (_HID, "...") */
+    0x08, '_',	'U',  'I',  'D', 0x00, /* Name (_UID, Zero) */
+    0x08, '_',	'C',  'R',  'S', 0x11, 0x0E, 0x0A, 0x0B, /* Buffer (11) */
+    0x89, 0x06, 0x00,	    /* Extended Interrupt Descriptor, 6 bytes */
+    0x03,		    /* consumer, edge, active high, exclusive */
+    0x01,		    /* one interrupt */
+    0x00, 0x00, 0x00, 0x00, /* its GSI */
+    0x79, 0x00,		    /* End Tag */
+};
+#define SSDT_GSI_OFFSET (sizeof(struct acpi_sdt_header) + sizeof(ssdt_aml) - 6)
+#define SSDT_LEN	(sizeof(struct acpi_sdt_header) + sizeof(ssdt_aml))
+
+static void build_ssdt(uint8_t *p, uint32_t gsi,
+		       const struct acpi_sdt_header *oem)
+{
+	struct acpi_sdt_header *h = (void *)p;
+
+	fill_header(h, "SSDT", SSDT_LEN, 2, oem);
+	memcpy(h->oem_table_id, "KEELNTFY", sizeof(h->oem_table_id));
+	memcpy(p + sizeof(*h), ssdt_aml, sizeof(ssdt_aml));
+	memcpy(p + SSDT_GSI_OFFSET, &gsi, sizeof(gsi));
+	h->checksum = -acpi_checksum(h, SSDT_LEN);
+}
+
 static uint32_t vcpu_entry_len(uint32_t apic_id)
 {
 	return apic_id > MAX_XAPIC_ID ? sizeof(struct acpi_madt_x2apic)
@@ -68,21 +115,23 @@ static uint32_t vcpu_entry_len(uint32_t apic_id)
 }
 
 int acpi_build_dom0(void *buf, size_t buf_size, uint64_t buf_gpa,
-		    uint32_t nr_vcpus, uint64_t *rsdp_gpa_out)
+		    uint32_t nr_vcpus, const struct acpi_notify_line *notify,
+		    uint64_t *rsdp_gpa_out)
 {
 	const struct acpi_sdt_header *fw_madt, *t;
 	const struct acpi_rsdp *fw_rsdp;
 	struct acpi_sdt_header *xsdt;
 	struct acpi_madt *madt;
 	struct acpi_rsdp *rsdp;
-	uint64_t madt_off, madt_len, xsdt_len, total, pa;
+	uint64_t madt_off, madt_len, ssdt_off, xsdt_len, total, pa;
 	uint32_t nr_entries = 1, n = 0; /* the new MADT */
 	uint8_t *out = buf, *p;
 
 	if (!acpi_rsdp_pa())
 		return -ENOENT;
 	if (nr_vcpus == 0 || nr_vcpus > ACPI_DOM0_MAX_VCPUS ||
-	    !IS_ALIGNED(buf_gpa, 16))
+	    !IS_ALIGNED(buf_gpa, 16) ||
+	    (notify && notify->ioapic_pa > UINT32_MAX))
 		return -EINVAL;
 	fw_madt = acpi_find_table("APIC", 0);
 	if (!fw_madt)
@@ -94,6 +143,8 @@ int acpi_build_dom0(void *buf, size_t buf_size, uint64_t buf_gpa,
 	for (unsigned i = 0; acpi_table_entry(i, &pa, &t) != -ENOENT; i++)
 		if (t && !hidden_from_dom0(t))
 			nr_entries++;
+	if (notify)
+		nr_entries++; /* the SSDT */
 	xsdt_len = sizeof(*xsdt) + (uint64_t)nr_entries * sizeof(uint64_t);
 	madt_off = ALIGN_UP(XSDT_OFFSET + xsdt_len, 16);
 	madt_len = sizeof(*madt);
@@ -107,15 +158,18 @@ int acpi_build_dom0(void *buf, size_t buf_size, uint64_t buf_gpa,
 			madt_len += e->length;
 		off += e->length;
 	}
-	total = madt_off + madt_len;
+	if (notify)
+		madt_len += sizeof(struct acpi_madt_ioapic);
+	ssdt_off = ALIGN_UP(madt_off + madt_len, 16);
+	total = notify ? ssdt_off + SSDT_LEN : madt_off + madt_len;
 	if (total > buf_size || total > INT32_MAX)
 		return -ENOSPC;
 	memset(buf, 0, total);
 
 	/*
-	 * XSDT: surviving firmware tables, then the new MADT. The root table
-	 * is not reachable here, so the OEM fields come from the firmware's
-	 * MADT (the same OEM wrote both).
+	 * XSDT: surviving firmware tables, then the new MADT and SSDT. The root
+	 * table is not reachable here, so the OEM fields come from the
+	 * firmware's MADT (the same OEM wrote both).
 	 */
 	xsdt = (void *)(out + XSDT_OFFSET);
 	fill_header(xsdt, "XSDT", xsdt_len, 1, fw_madt);
@@ -126,7 +180,12 @@ int acpi_build_dom0(void *buf, size_t buf_size, uint64_t buf_gpa,
 		       sizeof(pa));
 	}
 	pa = buf_gpa + madt_off;
-	memcpy((uint8_t *)(xsdt + 1) + n * sizeof(pa), &pa, sizeof(pa));
+	memcpy((uint8_t *)(xsdt + 1) + n++ * sizeof(pa), &pa, sizeof(pa));
+	if (notify) {
+		pa = buf_gpa + ssdt_off;
+		memcpy((uint8_t *)(xsdt + 1) + n * sizeof(pa), &pa, sizeof(pa));
+		build_ssdt(out + ssdt_off, notify->gsi, fw_madt);
+	}
 
 	/* MADT: Dom0's vCPUs, then the firmware's interrupt wiring. */
 	madt = (void *)(out + madt_off);
@@ -165,6 +224,15 @@ int acpi_build_dom0(void *buf, size_t buf_size, uint64_t buf_gpa,
 			p += e->length;
 		}
 		off += e->length;
+	}
+	if (notify) {
+		struct acpi_madt_ioapic *io = (void *)p;
+
+		io->e.type = ACPI_MADT_IOAPIC;
+		io->e.length = sizeof(*io);
+		io->id = notify->ioapic_id;
+		io->address = (uint32_t)notify->ioapic_pa;
+		io->gsi_base = notify->gsi;
 	}
 	madt->hdr.checksum = -acpi_checksum(madt, madt_len);
 	xsdt->checksum = -acpi_checksum(xsdt, xsdt_len);

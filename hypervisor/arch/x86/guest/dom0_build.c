@@ -14,6 +14,7 @@
 #include <keel/linux_loader.h>
 #include <keel/memmap.h>
 #include <keel/mm.h>
+#include <keel/notify.h>
 #include <keel/p2m.h>
 #include <keel/sched.h>
 #include <keel/x86.h>
@@ -102,6 +103,7 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 	const struct boot_module *imod =
 	    bi->nr_modules > 1 ? &bi->modules[1] : NULL;
 	uint64_t acpi_gpa = 0, load, rsdp = 0, initrd = 0, initrd_size = 0;
+	struct acpi_notify_line line;
 	struct bzimage_info bz;
 	struct linux_boot lb;
 	struct domain *d;
@@ -178,8 +180,11 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 		}
 	}
 
+	rc = dom0_notify_init(d, &line);
+	if (rc)
+		panic("cannot set up Dom0's notification line (%d)", rc);
 	rc = acpi_build_dom0(phys_to_virt(acpi_gpa), ACPI_AREA_SIZE, acpi_gpa,
-			     nr_vcpus, &rsdp);
+			     nr_vcpus, &line, &rsdp);
 	if (rc < 0)
 		printk("d0: no ACPI tables for Dom0 (%d): booting without\n",
 		       rc);
@@ -202,6 +207,8 @@ struct domain *dom0_build(const struct boot_info *bi, unsigned nr_vcpus)
 	       kmod->start, bz.payload_size >> 10, bz.version >> 8,
 	       bz.version & 0xFF, load, initrd, initrd_size >> 10,
 	       d->ram_bytes >> 20, nr_vcpus, nr_vcpus > 1 ? "s" : "");
+	printk("d0: notification line: GSI %u on vIOAPIC %u at %lx\n", line.gsi,
+	       line.ioapic_id, line.ioapic_pa);
 	printk("d0: command line: %s\n", kmod->cmdline);
 	for (uint32_t i = 0; i < dom0_e820.nr; i++)
 		printk("d0: e820 %016lx-%016lx type %u\n",

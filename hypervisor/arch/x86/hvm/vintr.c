@@ -263,6 +263,14 @@ static const struct hvm_io_ops vuart_io = {
     .write = vuart_write,
 };
 
+int vintr_add_ioapic(struct domain *d, struct vioapic *io, uint8_t id,
+		     uint64_t base_pa, uint32_t gsi_base)
+{
+	vioapic_init(io, id, base_pa, gsi_base, &vioapic_env, d);
+	return hvm_io_register(d, HVM_IO_MMIO, base_pa, PAGE_SIZE, &vioapic_io,
+			       io);
+}
+
 int vintr_domain_init(struct domain *d)
 {
 	vioapic_init(&d->vioapic, 0, VIOAPIC_BASE, 0, &vioapic_env, d);
