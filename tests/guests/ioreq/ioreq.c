@@ -6,7 +6,7 @@
  * doorbell and a port range, and serves the DomU's requests by polling
  * the page (a freestanding Dom0 takes no notification interrupt). The
  * DomU (payload.S) writes and reads 1, 2, 4 and 8 bytes of MMIO and 1, 2
- * and 4 bytes of ports: every request must arrive as the script below
+ * and 4 bytes of ports: every request must arrive as script.h
  * says, and every answer must reach its register with the width's
  * semantics. Doorbell writes must leave their bits without waiting,
  * unregistered MMIO and ports must read all-ones, a range removed must
@@ -17,7 +17,7 @@
  */
 #include "guest.h"
 #include "payload.h"
-#include "../../../hypervisor/include/public/keel.h"
+#include "script.h"
 
 const char test_name[] = "ioreq";
 
@@ -49,12 +49,6 @@ const char test_name[] = "ioreq";
 #define CR4_PAE	      (1ULL << 5)
 #define EFER_LME      (1ULL << 8)
 #define EFER_LMA      (1ULL << 10)
-#define ANSWER	      0xF1E2D3C4B5A69780ULL /* + the read's index */
-#define MMIO	      KEEL_IOREQ_TYPE_MMIO
-#define PIO	      KEEL_IOREQ_TYPE_PIO
-#define RD	      KEEL_IOREQ_READ
-#define WR	      KEEL_IOREQ_WRITE
-#define MARK_ADDR     (DOMU_MMIO_BASE + DOMU_MARK_OFFSET)
 
 extern const char ioreq_payload_start[], ioreq_payload_end[];
 
@@ -349,32 +343,6 @@ static void test_irq_refusals(int64_t d)
 	check(done(63, 0) == -ESRCH, "DONE for no domain");
 }
 
-struct expect {
-	uint8_t type, dir, size;
-	uint64_t addr, data; /* data: a write's value */
-};
-
-static const struct expect script[] = {
-    {MMIO, WR, 1, DOMU_MMIO_BASE + 0x10, 0x11},
-    {MMIO, WR, 2, DOMU_MMIO_BASE + 0x20, 0x2233},
-    {MMIO, WR, 4, DOMU_MMIO_BASE + 0x30, 0x44556677},
-    {MMIO, WR, 8, DOMU_MMIO_BASE + 0x38, 0x8899AABBCCDDEEFFULL},
-    {MMIO, RD, 1, DOMU_MMIO_BASE + 0x10, 0},
-    {MMIO, RD, 2, DOMU_MMIO_BASE + 0x20, 0},
-    {MMIO, RD, 4, DOMU_MMIO_BASE + 0x30, 0},
-    {MMIO, RD, 8, DOMU_MMIO_BASE + 0x38, 0},
-    {MMIO, RD, 2, DOMU_MMIO_BASE + 0x22, 0},
-    {PIO, WR, 1, DOMU_PORT_BASE, 0x5A},
-    {PIO, WR, 2, DOMU_PORT_BASE + 2, 0x6B7C},
-    {PIO, WR, 4, DOMU_PORT_BASE + 4, 0x8D9EAFB0},
-    {PIO, RD, 1, DOMU_PORT_BASE, 0},
-    {PIO, RD, 2, DOMU_PORT_BASE + 2, 0},
-    {PIO, RD, 4, DOMU_PORT_BASE + 4, 0},
-    {MMIO, WR, 8, MARK_ADDR, DOMU_MARK_DOORBELLS},
-    {MMIO, WR, 8, MARK_ADDR, DOMU_MARK_IRQ},
-    {MMIO, WR, 8, MARK_ADDR, DOMU_MARK_REMOVED},
-};
-
 /* What Dom0 does at a marker, before it answers. */
 static void at_mark(int64_t d, uint64_t mark)
 {
@@ -405,33 +373,33 @@ static bool serve_script(int64_t d)
 {
 	unsigned int reads = 0;
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(script); i++) {
-		const struct expect *e = &script[i];
+	for (unsigned int i = 0; i < IOREQ_SCRIPT_LEN; i++) {
+		const struct ioreq_expect *e = &ioreq_script[i];
 		volatile struct keel_ioreq *s = wait_pending(&pages[0]);
-		uint8_t want_range = e->type == PIO ? port_id : mmio_id;
+		uint8_t want_range = e->type == PIO_ ? port_id : mmio_id;
 
 		if (!check(s, "request %u arrives", i))
 			return false;
 		if (!check(s->type == e->type && s->dir == e->dir &&
 			       s->size == e->size && s->addr == e->addr &&
 			       s->range == want_range &&
-			       (e->dir == RD || s->data == e->data),
+			       (e->dir == RD_ || s->data == e->data),
 			   "request %u: %s %s of %u at %lx (%lx, range %u)", i,
-			   s->type == PIO ? "port" : "MMIO",
-			   s->dir == WR ? "write" : "read", s->size, s->addr,
+			   s->type == PIO_ ? "port" : "MMIO",
+			   s->dir == WR_ ? "write" : "read", s->size, s->addr,
 			   s->data, s->range))
 			return false;
 		if (i == 0)
 			check(done(d, 0) == -EBUSY, "DONE before the slot is");
-		if (e->dir == RD)
-			s->data = ANSWER + reads++;
-		if (e->dir == WR && e->addr == MARK_ADDR)
+		if (e->dir == RD_)
+			s->data = IOREQ_ANSWER + reads++;
+		if (e->dir == WR_ && e->addr == IOREQ_MARK_ADDR)
 			at_mark(d, e->data);
 		__atomic_store_n(&s->state, KEEL_IOREQ_DONE, __ATOMIC_RELEASE);
 		if (!check(done(d, 0) == 0, "DONE for request %u", i))
 			return false;
 		/* The DomU posts no request after the last. */
-		if (i + 1 == ARRAY_SIZE(script))
+		if (i + 1 == IOREQ_SCRIPT_LEN)
 			check(done(d, 0) == -EINVAL, "a second DONE");
 	}
 	return true;
@@ -440,11 +408,6 @@ static bool serve_script(int64_t d)
 static void test_sequence(void)
 {
 	int64_t d = build("ioreq", 0, DOMU_SEQUENCE);
-	uint64_t a[5];
-	struct {
-		const char *what;
-		uint64_t want;
-	} r[DOMU_NR_RESULTS];
 
 	if (d <= 0)
 		return;
@@ -463,37 +426,10 @@ static void test_sequence(void)
 	if (serve_script(d)) {
 		check(wait_stopped(d) == KEEL_DOMSTATE_SHUTDOWN,
 		      "the DomU powers off");
-		for (unsigned int i = 0; i < 5; i++)
-			a[i] = ANSWER + i;
-		r[0].what = "8-bit MMIO load merges";
-		r[0].want = ~0xFFULL | (a[0] & 0xFF);
-		r[1].what = "16-bit MMIO load merges";
-		r[1].want = ~0xFFFFULL | (a[1] & 0xFFFF);
-		r[2].what = "32-bit MMIO load zero-extends";
-		r[2].want = a[2] & 0xFFFFFFFF;
-		r[3].what = "64-bit MMIO load into R9";
-		r[3].want = a[3];
-		r[4].what = "movzx of 16 bits";
-		r[4].want = a[4] & 0xFFFF;
-		r[5].what = "IN of 8 bits merges";
-		r[5].want = ~0xFFULL | ((ANSWER + 5) & 0xFF);
-		r[6].what = "IN of 16 bits merges";
-		r[6].want = ~0xFFFFULL | ((ANSWER + 6) & 0xFFFF);
-		r[7].what = "IN of 32 bits zero-extends";
-		r[7].want = (ANSWER + 7) & 0xFFFFFFFF;
-		r[8].what = "a doorbell reads all-ones";
-		r[8].want = 0xFFFFFFFF;
-		r[9].what = "unregistered MMIO reads all-ones";
-		r[9].want = ~0ULL;
-		r[10].what = "an unregistered port reads all-ones";
-		r[10].want = 0xFFFFFFFF;
-		r[11].what = "one interrupt taken";
-		r[11].want = 1;
-		r[12].what = "a removed port range reads all-ones";
-		r[12].want = 0xFFFFFFFF;
 		for (unsigned int i = 0; i < DOMU_NR_RESULTS; i++)
-			check(domu_result(0, i) == r[i].want, "%s: %lx (%lx)",
-			      r[i].what, domu_result(0, i), r[i].want);
+			check(domu_result(0, i) == ioreq_results[i].want,
+			      "%s: %lx (%lx)", ioreq_results[i].what,
+			      domu_result(0, i), ioreq_results[i].want);
 	}
 	destroy(d);
 	check(done(d, 0) == -ESRCH, "DONE after the destroy");

@@ -153,3 +153,5 @@ idt_desc:
 	.word	16 * (DOMU_IRQ_VECTOR + 1) - 1
 	.quad	DOMU_IDT_GPA
 ioreq_payload_end:
+
+	.section .note.GNU-stack,"",@progbits
