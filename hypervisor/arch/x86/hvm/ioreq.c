@@ -23,6 +23,11 @@
 #include <keel/mm.h>
 #include <keel/notify.h>
 #include <keel/sched.h>
+#include <keel/vintr.h>
+
+/* Every vCPU has its slot; IRQ_LINE's forbidden pin is COM1's. */
+_Static_assert(MAX_VCPUS <= KEEL_MAX_VCPUS, "a slot per vCPU");
+_Static_assert(KEEL_DOMU_COM1_GSI == VINTR_COM1_IRQ, "COM1's pin");
 
 static struct keel_ioreq_page *page_of(struct domain *d)
 {
