@@ -44,13 +44,15 @@ $(DEPS_STAMP): scripts/deps.sh
 $(KERNEL_STAMP): image/kernel-version scripts/fetch-kernel.sh | $(DEPS_STAMP)
 	scripts/fetch-kernel.sh $(BUILD)
 
-# With keel.ko (dom0-rootfs/kmod/kmod.mk), loaded last, and kl.
+# With keel.ko (dom0-rootfs/kmod/kmod.mk), loaded last, kl, and the
+# ioreq device-model check tests/system/test_kl_ioreq.py runs.
 $(DOM0_INITRAMFS): $(KERNEL_STAMP) scripts/mkinitramfs.py \
 		$(wildcard dom0-rootfs/initramfs/*) $(OUT)/kmod/keel.ko \
-		$(OUT)/toolstack/kl | $(DEPS_STAMP)
+		$(OUT)/toolstack/kl $(OUT)/toolstack/kl-ioreq-dm | $(DEPS_STAMP)
 	scripts/mkinitramfs.py --kernel-dir $(KERNEL_DIR) \
 		--extra-module $(OUT)/kmod/keel.ko \
-		--extra-file $(OUT)/toolstack/kl:usr/sbin/kl -o $@
+		--extra-file $(OUT)/toolstack/kl:usr/sbin/kl \
+		--extra-file $(OUT)/toolstack/kl-ioreq-dm:usr/sbin/kl-ioreq-dm -o $@
 
 # Only the ISO is redone when keel.elf changes: the kernel and initramfs
 # have their own rules above.

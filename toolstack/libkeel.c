@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <kl/libkeel.h>
@@ -162,4 +163,57 @@ int keel_vcpu_boot(int dfd, uint32_t vcpu,
 int keel_start(int dfd)
 {
 	return result(ioctl(dfd, KEEL_IOCTL_START));
+}
+
+int keel_ioreq_setup(int dfd)
+{
+	return result(ioctl(dfd, KEEL_IOCTL_IOREQ_SETUP));
+}
+
+int keel_ioreq_map(int dfd, struct keel_ioreq_page **page)
+{
+	void *p = mmap(NULL, KEEL_IOREQ_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, dfd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*page = p;
+	return 0;
+}
+
+int keel_ioreq_unmap(struct keel_ioreq_page *page)
+{
+	return result(munmap(page, KEEL_IOREQ_PAGE_SIZE));
+}
+
+static int ioreq_range(int dfd, uint32_t op, uint32_t flags, uint64_t start,
+		       uint64_t len)
+{
+	struct keel_ioctl_ioreq_range req = {
+	    .start = start, .len = len, .flags = flags, .op = op};
+
+	return result(ioctl(dfd, KEEL_IOCTL_IOREQ_RANGE, &req));
+}
+
+int keel_ioreq_range_add(int dfd, uint32_t flags, uint64_t start, uint64_t len)
+{
+	return ioreq_range(dfd, KEEL_IOREQ_RANGE_ADD, flags, start, len);
+}
+
+int keel_ioreq_range_remove(int dfd, uint32_t flags, uint64_t start,
+			    uint64_t len)
+{
+	return ioreq_range(dfd, KEEL_IOREQ_RANGE_REMOVE, flags, start, len);
+}
+
+int keel_ioreq_done(int dfd, uint32_t vcpu)
+{
+	return result(ioctl(dfd, KEEL_IOCTL_IOREQ_DONE, &vcpu));
+}
+
+int keel_irq_line(int dfd, uint32_t gsi, uint32_t op)
+{
+	struct keel_ioctl_irq_line req = {.gsi = gsi, .op = op};
+
+	return result(ioctl(dfd, KEEL_IOCTL_IRQ_LINE, &req));
 }

@@ -82,6 +82,18 @@ $(OUT)/toolstack/kl: $(KL_SRCS) $(OUT)/toolstack/libkl.a $(TS_HEADERS) \
 
 toolstack-tests: $(TS_TEST_BINS) $(OUT)/toolstack/kl-acpi-dump
 
+# The ioreq guest's DomU served from Dom0 Linux (tests/toolstack/ioreq_dm.c):
+# static, for the Dom0 test initramfs; the DomU payload is the freestanding
+# guest's own.
+$(OUT)/toolstack/kl-ioreq-dm: tests/toolstack/ioreq_dm.c \
+		tests/guests/ioreq/payload.S tests/guests/ioreq/payload.h \
+		tests/guests/ioreq/script.h $(OUT)/toolstack/libkl.a $(TS_HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(TS_CC) $(filter-out -MMD -MP,$(TS_CFLAGS)) $(TS_HV_CFLAGS) -static \
+		-o $@ tests/toolstack/ioreq_dm.c tests/guests/ioreq/payload.S \
+		$(OUT)/toolstack/libkl.a
+
 $(OUT)/toolstack/kl-acpi-dump: tests/toolstack/acpi_dump.c \
 		$(OUT)/toolstack/libkl.a $(TS_HEADERS)
 	@mkdir -p $(dir $@)

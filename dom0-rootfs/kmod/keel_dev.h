@@ -2,15 +2,18 @@
 /*
  * keel.ko's shared pieces: the hypercall instruction, the state of a
  * domain this module built (one per KEEL_IOCTL_CREATE), and the calls
- * between keel_main.c (/dev/keel), keel_domain.c (the per-domain fd) and
- * keel_console.c (the console fd).
+ * between keel_main.c (/dev/keel), keel_domain.c (the per-domain fd),
+ * keel_ioreq.c (its I/O-request calls) and keel_console.c (the console
+ * fd).
  */
 #ifndef KEEL_KMOD_DEV_H
 #define KEEL_KMOD_DEV_H
 
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/wait.h>
 
@@ -87,6 +90,15 @@ struct keel_domain {
 	 */
 	wait_queue_head_t wq;
 	struct rcu_head rcu; /* the interrupt walks domains under RCU */
+
+	/*
+	 * The ioreq page (KEEL_IOCTL_IOREQ_SETUP): Keel writes it until the
+	 * domain is destroyed, so it is freed only then (and stays alive
+	 * while the device model still maps it: the mapping holds a page
+	 * reference). Pollers of the per-domain fd sleep on wq.
+	 */
+	struct page *ioreq_page;       /* lock to set */
+	struct keel_ioreq_page *ioreq; /* published once Keel has it */
 };
 
 void keel_domain_get(struct keel_domain *d);
@@ -98,6 +110,18 @@ struct keel_domain *keel_domain_lookup(u32 domid);
  * memory; wakes the console. 0 or the hypercall's error.
  */
 int keel_domain_teardown(struct keel_domain *d);
+
+/* The per-domain fd's I/O-request ioctls, mmap and poll (keel_ioreq.c). */
+long keel_ioreq_setup(struct keel_domain *d);
+long keel_ioreq_range(struct keel_domain *d,
+		      struct keel_ioctl_ioreq_range __user *uarg);
+long keel_ioreq_done(struct keel_domain *d, u32 __user *uarg);
+long keel_irq_line(struct keel_domain *d,
+		   struct keel_ioctl_irq_line __user *uarg);
+int keel_ioreq_mmap(struct keel_domain *d, struct vm_area_struct *vma);
+__poll_t keel_ioreq_poll(struct keel_domain *d, struct file *file,
+			 struct poll_table_struct *wait);
+void keel_ioreq_free(struct keel_domain *d);
 
 /* Wakes every domain's waiters: Keel's notification interrupt. Any
  * context. */

@@ -2,7 +2,7 @@
 /*
  * Domains keel.ko creates (KEEL_IOCTL_CREATE) and their per-domain fd:
  * memory donated from a memfd (MAP_RAM), the boot vCPU (VCPU_BOOT), and
- * START with the console ring.
+ * START with the console ring; its I/O-request calls are keel_ioreq.c's.
  *
  * DomU memory is Dom0's own pages (README, DESIGN section 5): pinned with
  * FOLL_LONGTERM for the domain's whole life and handed to Keel as
@@ -54,6 +54,7 @@ static void keel_domain_free(struct kref *ref)
 	/* Keel stopped using the ring when the destroy succeeded. */
 	if (d->ring_pages && !d->keel_holds)
 		__free_pages(d->ring_pages, KEEL_CONSOLE_RING_ORDER);
+	keel_ioreq_free(d);
 	kfree_rcu(d, rcu);
 }
 
@@ -350,9 +351,30 @@ static long keel_domain_ioctl(struct file *file, unsigned int cmd,
 		return keel_vcpu_boot(d, uarg);
 	case KEEL_IOCTL_START:
 		return keel_start(d);
+	case KEEL_IOCTL_IOREQ_SETUP:
+		return keel_ioreq_setup(d);
+	case KEEL_IOCTL_IOREQ_RANGE:
+		return keel_ioreq_range(d, uarg);
+	case KEEL_IOCTL_IOREQ_DONE:
+		return keel_ioreq_done(d, uarg);
+	case KEEL_IOCTL_IRQ_LINE:
+		return keel_irq_line(d, uarg);
 	default:
 		return -ENOTTY;
 	}
+}
+
+static int keel_domain_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	return keel_ioreq_mmap(file->private_data, vma);
+}
+
+static __poll_t keel_domain_poll(struct file *file,
+				 struct poll_table_struct *wait)
+{
+	return keel_ioreq_poll(file->private_data, file, wait);
 }
 
 /* The creator is gone (exit, SIGKILL, close): no orphan domains. */
@@ -369,6 +391,8 @@ static const struct file_operations keel_domain_fops = {
     .owner = THIS_MODULE,
     .unlocked_ioctl = keel_domain_ioctl,
     .compat_ioctl = compat_ptr_ioctl,
+    .mmap = keel_domain_mmap,
+    .poll = keel_domain_poll,
     .release = keel_domain_release,
     .llseek = noop_llseek,
 };

@@ -5,6 +5,8 @@
  * Keel trusts nothing the caller passes: buffers are copied in once and
  * the copy is checked, domain ids are looked up under domlist_lock, and
  * memory Dom0 donates must be its own RAM that no other domain has.
+ * The I/O-request calls at the end only check and forward to
+ * arch/x86/hvm/ioreq.c.
  *
  * Locking rule: every call here runs without any lock held on entry (see
  * exit.c) and takes domlist_lock, then at most the target's own lock.
@@ -20,6 +22,7 @@
 #include <keel/domu_platform.h>
 #include <keel/errno.h>
 #include <keel/hvm_exit.h>
+#include <keel/ioreq.h>
 #include <keel/mem_extent.h>
 #include <keel/memmap.h>
 #include <keel/mm.h>
@@ -334,8 +337,8 @@ static int dom0_ram(void *ctx, uint64_t dom0_gpa, uint64_t len, uint64_t *hpa)
 	return 0;
 }
 
-/* A domain's memory, or a console ring: a DomU given one could read or
- * forge another domain's console. */
+/* A domain's memory, a console ring or an ioreq page: a DomU given one
+ * could read or forge another domain's console or I/O requests. */
 static bool hpa_in_use(void *ctx, uint64_t hpa, uint64_t len)
 {
 	(void)ctx;
@@ -347,16 +350,28 @@ static bool hpa_in_use(void *ctx, uint64_t hpa, uint64_t len)
 			   ranges_overlap(d->console.hpa,
 					  KEEL_CONSOLE_OUT_OFFSET +
 					      (uint64_t)d->console.out_size,
+					  hpa, len)) ||
+			  (d->ioreq.hpa &&
+			   ranges_overlap(d->ioreq.hpa, KEEL_IOREQ_PAGE_SIZE,
 					  hpa, len))))
 			return true;
 	}
 	return false;
 }
 
+/* RAM, or an MMIO range of Dom0's device model (which RAM would hide). */
 static bool gpa_in_use(void *ctx, uint64_t gpa, uint64_t len)
 {
-	return domain_extents_overlap_gpa(((struct map_ctx *)ctx)->target, gpa,
-					  len);
+	const struct domain *d = ((struct map_ctx *)ctx)->target;
+
+	for (unsigned i = 0; i < KEEL_IOREQ_MAX_RANGES; i++) {
+		const struct ioreq_range *r = &d->ioreq.ranges[i];
+
+		if (!(r->flags & KEEL_IOREQ_F_PIO) &&
+		    ranges_overlap(r->start, r->len, gpa, len))
+			return true;
+	}
+	return domain_extents_overlap_gpa(d, gpa, len);
 }
 
 /* Records and maps checked extents; all or nothing. */
@@ -662,5 +677,152 @@ int64_t hc_dmesg(struct vcpu *caller, uint64_t gpa, uint64_t size,
 	n = console_ring_read_lines(buf, size, flags & KEEL_DMESG_CLEAR);
 	rc = guest_phys_write(caller->dom, gpa, buf, n) ? -EFAULT : (int64_t)n;
 	xfree(buf);
+	return rc;
+}
+
+/*
+ * The I/O-request calls act on domains the toolstack built: Keel's own
+ * boot domains have no device model. NULL with *rc set otherwise;
+ * domlist_lock held.
+ */
+static struct domain *find_for_ioreq(uint64_t domid, int64_t *rc)
+{
+	struct domain *d;
+
+	*rc = 0;
+	if (domid == DOM0_ID) {
+		*rc = -EPERM;
+		return NULL;
+	}
+	d = find(domid);
+	if (!d)
+		*rc = -ESRCH;
+	else if (!d->toolstack_built)
+		*rc = -EPERM;
+	return *rc ? NULL : d;
+}
+
+int64_t hc_ioreq_setup(struct vcpu *caller, uint64_t domid, uint64_t gpa,
+		       uint64_t size, uint64_t a4, uint64_t a5)
+{
+	struct map_ctx ctx = {.dom0 = caller->dom};
+	struct domain *d;
+	uint64_t hpa;
+	int64_t rc;
+
+	(void)a4, (void)a5;
+	if (domid == DOM0_ID)
+		return -EPERM;
+	if (size != KEEL_IOREQ_PAGE_SIZE || !IS_ALIGNED(gpa, PAGE_SIZE))
+		return -EINVAL;
+	domlist_acquire();
+	d = find_for_ioreq(domid, &rc);
+	if (!d)
+		;
+	else if (d->state != DOM_BUILDING || d->ioreq.hpa)
+		rc = -EBUSY;
+	else if (dom0_ram(&ctx, gpa, size, &hpa))
+		rc = -EFAULT;
+	else if (hpa_in_use(&ctx, hpa, size))
+		rc = -EINVAL;
+	if (!rc) {
+		spin_lock(&d->lock);
+		ioreq_attach(d, hpa);
+		spin_unlock(&d->lock);
+	}
+	domlist_release();
+	return rc;
+}
+
+int64_t hc_ioreq_range(struct vcpu *caller, uint64_t domid, uint64_t op,
+		       uint64_t flags, uint64_t start, uint64_t len)
+{
+	struct domain *d;
+	int64_t rc;
+
+	(void)caller;
+	if (domid == DOM0_ID)
+		return -EPERM;
+	if ((op != KEEL_IOREQ_RANGE_ADD && op != KEEL_IOREQ_RANGE_REMOVE) ||
+	    flags > UINT32_MAX)
+		return -EINVAL;
+	if (op == KEEL_IOREQ_RANGE_ADD &&
+	    ioreq_range_valid((uint32_t)flags, start, len))
+		return -EINVAL;
+	domlist_acquire();
+	d = find_for_ioreq(domid, &rc);
+	if (d && !d->ioreq.hpa)
+		rc = -EINVAL;
+	else if (d && op == KEEL_IOREQ_RANGE_ADD &&
+		 !(flags & KEEL_IOREQ_F_PIO) &&
+		 domain_extents_overlap_gpa(d, start, len))
+		rc = -EINVAL; /* RAM: never reaches Keel */
+	if (!rc) {
+		spin_lock(&d->lock);
+		rc = op == KEEL_IOREQ_RANGE_ADD
+			 ? ioreq_range_add(d->ioreq.ranges,
+					   KEEL_IOREQ_MAX_RANGES,
+					   (uint32_t)flags, start, len)
+			 : ioreq_range_remove(d->ioreq.ranges,
+					      KEEL_IOREQ_MAX_RANGES,
+					      (uint32_t)flags, start, len);
+		spin_unlock(&d->lock);
+	}
+	domlist_release();
+	return rc;
+}
+
+int64_t hc_ioreq_done(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
+		      uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	struct domain *d;
+	int64_t rc;
+
+	(void)caller, (void)a3, (void)a4, (void)a5;
+	domlist_acquire();
+	d = find_for_ioreq(domid, &rc);
+	if (d && vcpu >= d->nr_vcpus)
+		rc = -EINVAL;
+	if (!rc) {
+		spin_lock(&d->lock);
+		rc = ioreq_complete(d->vcpus[vcpu]);
+		spin_unlock(&d->lock);
+	}
+	domlist_release();
+	return rc;
+}
+
+/*
+ * Only the target's lock is taken, after domlist_lock, as for every call
+ * here: a vCPU of the target never holds it while waiting for Dom0 (an
+ * I/O request blocks the vCPU, and Dom0 is notified after its exit let go
+ * of the lock), so Dom0 may drive a line from an interrupt handler.
+ */
+int64_t hc_irq_line(struct vcpu *caller, uint64_t domid, uint64_t gsi,
+		    uint64_t op, uint64_t a4, uint64_t a5)
+{
+	struct domain *d;
+	int64_t rc;
+
+	(void)caller, (void)a4, (void)a5;
+	if (domid == DOM0_ID)
+		return -EPERM;
+	if (gsi >= VIOAPIC_NR_PINS ||
+	    (op != KEEL_IRQ_ASSERT && op != KEEL_IRQ_DEASSERT &&
+	     op != KEEL_IRQ_PULSE))
+		return -EINVAL;
+	if (gsi == KEEL_DOMU_COM1_GSI)
+		return -EPERM;
+	domlist_acquire();
+	d = find_for_ioreq(domid, &rc);
+	if (!rc) {
+		spin_lock(&d->lock);
+		vioapic_set_pin(&d->vioapic, (unsigned)gsi,
+				op != KEEL_IRQ_DEASSERT);
+		if (op == KEEL_IRQ_PULSE)
+			vioapic_set_pin(&d->vioapic, (unsigned)gsi, false);
+		spin_unlock(&d->lock);
+	}
+	domlist_release();
 	return rc;
 }

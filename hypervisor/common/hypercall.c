@@ -73,6 +73,10 @@ static const struct hypercall table[] = {
     {KEEL_HC_CONSOLE_SETUP, true, hc_console_setup},
     {KEEL_HC_CONSOLE_KICK, true, hc_console_kick},
     {KEEL_HC_DMESG, true, hc_dmesg},
+    {KEEL_HC_IOREQ_SETUP, true, hc_ioreq_setup},
+    {KEEL_HC_IOREQ_RANGE, true, hc_ioreq_range},
+    {KEEL_HC_IOREQ_DONE, true, hc_ioreq_done},
+    {KEEL_HC_IRQ_LINE, true, hc_irq_line},
 };
 
 uint64_t hypercall_dispatch(struct vcpu *v)

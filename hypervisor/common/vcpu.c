@@ -8,7 +8,8 @@ void vcpu_wake(struct vcpu *v)
 {
 	int cpu;
 
-	if (v->state == VCPU_BLOCKED)
+	/* Blocked on an I/O request, it waits for Dom0's answer only. */
+	if (v->state == VCPU_BLOCKED && !v->ioreq.waiting)
 		v->state = VCPU_RUNNABLE;
 	if (v->state == VCPU_RUNNABLE && v->dom->state == DOM_RUNNING)
 		sched->vcpu_wake(v);
@@ -31,6 +32,7 @@ void vcpu_init_signal(struct vcpu *v)
 		return; /* INIT to the boot vCPU would reset the guest: ignored
 			 */
 	vlapic_reset(&v->vlapic);
+	ioreq_cancel(v);
 	v->state = VCPU_DOWN;
 	vcpu_sleep(v);
 }

@@ -9,7 +9,7 @@ timer guest `late_ms=2000`).
 Expected:
 
   cpuid, timer, e820,  the guest prints `TEST <name>: PASS`
-  ipi, domctl
+  ipi, domctl, ioreq
   hvmem, triple        Keel stops the domain (`(keel) d0: domain crashed:
                        <reason>`) and stays alive: after three Ctrl-A its
                        debug console answers, and its `d` command lists d0
@@ -91,6 +91,10 @@ GUESTS = [
     # hypercalls; with two CPUs a running DomU is destroyed on the other.
     Guest("domctl", cmdline="addr=" + HYPERVISOR_ADDR, smp=(1, 2),
           bare_result=r"TEST domctl: FAIL "),
+    # Dom0 is the device model of a DomU: it serves the DomU's I/O
+    # requests from the ioreq page; with two CPUs it answers from the
+    # other CPU.
+    Guest("ioreq", smp=(1, 2), bare_result=r"TEST ioreq: FAIL "),
     Guest("ipi", smp=(2,), bare_smp=2,
           bare_expect=[r"ipi: 2 CPUs from the ACPI MADT",
                        r"ipi: 2 of 2 CPUs online",

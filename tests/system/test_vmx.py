@@ -12,6 +12,10 @@ with EPT and unrestricted guest) boots it. Checked:
   domctl            Dom0 creates, builds, runs, pauses and destroys DomUs
                     through the domain-control hypercalls (VMCALL), 5
                     create/destroy cycles instead of 50 to keep it short
+  ioreq             Dom0 is a DomU's device model: MMIO and port I/O
+                    requests of every width through the ioreq page,
+                    doorbells, IRQ_LINE, and the refusals (VMCALL, EPT
+                    violations decoded by Keel's own page walk)
   hvmem, triple     Keel prints `d0: domain crashed:` (an EPT violation
                     outside Dom0's memory; a triple-fault exit)
   smp               two physical CPUs: Dom0 is the ipi guest with 2 vCPUs
@@ -75,6 +79,7 @@ GUESTS = [
     Guest("hvmem", "addr=" + HYPERVISOR_ADDR, crashes_domain=True),
     Guest("triple", crashes_domain=True),
     Guest("domctl", "addr=%s cycles=5" % HYPERVISOR_ADDR),
+    Guest("ioreq"),
 ]
 
 

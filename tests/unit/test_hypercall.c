@@ -124,6 +124,12 @@ void vcpu_sleep(struct vcpu *v)
 	(void)v;
 }
 
+void vcpu_wake(struct vcpu *v)
+{
+	if (v->state == VCPU_BLOCKED && !v->ioreq.waiting)
+		v->state = VCPU_RUNNABLE;
+}
+
 int domu_platform_init(struct domain *d)
 {
 	(void)d;
@@ -471,7 +477,7 @@ static void destroy_all(void)
 static void test_domctl_unprivileged(void **state)
 {
 	(void)state;
-	for (uint64_t nr = KEEL_HC_DOMAIN_CREATE; nr <= KEEL_HC_DMESG; nr++)
+	for (uint64_t nr = KEEL_HC_DOMAIN_CREATE; nr <= KEEL_HC_IRQ_LINE; nr++)
 		assert_int_equal(call(&vu, nr, BUF_GPA, PAGE_SIZE), -EPERM);
 	assert_true(untouched(BUF_GPA, PAGE_SIZE));
 }
@@ -773,6 +779,142 @@ static void test_dmesg(void **state)
 			 0);
 }
 
+static int64_t call5(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
+		     uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	memset(v->gpr, 0, sizeof(v->gpr));
+	v->gpr[GPR_RAX] = nr;
+	v->gpr[GPR_RDI] = a1;
+	v->gpr[GPR_RSI] = a2;
+	v->gpr[GPR_RDX] = a3;
+	v->gpr[GPR_R10] = a4;
+	v->gpr[GPR_R8] = a5;
+	return (int64_t)hypercall_dispatch(v);
+}
+
+static int64_t ioreq_add(int64_t d, uint64_t flags, uint64_t start,
+			 uint64_t len)
+{
+	return call5(&v0, KEEL_HC_IOREQ_RANGE, (uint64_t)d,
+		     KEEL_IOREQ_RANGE_ADD, flags, start, len);
+}
+
+/* The DomU's vIOAPIC, as vintr.c wires it, with its messages counted. */
+static unsigned irq_messages;
+
+static void count_message(void *ctx, uint32_t dest, bool logical,
+			  uint8_t vector, uint8_t delivery_mode, bool level)
+{
+	(void)ctx, (void)dest, (void)logical, (void)delivery_mode, (void)level;
+	assert_int_equal(vector, 0x40);
+	irq_messages++;
+}
+
+static const struct vioapic_env count_env = {.deliver = count_message};
+
+/*
+ * The I/O-request calls as Dom0 makes them: the page (size, alignment,
+ * whose memory, once, while building), ranges (validity, overlap with
+ * ranges and RAM both ways), DONE without a request, IRQ_LINE's pins and
+ * ops, and domains they do not apply to (Dom0, Keel's own, unknown).
+ */
+static void test_ioreq_calls(void **state)
+{
+	int64_t d = create_dom("dm", 2);
+	struct keel_ioreq_page *p = phys_to_virt(MiB(4));
+	struct domain *dd;
+	const uint64_t mmio = 0xD0000000ULL;
+
+	(void)state;
+	assert_true(d > 0);
+	dd = domains[d];
+	assert_int_equal(map_one(d, 0, MiB(8), MiB(2)), 0);
+	memset(p, 0xA5, PAGE_SIZE);
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, 0, MiB(4), 4096, 0),
+			 -EPERM);
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, 5, MiB(4), 4096, 0),
+			 -EPERM); /* Keel's own domain */
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, 40, MiB(4), 4096, 0),
+			 -ESRCH);
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, d, MiB(4), 8192, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, d, MiB(4), 0, 0),
+			 -EINVAL);
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_IOREQ_SETUP, d, MiB(4) + 64, 4096, 0), -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, d, MiB(8), 4096, 0),
+			 -EINVAL); /* the DomU's own memory */
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_IOREQ_SETUP, d, FOREIGN_GPA, 4096, 0), -EFAULT);
+	assert_int_equal(ioreq_add(d, 0, mmio, 0x1000), -EINVAL); /* no page */
+	assert_true(untouched(MiB(4), PAGE_SIZE));
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, d, MiB(4), 4096, 0),
+			 0);
+	assert_int_equal(p->slot[1].state, KEEL_IOREQ_FREE);
+	assert_int_equal(p->doorbell_pending, 0);
+	assert_int_equal(call4(&v0, KEEL_HC_IOREQ_SETUP, d, MiB(6), 4096, 0),
+			 -EBUSY);
+	assert_int_equal(map_one(d, MiB(2), MiB(4), PAGE_SIZE),
+			 -EINVAL); /* the page as RAM */
+
+	assert_int_equal(ioreq_add(d, 0, mmio, 0x1000), 0);
+	assert_int_equal(ioreq_add(d, 0, mmio + 0xFFF, 1), -EEXIST);
+	assert_int_equal(ioreq_add(d, KEEL_IOREQ_F_PIO, 0x3F8, 1), -EINVAL);
+	assert_int_equal(ioreq_add(d, 4, mmio + 0x2000, 4), -EINVAL);
+	assert_int_equal(ioreq_add(d, 1ULL << 32, mmio + 0x2000, 4), -EINVAL);
+	assert_int_equal(ioreq_add(0, 0, mmio + 0x2000, 4), -EPERM);
+	assert_int_equal(
+	    call5(&v0, KEEL_HC_IOREQ_RANGE, d, 0, 0, mmio + 0x2000, 4),
+	    -EINVAL);
+	assert_int_equal(map_one(d, 0xE0000000ULL, MiB(10), PAGE_SIZE), 0);
+	assert_int_equal(ioreq_add(d, 0, 0xE0000000ULL, 4), -EINVAL);
+	assert_int_equal(map_one(d, mmio, MiB(10) + PAGE_SIZE, PAGE_SIZE),
+			 -EINVAL);
+	assert_int_equal(call5(&v0, KEEL_HC_IOREQ_RANGE, d,
+			       KEEL_IOREQ_RANGE_REMOVE, 0, mmio, 4),
+			 -ENOENT);
+	assert_int_equal(call5(&v0, KEEL_HC_IOREQ_RANGE, d,
+			       KEEL_IOREQ_RANGE_REMOVE, 0, mmio, 0x1000),
+			 0);
+	assert_int_equal(ioreq_add(d, 0, mmio + 0xFFF, 1), 0);
+
+	assert_int_equal(call(&v0, KEEL_HC_IOREQ_DONE, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_IOREQ_DONE, d, 2), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_IOREQ_DONE, 0, 0), -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_IOREQ_DONE, 40, 0), -ESRCH);
+
+	vioapic_init(&dd->vioapic, 0, 0xFEC00000ULL, 0, &count_env, dd);
+	dd->vioapic.rte[5] = 0x40; /* edge, fixed, unmasked */
+	irq_messages = 0;
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 4, KEEL_IRQ_PULSE, 0),
+			 -EPERM);
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 24, KEEL_IRQ_PULSE, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 5, 0, 0), -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 5, 4, 0), -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, 0, 5, KEEL_IRQ_PULSE, 0),
+			 -EPERM);
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, 5, 5, KEEL_IRQ_PULSE, 0),
+			 -EPERM);
+	assert_int_equal(irq_messages, 0);
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 5, KEEL_IRQ_ASSERT, 0),
+			 0);
+	assert_true(dd->vioapic.asserted & (1u << 5));
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 5, KEEL_IRQ_ASSERT, 0),
+			 0);
+	assert_int_equal(irq_messages, 1); /* one edge */
+	assert_int_equal(
+	    call4(&v0, KEEL_HC_IRQ_LINE, d, 5, KEEL_IRQ_DEASSERT, 0), 0);
+	assert_false(dd->vioapic.asserted & (1u << 5));
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 5, KEEL_IRQ_PULSE, 0),
+			 0);
+	assert_false(dd->vioapic.asserted & (1u << 5));
+	assert_int_equal(irq_messages, 2);
+	destroy_all();
+	assert_int_equal(call4(&v0, KEEL_HC_IRQ_LINE, d, 5, KEEL_IRQ_PULSE, 0),
+			 -ESRCH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -793,6 +935,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_start_state_machine, setup),
 	    cmocka_unit_test_setup(test_console_ring, setup),
 	    cmocka_unit_test_setup(test_dmesg, setup),
+	    cmocka_unit_test_setup(test_ioreq_calls, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

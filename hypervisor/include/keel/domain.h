@@ -6,6 +6,7 @@
 #include <keel/lib.h>
 #include <keel/hvm.h>
 #include <keel/hvm_io.h>
+#include <keel/ioreq.h>
 #include <keel/spinlock.h>
 #include <keel/vlapic.h>
 #include <keel/vioapic.h>
@@ -49,8 +50,9 @@ struct vcpu {
 	int fpu_cpu;	    /* CPU whose registers last held its state */
 	bool fpu_live;	    /* running there, fpu_area not yet current */
 	/* Set while its domain is built (domctl.c), under domlist_lock. */
-	bool boot_state_set; /* KEEL_HC_VCPU_BOOT_STATE applied */
-	uint64_t affinity;   /* to apply when the domain starts; 0: all */
+	bool boot_state_set;	 /* KEEL_HC_VCPU_BOOT_STATE applied */
+	uint64_t affinity;	 /* to apply when the domain starts; 0: all */
+	struct vcpu_ioreq ioreq; /* under its domain's lock */
 };
 
 /* Guest-physical [gpa, gpa + len) backed by host-physical [hpa, ...). */
@@ -123,6 +125,7 @@ struct domain {
 	unsigned con_len;
 	struct dom_console console; /* under lock once set up */
 	unsigned io_refusals;	    /* unclaimed port/MMIO accesses logged */
+	struct dom_ioreq ioreq;	    /* under lock once set up */
 	/* Scheduler parameters to apply when the domain starts (domctl.c);
 	 * weight 0: the policy's default. */
 	unsigned start_weight, start_cap;

@@ -38,4 +38,13 @@ int64_t hc_console_kick(struct vcpu *caller, uint64_t domid, uint64_t a2,
 int64_t hc_dmesg(struct vcpu *caller, uint64_t gpa, uint64_t size,
 		 uint64_t flags, uint64_t a4, uint64_t a5);
 
+int64_t hc_ioreq_setup(struct vcpu *caller, uint64_t domid, uint64_t gpa,
+		       uint64_t size, uint64_t a4, uint64_t a5);
+int64_t hc_ioreq_range(struct vcpu *caller, uint64_t domid, uint64_t op,
+		       uint64_t flags, uint64_t start, uint64_t len);
+int64_t hc_ioreq_done(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
+		      uint64_t a3, uint64_t a4, uint64_t a5);
+int64_t hc_irq_line(struct vcpu *caller, uint64_t domid, uint64_t gsi,
+		    uint64_t op, uint64_t a4, uint64_t a5);
+
 #endif

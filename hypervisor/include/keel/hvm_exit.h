@@ -18,7 +18,8 @@ int hvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
  * does not switch (IA32_SPEC_CTRL). */
 void hvm_msrs_guest_enter(struct vcpu *v);
 void hvm_msrs_guest_exit(struct vcpu *v);
-/* Port I/O to emulated devices; 0, or -ENODEV when nothing claims it. */
+/* Port I/O to emulated devices; 0, HVM_IO_DEFERRED (an I/O request: *val
+ * comes later), or a negative error (-ENODEV when nothing claims it). */
 int hvm_io(struct vcpu *v, uint16_t port, unsigned size, bool in,
 	   uint32_t *val);
 /* NPT/EPT faults: emulate MMIO, map passthrough MMIO, or crash. */

@@ -24,7 +24,11 @@ struct hvm_io_ops {
 	 * moves per vCPU (the xAPIC page); NULL: [base, base + len). */
 	bool (*claims)(const struct hvm_io_handler *h, struct vcpu *v,
 		       uint64_t addr);
-	/* 0, or an error: the guest then gets #GP. */
+	/*
+	 * 0, an error (negative: the guest then gets #GP), or
+	 * HVM_IO_DEFERRED: the access went to Dom0 as an I/O request and
+	 * the vCPU waits for it (ioreq.h); a read's value comes later.
+	 */
 	int (*read)(const struct hvm_io_handler *h, struct vcpu *v,
 		    uint64_t addr, unsigned size, uint64_t *val);
 	int (*write)(const struct hvm_io_handler *h, struct vcpu *v,
@@ -38,7 +42,8 @@ struct hvm_io_handler {
 	void *dev; /* the device's state, for ops */
 };
 
-#define HVM_MAX_IO_HANDLERS 8
+#define HVM_MAX_IO_HANDLERS 10
+#define HVM_IO_DEFERRED	    1
 
 /* Adds a range to d's table while d is built (before it runs); -ENOSPC
  * when the table is full. Earlier registrations win on overlap. */

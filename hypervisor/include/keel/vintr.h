@@ -5,6 +5,11 @@
 
 #include <keel/domain.h>
 
+/* Where a domain's vIOAPIC page and COM1 sit (ISA IRQ 4: pin 4). */
+#define VINTR_VIOAPIC_BASE 0xFEC00000ULL
+#define VINTR_COM1_BASE	   0x3F8
+#define VINTR_COM1_IRQ	   4
+
 /* d's vIOAPIC and vUART, and the MMIO and port ranges of its devices in
  * d's handler table; -ENOSPC if they do not fit. */
 int vintr_domain_init(struct domain *d);

@@ -124,6 +124,51 @@
  */
 #define KEEL_HC_DMESG (KEEL_HC_BASE + 15)
 
+/*
+ * I/O requests (DESIGN section 6): a DomU access to a range Dom0
+ * registered becomes a request in the domain's ioreq page (struct
+ * keel_ioreq_page, below), and Dom0's device model serves it. All four
+ * calls are privileged, refuse domain 0 (-EPERM) and domains Keel built
+ * itself (-EPERM), and say -ESRCH for an unknown domain.
+ *
+ * (RDI: domid, RSI: Dom0 gpa of the page, RDX: its size, KEEL_IOREQ_PAGE_SIZE)
+ * -> 0. The page is Dom0 RAM, page aligned, neither a domain's memory nor
+ * another domain's console ring or ioreq page (-EINVAL; -EFAULT when it is
+ * not Dom0's RAM). Once per domain and only while BUILDING (-EBUSY). Keel
+ * zeroes the slots' states and the doorbells. Dom0 frees the page only
+ * after DOMAIN_DESTROY returned.
+ */
+#define KEEL_HC_IOREQ_SETUP (KEEL_HC_BASE + 16)
+/*
+ * (RDI: domid, RSI: KEEL_IOREQ_RANGE_ADD or _REMOVE, RDX: KEEL_IOREQ_F_*
+ *  flags, R10: start, R8: length) -> ADD: the range's id (0 to
+ * KEEL_IOREQ_MAX_RANGES - 1: its doorbell word and the `range` of its
+ * requests); REMOVE: 0. Any state but dying; the ioreq page first (-EINVAL
+ * without one). ADD refuses (-EINVAL) unknown flags, a zero or wrapping
+ * length, an MMIO range outside [KEEL_DOMU_MMIO_HOLE_START,
+ * KEEL_DOMU_MMIO_HOLE_END) or over the vIOAPIC or vLAPIC page or the
+ * domain's RAM, a port range beyond 0xFFFF or over COM1 (0x3F8-0x3FF) or
+ * the power ports (0x600-0x602); -EEXIST if it overlaps a range already
+ * registered; -ENOSPC when the domain has KEEL_IOREQ_MAX_RANGES. REMOVE
+ * takes the same flags, start and length (-ENOENT if no such range).
+ */
+#define KEEL_HC_IOREQ_RANGE (KEEL_HC_BASE + 17)
+/*
+ * (RDI: domid, RSI: vCPU) -> 0: Dom0 served the request in the vCPU's slot
+ * and set its state to KEEL_IOREQ_DONE (release). For a read, the low
+ * `size` bytes of the slot's data go to the destination register; the
+ * slot becomes FREE and the vCPU runs on. -EINVAL if the vCPU has no
+ * request outstanding (or no such vCPU), -EBUSY if the slot is not DONE.
+ */
+#define KEEL_HC_IOREQ_DONE (KEEL_HC_BASE + 18)
+/*
+ * (RDI: domid, RSI: GSI, a pin of the DomU's vIOAPIC, RDX: KEEL_IRQ_*)
+ * -> 0. -EINVAL for a pin beyond 23 or an unknown op, -EPERM for a pin
+ * Keel drives itself (4: COM1). Takes no lock a vCPU of the domain can
+ * hold while it waits for Dom0, so keel.ko may call it from an interrupt.
+ */
+#define KEEL_HC_IRQ_LINE (KEEL_HC_BASE + 19)
+
 #define KEEL_VERSION_MAJOR 0
 #define KEEL_VERSION_MINOR 1
 #define KEEL_VERSION_CODE  ((KEEL_VERSION_MAJOR << 16) | KEEL_VERSION_MINOR)
@@ -294,5 +339,78 @@ _Static_assert(sizeof(struct keel_console_ring) == KEEL_CONSOLE_OUT_OFFSET,
 #define KEEL_DOMU_LEGACY_HOLE_END    0x100000ULL
 #define KEEL_DOMU_MMIO_HOLE_START    0xC0000000ULL
 #define KEEL_DOMU_MMIO_HOLE_END	     0x100000000ULL
+
+/*
+ * The ioreq page (KEEL_HC_IOREQ_SETUP): one 4 KiB page of Dom0 RAM that
+ * Keel and Dom0's device model share. Keel writes to it; Dom0 may scribble
+ * on it at any time, so Keel reads only a slot's `state` and `data`, each
+ * once, and keeps what the request was in its own memory.
+ *
+ * Slot v belongs to vCPU v. A synchronous request: Keel writes addr, data
+ * (writes), size, type, dir and range, then state = PENDING (release), and
+ * the vCPU waits (it does not run, it does not spin). Dom0 reads state
+ * (acquire), serves the access, writes data (reads), sets state = DONE
+ * (release) and calls KEEL_HC_IOREQ_DONE; Keel then sets state = FREE.
+ *
+ * Doorbell ranges (KEEL_IOREQ_F_DOORBELL, e.g. virtio QueueNotify) do not
+ * wait: a write sets bit (value % 64) of doorbell[range] (virtio: the
+ * queue index) and bit `range` of doorbell_pending, both with atomic ORs
+ * (release) before the vCPU runs on. Dom0 takes them with atomic exchanges
+ * to 0. A read of a doorbell range reads all-ones.
+ *
+ * Keel raises Dom0's notification interrupt when a request becomes
+ * PENDING and when a doorbell rings. If the domain dies, its slots are
+ * left as they are.
+ */
+#define KEEL_IOREQ_PAGE_SIZE  4096
+#define KEEL_IOREQ_MAX_RANGES 32
+
+enum keel_ioreq_state {
+	KEEL_IOREQ_FREE = 0,
+	KEEL_IOREQ_PENDING = 1,
+	KEEL_IOREQ_DONE = 2,
+};
+
+#define KEEL_IOREQ_TYPE_MMIO 0
+#define KEEL_IOREQ_TYPE_PIO  1
+#define KEEL_IOREQ_READ	     0
+#define KEEL_IOREQ_WRITE     1
+
+struct keel_ioreq {
+	uint64_t addr;	/* guest-physical address, or port */
+	uint64_t data;	/* write: the value; read: Dom0's answer */
+	uint32_t state; /* enum keel_ioreq_state */
+	uint8_t size;	/* 1, 2, 4 or 8 (ports: 1, 2 or 4) */
+	uint8_t type;	/* KEEL_IOREQ_TYPE_* */
+	uint8_t dir;	/* KEEL_IOREQ_READ or _WRITE */
+	uint8_t range;	/* the id KEEL_IOREQ_RANGE_ADD returned */
+	uint64_t reserved;
+};
+_Static_assert(sizeof(struct keel_ioreq) == 32, "fixed layout");
+
+struct keel_ioreq_page {
+	struct keel_ioreq slot[KEEL_MAX_VCPUS];
+	uint64_t doorbell_pending; /* bit r: doorbell[r] has bits set */
+	uint64_t doorbell[KEEL_IOREQ_MAX_RANGES];
+	uint8_t reserved[KEEL_IOREQ_PAGE_SIZE - KEEL_MAX_VCPUS * 32 - 8 -
+			 KEEL_IOREQ_MAX_RANGES * 8];
+};
+_Static_assert(sizeof(struct keel_ioreq_page) == KEEL_IOREQ_PAGE_SIZE,
+	       "fixed layout");
+
+/* KEEL_HC_IOREQ_RANGE: RSI. */
+#define KEEL_IOREQ_RANGE_ADD	1
+#define KEEL_IOREQ_RANGE_REMOVE 2
+/* KEEL_HC_IOREQ_RANGE: RDX. */
+#define KEEL_IOREQ_F_PIO      (1u << 0) /* ports; else MMIO */
+#define KEEL_IOREQ_F_DOORBELL (1u << 1) /* writes do not wait */
+#define KEEL_IOREQ_F_ALL      (KEEL_IOREQ_F_PIO | KEEL_IOREQ_F_DOORBELL)
+
+/* KEEL_HC_IRQ_LINE: RDX. PULSE asserts and deasserts (an edge). */
+#define KEEL_IRQ_ASSERT	  1
+#define KEEL_IRQ_DEASSERT 2
+#define KEEL_IRQ_PULSE	  3
+/* The DomU pin Keel drives itself: COM1's. */
+#define KEEL_DOMU_COM1_GSI 4
 
 #endif

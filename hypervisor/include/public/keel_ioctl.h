@@ -127,4 +127,40 @@ struct keel_ioctl_vcpu_boot {
 /* Sets up the console ring (keel.ko's) and starts the domain. */
 #define KEEL_IOCTL_START _IO(KEEL_IOCTL_MAGIC, 0x12)
 
+/*
+ * The device model's side of I/O requests (keel.h, KEEL_HC_IOREQ_*).
+ *
+ * IOREQ_SETUP: keel.ko allocates a zeroed page and registers it as the
+ * domain's ioreq page; before START only (EBUSY after, or if done twice).
+ * The page is then mmap()ed from the per-domain fd: offset 0, length
+ * KEEL_IOREQ_PAGE_SIZE, MAP_SHARED, read and write (EINVAL otherwise; ENXIO
+ * before IOREQ_SETUP). The mapping stays valid after the domain is gone;
+ * the page is freed when it is unmapped and the domain destroyed.
+ *
+ * poll() on the per-domain fd: POLLIN when a slot of one of the domain's
+ * vCPUs is PENDING or doorbell_pending is nonzero, POLLHUP once the
+ * domain is destroyed. keel.ko wakes pollers on Keel's notification
+ * interrupt; a poller re-reads the page at every wake-up.
+ */
+#define KEEL_IOCTL_IOREQ_SETUP _IO(KEEL_IOCTL_MAGIC, 0x13)
+
+struct keel_ioctl_ioreq_range {
+	uint64_t start;
+	uint64_t len;
+	uint32_t flags; /* KEEL_IOREQ_F_* */
+	uint32_t op;	/* KEEL_IOREQ_RANGE_ADD or _REMOVE */
+};
+/* Returns the range's id (ADD) or 0 (REMOVE). */
+#define KEEL_IOCTL_IOREQ_RANGE                                                 \
+	_IOW(KEEL_IOCTL_MAGIC, 0x14, struct keel_ioctl_ioreq_range)
+/* A vCPU index (__u32): its slot is DONE. */
+#define KEEL_IOCTL_IOREQ_DONE _IOW(KEEL_IOCTL_MAGIC, 0x15, uint32_t)
+
+struct keel_ioctl_irq_line {
+	uint32_t gsi; /* a pin of the DomU's vIOAPIC */
+	uint32_t op;  /* KEEL_IRQ_* */
+};
+#define KEEL_IOCTL_IRQ_LINE                                                    \
+	_IOW(KEEL_IOCTL_MAGIC, 0x16, struct keel_ioctl_irq_line)
+
 #endif

@@ -43,4 +43,22 @@ int keel_vcpu_boot(int dfd, uint32_t vcpu,
 		   const struct keel_vcpu_boot_state *state);
 int keel_start(int dfd);
 
+/*
+ * The device model's calls on the per-domain fd (keel_ioctl.h). Setup
+ * before keel_start(); then map the page, register ranges, and serve:
+ * poll(dfd) for POLLIN, take PENDING slots (acquire), answer, set DONE
+ * (release), keel_ioreq_done().
+ */
+int keel_ioreq_setup(int dfd);
+/* The domain's ioreq page, shared with Keel, in *page. */
+int keel_ioreq_map(int dfd, struct keel_ioreq_page **page);
+int keel_ioreq_unmap(struct keel_ioreq_page *page);
+/* KEEL_IOREQ_F_* flags; the range's id (>= 0). */
+int keel_ioreq_range_add(int dfd, uint32_t flags, uint64_t start, uint64_t len);
+int keel_ioreq_range_remove(int dfd, uint32_t flags, uint64_t start,
+			    uint64_t len);
+int keel_ioreq_done(int dfd, uint32_t vcpu);
+/* KEEL_IRQ_ASSERT, _DEASSERT or _PULSE on a pin of the DomU's vIOAPIC. */
+int keel_irq_line(int dfd, uint32_t gsi, uint32_t op);
+
 #endif

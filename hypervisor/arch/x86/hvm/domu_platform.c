@@ -7,6 +7,7 @@
  */
 #include <keel/domu_platform.h>
 #include <keel/errno.h>
+#include <keel/ioreq.h>
 
 #define PM_PORTS	    3
 #define SLP_EN		    (1u << 5)
@@ -83,7 +84,10 @@ static const struct hvm_io_ops unclaimed_io = {
 
 int domu_platform_init(struct domain *d)
 {
-	if (hvm_io_register(d, HVM_IO_PORT, KEEL_DOMU_SLEEP_CONTROL_PORT,
+	/* Dom0's ranges before the catch-alls: a registered access is a
+	 * request, any other one in the holes reads all-ones. */
+	if (ioreq_register_handlers(d) ||
+	    hvm_io_register(d, HVM_IO_PORT, KEEL_DOMU_SLEEP_CONTROL_PORT,
 			    PM_PORTS, &pm_io, NULL) ||
 	    hvm_io_register(d, HVM_IO_PORT, 0, NR_PORTS, &unclaimed_io, NULL) ||
 	    hvm_io_register(d, HVM_IO_MMIO, KEEL_DOMU_LEGACY_HOLE_START,

@@ -137,11 +137,12 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 		return;
 	}
 	rc = hvm_io(v, e->io.port, e->io.size, e->io.in, &val);
-	if (rc) {
+	if (rc < 0) {
 		hvm_inject_gp(v);
 		return;
 	}
-	if (e->io.in) {
+	/* An I/O request: IN's value reaches RAX when Dom0 answers. */
+	if (e->io.in && rc != HVM_IO_DEFERRED) {
 		if (e->io.size == 4)
 			v->gpr[GPR_RAX] = val; /* 32-bit writes zero-extend */
 		else

@@ -46,7 +46,7 @@ int hvm_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *val)
 	if (!in)
 		return h->ops->write(h, v, port, size, v64);
 	rc = h->ops->read(h, v, port, size, &v64);
-	if (!rc)
+	if (rc == 0)
 		*val = (uint32_t)v64;
 	return rc;
 }

@@ -4,12 +4,14 @@
  * domain's handler table: vLAPIC, vIOAPIC) are never mapped, so accesses
  * fault here and are emulated by decoding the instruction. Dom0 gets any
  * other non-RAM address (device MMIO, firmware tables) mapped 1:1 on first
- * touch. Everything else is a guest error.
+ * touch. Everything else is a guest error. A load that became an I/O
+ * request (ioreq.c) retires now and gets its value when Dom0 answers.
  */
 #include <keel/decode.h>
 #include <keel/domain.h>
 #include <keel/guest_mem.h>
 #include <keel/hvm_exit.h>
+#include <keel/ioreq.h>
 #include <keel/memmap.h>
 #include <keel/p2m.h>
 #include <keel/x86.h>
@@ -21,7 +23,7 @@ static void emulate(struct vcpu *v, uint64_t gpa,
 	struct mmio_insn in;
 	uint8_t bytes[INSN_MAX_LEN];
 	uint64_t val;
-	int n;
+	int n, rc;
 
 	hvm->get_state(v, &s);
 	n = guest_fetch_insn(v, &s, bytes, sizeof(bytes));
@@ -37,18 +39,20 @@ static void emulate(struct vcpu *v, uint64_t gpa,
 	}
 	if (in.write) {
 		val = insn_mmio_store_value(&in, v->gpr);
-		if (h->ops->write(h, v, gpa, in.size, val)) {
-			/* A fault leaves RIP at the faulting instruction. */
-			hvm_inject_gp(v);
-			return;
-		}
+		rc = h->ops->write(h, v, gpa, in.size, val);
 	} else {
-		if (h->ops->read(h, v, gpa, in.size, &val)) {
-			hvm_inject_gp(v);
-			return;
-		}
-		insn_mmio_load_result(&in, v->gpr, val);
+		rc = h->ops->read(h, v, gpa, in.size, &val);
 	}
+	if (rc < 0) {
+		/* A fault leaves RIP at the faulting instruction. */
+		hvm_inject_gp(v);
+		return;
+	}
+	/* Deferred to Dom0: the load finishes when the request does. */
+	if (!in.write && rc == HVM_IO_DEFERRED)
+		ioreq_defer_load(v, &in);
+	else if (!in.write)
+		insn_mmio_load_result(&in, v->gpr, val);
 	s.rip += in.len;
 	hvm->set_state(v, &s);
 }

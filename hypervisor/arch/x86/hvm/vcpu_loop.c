@@ -214,6 +214,7 @@ __noreturn void vcpu_loop(void)
 		spin_lock(&v->dom->lock);
 		hvm_handle_exit(v, &exit);
 		spin_unlock(&v->dom->lock);
+		ioreq_notify_dom0(v); /* Dom0's lock may be needed for it */
 		take_interrupts();
 		/* What the exit cost Keel, for the debug key's profile:
 		 * handling and the host interrupts it let in, not the world

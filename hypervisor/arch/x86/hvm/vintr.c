@@ -12,9 +12,9 @@
 #include <keel/sched.h>
 #include <keel/vintr.h>
 
-#define VIOAPIC_BASE  0xFEC00000ULL
-#define VUART_BASE    0x3F8 /* COM1 */
-#define VUART_ISA_IRQ 4
+#define VIOAPIC_BASE  VINTR_VIOAPIC_BASE
+#define VUART_BASE    VINTR_COM1_BASE
+#define VUART_ISA_IRQ VINTR_COM1_IRQ
 /* The vLAPIC timer runs at 1 GHz before division, as under KVM. */
 #define VLAPIC_BUS_KHZ 1000000
 
