@@ -77,6 +77,8 @@ static void acpi_params(const struct kl_domu_image_in *in,
 	p->com1 = true;
 	p->power_button = true;
 	p->power_button_gsi = KL_DOMU_POWER_BUTTON_GSI;
+	p->virtio = in->virtio;
+	p->nr_virtio = in->nr_virtio;
 }
 
 /* Plans kernel and initramfs with the ACPI window's final e820. */

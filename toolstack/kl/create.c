@@ -35,6 +35,7 @@
 #include <kl/domu_image.h>
 #include <kl/xlcfg.h>
 
+#include "devmodel.h"
 #include "kl.h"
 
 #define MIB ((uint64_t)1 << 20)
@@ -48,7 +49,7 @@
 /* A guest that needs restarting this often within a minute is stuck. */
 #define MAX_RESTARTS_PER_MINUTE 5
 #define LOG_DIR			"/var/log/keel"
-#define RUN_DIR			"/run/keel"
+#define RUN_DIR			KL_RUN_DIR
 
 struct domu {
 	const struct kl_domain_config *cfg;
@@ -62,6 +63,7 @@ struct domu {
 	bool hugetlb;
 	int dfd;
 	uint32_t domid;
+	struct kl_dm dm; /* its disks and vifs */
 };
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
@@ -144,7 +146,12 @@ static void print_diags(const struct kl_cfg_result *res)
 /* What the image builder and its check are given: the same for both. */
 static void image_input(const struct domu *u, struct kl_domu_image_in *in)
 {
+	static struct kl_acpi_virtio windows[KL_DM_MAX];
+
 	memset(in, 0, sizeof(*in));
+	kl_dm_windows(&u->dm, windows);
+	in->virtio = windows;
+	in->nr_virtio = u->dm.nr;
 	in->kernel = u->kernel;
 	in->kernel_len = u->kernel_len;
 	in->initrd = u->initrd;
@@ -376,12 +383,38 @@ static int apply_cpu_params(int fd, const struct domu *u)
 	return 0;
 }
 
+/* The guest RAM as the back ends see it (kl/domu_image.h's layout). */
+static int start_devices(struct domu *u)
+{
+	uint64_t low = kl_domu_low_bytes(u->ram_bytes);
+	struct virtio_mem mem = {0};
+
+	if (virtio_mem_add(&mem, 0, low, u->ram) ||
+	    (u->ram_bytes > low &&
+	     virtio_mem_add(&mem, KL_DOMU_4G, u->ram_bytes - low,
+			    u->ram + low)))
+		return -1;
+	return kl_dm_start(&u->dm, &mem);
+}
+
+/* Destroys the domain: back ends first (the ioreq page's mapping holds
+ * the domain's fd open), then the fd (keel.ko destroys and unpins), then
+ * the RAM. */
+static void end_domain(struct domu *u)
+{
+	kl_dm_stop(&u->dm);
+	if (u->dfd >= 0)
+		close(u->dfd);
+	u->dfd = -1;
+	free_ram(u);
+}
+
 /*
  * Memory, image, domain, start: 0 with u->dfd the running domain's fd,
  * or -1 after saying why (and with nothing left in Keel: the fd is
  * closed, which destroys what was created).
  */
-static int build_domain(int fd, struct domu *u, bool paused)
+static int build_domain(int fd, struct domu *u, bool paused, bool owner)
 {
 	static struct kl_domu_image img; /* a 4 KiB zero page inside */
 	struct kl_domu_image_in in;
@@ -414,7 +447,10 @@ static int build_domain(int fd, struct domu *u, bool paused)
 		kl_device_error("vCPU 0 boot state", -rc);
 		goto fail;
 	}
-	if (apply_cpu_params(fd, u))
+	if (apply_cpu_params(fd, u) || kl_dm_attach(&u->dm, u->dfd))
+		goto fail;
+	/* The back ends' threads must live where the requests are served. */
+	if (owner && start_devices(u))
 		goto fail;
 	rc = keel_start(u->dfd);
 	if (rc < 0) {
@@ -428,10 +464,7 @@ static int build_domain(int fd, struct domu *u, bool paused)
 	}
 	return 0;
 fail:
-	if (u->dfd >= 0)
-		close(u->dfd);
-	u->dfd = -1;
-	free_ram(u);
+	end_domain(u);
 	return -1;
 }
 
@@ -493,12 +526,36 @@ static void log_line(const char *fmt, const char *name, uint32_t domid,
 	fflush(stdout);
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+/* kl shutdown and kl reboot signal the owner (cmd_domain.c). */
+static volatile sig_atomic_t shutdown_asked, reboot_asked;
 
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
+static void on_signal(int sig)
+{
+	if (sig == KL_SIG_SHUTDOWN)
+		shutdown_asked = 1;
+	else
+		reboot_asked = 1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Presses the DomU's power button (its GED's line, kl/domu_image.h): the
+ * guest's OS powers off, or ignores it as a PC's would.
+ */
+static void press_power_button(const struct domu *u, const char *why)
+{
+	int rc =
+	    keel_irq_line(u->dfd, KL_DOMU_POWER_BUTTON_GSI, KEEL_IRQ_PULSE);
+
+	log_line("domain %s (%" PRIu32 ") %s", u->cfg->name, u->domid,
+		 rc < 0 ? "power button: cannot press it" : why);
 }
 
 /*
@@ -511,7 +568,8 @@ static int watch(int fd, struct domu *u)
 	const struct kl_domain_config *c = u->cfg;
 	time_t restarts[MAX_RESTARTS_PER_MINUTE] = {0};
 	unsigned nr_restarts = 0;
-	bool preserved = false;
+	bool preserved = false, rebooting = false;
+	uint64_t next_look = 0;
 
 	for (;;) {
 		struct keel_domain_info info;
@@ -519,7 +577,21 @@ static int watch(int fd, struct domu *u)
 		const char *why;
 		int rc;
 
-		sleep_ms(WATCH_INTERVAL_MS);
+		if (kl_dm_serve(&u->dm, WATCH_INTERVAL_MS)) {
+			log_line("domain %s (%" PRIu32 ") %s", c->name,
+				 u->domid, "cannot be served: destroying it");
+			return 1;
+		}
+		if (shutdown_asked || reboot_asked) {
+			rebooting |= reboot_asked;
+			press_power_button(
+			    u, reboot_asked ? "power button (kl reboot)"
+					    : "power button (kl shutdown)");
+			shutdown_asked = reboot_asked = 0;
+		}
+		if (now_ms() < next_look)
+			continue;
+		next_look = now_ms() + WATCH_INTERVAL_MS;
 		rc = keel_domain_info(fd, u->domid, &info);
 		if (rc != (int)u->domid ||
 		    strncmp(info.name, c->name, KEEL_DOMAIN_NAME_LEN)) {
@@ -530,8 +602,10 @@ static int watch(int fd, struct domu *u)
 		if (preserved)
 			continue;
 		if (info.state == KEEL_DOMSTATE_SHUTDOWN) {
-			bool reboot =
-			    info.shutdown_reason == KEEL_SHUTDOWN_REBOOT;
+			/* kl reboot: the guest powers off, kl brings it back.
+			 */
+			bool reboot = rebooting || info.shutdown_reason ==
+						       KEEL_SHUTDOWN_REBOOT;
 
 			action = reboot ? c->on_reboot : c->on_poweroff;
 			why = reboot ? "rebooted" : "powered off";
@@ -551,9 +625,8 @@ static int watch(int fd, struct domu *u)
 			continue;
 		}
 		/* Destroys it; keel.ko unpins once Keel has let go. */
-		close(u->dfd);
-		u->dfd = -1;
-		free_ram(u);
+		end_domain(u);
+		rebooting = false;
 		if (action == KL_ACTION_DESTROY)
 			break;
 		if (nr_restarts == MAX_RESTARTS_PER_MINUTE &&
@@ -569,7 +642,7 @@ static int watch(int fd, struct domu *u)
 			nr_restarts--;
 		}
 		restarts[nr_restarts++] = time(NULL);
-		if (build_domain(fd, u, false))
+		if (build_domain(fd, u, false, true))
 			return 1;
 		log_line("domain %s restarted as %" PRIu32 "%s", c->name,
 			 u->domid, "");
@@ -624,12 +697,10 @@ int kl_cmd_create(int argc, char **argv)
 	u.memfd = -1;
 	u.dfd = -1;
 	u.ram_bytes = res.cfg.memory_mib * MIB;
-	if (res.cfg.nr_disks || res.cfg.nr_vifs)
-		fprintf(stderr, "kl create: warning: disk= and vif= are "
-				"checked but not attached yet\n");
 	fd = -1;
-	if (load_images(&u) || (fd = kl_open_keel()) < 0 ||
-	    check_host(fd, &u) || build_domain(fd, &u, args.paused)) {
+	if (kl_dm_open(&u.dm, &res.cfg) || load_images(&u) ||
+	    (fd = kl_open_keel()) < 0 || check_host(fd, &u) ||
+	    build_domain(fd, &u, args.paused, false)) {
 		rc = 1;
 		goto out;
 	}
@@ -647,35 +718,42 @@ int kl_cmd_create(int argc, char **argv)
 		goto out;
 	}
 	if (pid == 0) {
+		struct sigaction sa = {.sa_handler = on_signal};
+
 		setsid();
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
+		/* No SA_RESTART: the signal ends the owner's poll(). */
+		sigaction(KL_SIG_SHUTDOWN, &sa, NULL);
+		sigaction(KL_SIG_REBOOT, &sa, NULL);
 		prctl(PR_SET_NAME, "kl-owner");
 		open_log(res.cfg.name);
+		if (start_devices(&u)) {
+			log_line("domain %s (%" PRIu32 ") %s", res.cfg.name,
+				 u.domid, "has no devices: destroying it");
+			rc = 1;
+			goto out;
+		}
 		log_line("domain %s (%" PRIu32 ") %s", res.cfg.name, u.domid,
 			 "started");
 		pid_file(res.cfg.name, true);
 		rc = watch(fd, &u);
 		/* The pid file goes last: once it is gone, so is the
 		 * domain's memory. */
-		if (u.dfd >= 0)
-			close(u.dfd);
-		u.dfd = -1;
-		free_ram(&u);
+		end_domain(&u);
+		kl_dm_close(&u.dm);
 		pid_file(res.cfg.name, false);
 		goto out;
 	}
 	/* The child holds the domain now; this copy must not keep it. */
-	close(u.dfd);
-	u.dfd = -1;
-	free_ram(&u);
+	end_domain(&u);
+	kl_dm_close(&u.dm);
 	rc = 0;
 	if (args.console && kl_console_attach(fd, u.domid, res.cfg.name))
 		rc = 1;
 out:
-	if (u.dfd >= 0)
-		close(u.dfd);
-	free_ram(&u);
+	end_domain(&u);
+	kl_dm_close(&u.dm);
 	free(u.kernel);
 	free(u.initrd);
 	free(u.cmdline);

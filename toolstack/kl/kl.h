@@ -3,6 +3,7 @@
 #ifndef KL_KL_H
 #define KL_KL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -10,6 +11,12 @@
 
 /* Says why a /dev/keel call failed (err: a positive errno); returns -1. */
 int kl_device_error(const char *what, int err);
+
+/* The owners' pid files: KL_RUN_DIR/kl-NAME.pid (kl create). */
+#define KL_RUN_DIR "/run/keel"
+/* What kl shutdown and kl reboot send a domain's owner (kl create). */
+#define KL_SIG_SHUTDOWN SIGUSR1
+#define KL_SIG_REBOOT	SIGUSR2
 /* The global fd, or -1 after saying why. */
 int kl_open_keel(void);
 /*
@@ -29,6 +36,8 @@ int kl_console_attach(int fd, uint32_t domid, const char *name);
 
 int kl_cmd_list(int argc, char **argv);
 int kl_cmd_destroy(int argc, char **argv);
+int kl_cmd_shutdown(int argc, char **argv);
+int kl_cmd_reboot(int argc, char **argv);
 int kl_cmd_pause(int argc, char **argv);
 int kl_cmd_unpause(int argc, char **argv);
 int kl_cmd_console(int argc, char **argv);

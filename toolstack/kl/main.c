@@ -27,6 +27,10 @@ static const char usage[] =
     "  console DOMAIN  attach to a domain's serial console (Ctrl-] "
     "detaches)\n"
     "  destroy DOMAIN  stop a domain at once and free its memory\n"
+    "  shutdown [-w] DOMAIN\n"
+    "                  press its power button: its OS powers off\n"
+    "  reboot [-w] DOMAIN\n"
+    "                  the same, and kl starts it again\n"
     "  pause DOMAIN    stop a domain's vCPUs\n"
     "  unpause DOMAIN  let them run again\n"
     "  vcpu-list [DOMAIN]\n"
@@ -174,6 +178,8 @@ static const struct {
     {"list", kl_cmd_list},
     {"console", kl_cmd_console},
     {"destroy", kl_cmd_destroy},
+    {"shutdown", kl_cmd_shutdown},
+    {"reboot", kl_cmd_reboot},
     {"pause", kl_cmd_pause},
     {"unpause", kl_cmd_unpause},
     {"vcpu-list", kl_cmd_vcpu_list},

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <kl/acpi_domu.h>
 #include <kl/domu_boot.h>
 #include <public/keel.h>
 
@@ -43,6 +44,8 @@ struct kl_domu_image_in {
 	const char *cmdline;
 	uint64_t ram_bytes; /* page multiple, at least 2 MiB */
 	uint32_t nr_vcpus;
+	const struct kl_acpi_virtio *virtio; /* the DSDT's windows */
+	size_t nr_virtio;
 };
 
 struct kl_domu_image {

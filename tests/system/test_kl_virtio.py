@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""A DomU's virtio disks, served by its kl owner process in Dom0.
+
+Boots out/keel-test.iso under QEMU TCG (-cpu max, 2 CPUs, 2 GiB) and, at
+Dom0's shell, with raw images in Dom0's tmpfs:
+
+1. Bad input changes nothing: a missing image, a qcow2 entry, a bridge
+   that does not exist each fail with a message and leave no domain.
+2. A busybox DomU with a writable disk (xvda) and a read-only one (xvdb)
+   reads the pattern Dom0 wrote at the start of each; it writes another
+   pattern to vda and syncs; writing to vdb fails inside the DomU.
+3. While it runs, a second DomU asking for the same image writable is
+   refused.
+4. `kl shutdown -w` presses the DomU's ACPI power button: acpid in the
+   DomU powers it off and the owner ends it. Dom0 then reads the DomU's
+   pattern from the image, and the read-only image is unchanged.
+5. `kl reboot -w` brings a DomU back as a new instance.
+6. SIGKILL of the owner (the device model) while the DomU reads its disk
+   in a loop ends the domain: no domain and no owner are left.
+"""
+# suite-timeout: 1800
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import keeltest  # noqa: E402
+
+BOOT_DEADLINE = 300
+DOMU_DEADLINE = 600
+CONFIG = "/etc/keel/examples/busybox.cfg"
+DOMU_PROMPT = r"domU:[^\r\n]*# "
+CTRL_RIGHT_BRACKET = "\x1d"
+RW_IMG, RO_IMG = "/tmp/rw.img", "/tmp/ro.img"
+RW_PATTERN, RO_PATTERN = "KEEL-RW-PATTERN", "KEEL-RO-PATTERN"
+DOMU_PATTERN = "WRITTEN-BY-DOMU"
+DOMU_OFFSET = 4096  # bytes: where the DomU writes (sector 8)
+
+
+def disk(target, vdev, access):
+    return "format=raw, vdev=%s, access=%s, target=%s" % (vdev, access,
+                                                          target)
+
+
+def create_cmd(name, disks, extra=""):
+    spec = ", ".join('\\"%s\\"' % d for d in disks)
+    return ("kl create %s %s 'name=\"%s\"' \"disk=[%s]\""
+            % (extra, CONFIG, name, spec))
+
+
+def domains(machine):
+    out = machine.run("kl list | tail -n +2", timeout=60)
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def wait_gone(machine, name, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if name not in domains(machine):
+            return True
+        time.sleep(2)
+    return False
+
+
+def domu_run(machine, command, marker, timeout=120):
+    """Runs command at the DomU's shell; returns its output."""
+    # The echoed command line shows "$?": only the output has digits.
+    machine.sendline("%s; echo %s-$?-END" % (command, marker))
+    machine.expect(r"%s-(\d+)-END" % marker, timeout=timeout)
+    status = int(machine.child.match.group(1))
+    return machine.child.before.replace("\r", ""), status
+
+
+def detach(machine):
+    machine.send(CTRL_RIGHT_BRACKET)
+    machine.sendline()
+    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
+
+
+def check_bad_input(suite, machine):
+    cases = [
+        ("a missing image", [disk("/tmp/missing.img", "xvda", "rw")],
+         "cannot open '/tmp/missing.img'"),
+        ("a qcow2 entry", ["format=qcow2, vdev=xvda, target=%s" % RW_IMG],
+         "only raw images"),
+    ]
+    for what, disks, message in cases:
+        out = machine.run(create_cmd("bad", disks) + " 2>&1; echo status=$?",
+                          timeout=120)
+        suite.check("kl create refuses %s, and nothing is created" % what,
+                    message in out and "status=1" in out and
+                    "bad" not in domains(machine), "output %r" % out)
+    out = machine.run("kl create %s 'name=\"bad\"' "
+                      "'vif=[\"bridge=nosuchbr\"]' 2>&1; echo status=$?"
+                      % CONFIG, timeout=120)
+    suite.check("kl create refuses a bridge that does not exist, and "
+                "nothing is created",
+                "no bridge 'nosuchbr'" in out and "status=1" in out and
+                "bad" not in domains(machine), "output %r" % out)
+
+
+def check_disks(suite, machine):
+    machine.sendline(create_cmd("disks", [disk(RW_IMG, "xvda", "rw"),
+                                          disk(RO_IMG, "xvdb", "ro")],
+                                "-c"))
+    machine.expect(r"Started domain disks", timeout=120)
+    machine.expect(DOMU_PROMPT, timeout=DOMU_DEADLINE)
+    out, _ = domu_run(machine, "dd if=/dev/vda bs=15 count=1 2>/dev/null; "
+                      "echo; dd if=/dev/vdb bs=15 count=1 2>/dev/null",
+                      "R1")
+    suite.check("the DomU reads Dom0's patterns from vda and vdb",
+                RW_PATTERN in out and RO_PATTERN in out, "output %r" % out)
+    out, status = domu_run(machine, "printf %s | dd of=/dev/vda bs=512 "
+                           "seek=%d conv=fsync 2>&1; sync"
+                           % (DOMU_PATTERN, DOMU_OFFSET // 512), "W1")
+    suite.check("the DomU writes to vda and syncs", status == 0,
+                "output %r" % out)
+    out, status = domu_run(machine, "printf X | dd of=/dev/vdb bs=512 "
+                           "seek=8 conv=fsync 2>&1", "W2")
+    suite.check("writing to the read-only vdb fails inside the DomU",
+                status != 0, "status %d, output %r" % (status, out))
+    detach(machine)
+
+    out = machine.run(create_cmd("again", [disk(RW_IMG, "xvda", "rw")]) +
+                      " 2>&1; echo status=$?", timeout=120)
+    suite.check("a second writable attach of the image is refused",
+                "in use by another domain" in out and "status=1" in out
+                and "again" not in domains(machine), "output %r" % out)
+
+    out = machine.run("kl shutdown -w disks; echo status=$?", timeout=300)
+    log = machine.run("cat /var/log/keel/kl-disks.log", timeout=30)
+    suite.check("kl shutdown -w: the DomU powers off by its power button",
+                "status=0" in out and "powered off" in log and
+                "disks" not in domains(machine),
+                "output %r, owner log %r" % (out, log))
+    out = machine.run("dd if=%s bs=512 skip=%d count=1 2>/dev/null | "
+                      "head -c %d; echo; head -c 15 %s; echo"
+                      % (RW_IMG, DOMU_OFFSET // 512, len(DOMU_PATTERN),
+                         RO_IMG), timeout=60)
+    suite.check("Dom0 reads the DomU's pattern back from the image",
+                DOMU_PATTERN in out, "output %r" % out)
+    suite.check("the read-only image still holds Dom0's pattern",
+                RO_PATTERN in out, "output %r" % out)
+
+
+def check_reboot(suite, machine):
+    machine.sendline(create_cmd("rb", [disk(RW_IMG, "xvda", "rw")], "-c"))
+    machine.expect(DOMU_PROMPT, timeout=DOMU_DEADLINE)
+    detach(machine)
+    out = machine.run("kl reboot -w rb; echo status=$?", timeout=600)
+    log = machine.run("cat /var/log/keel/kl-rb.log", timeout=30)
+    suite.check("kl reboot -w: the DomU powers off and kl starts it again",
+                "status=0" in out and "restarted" in log and
+                "rb" in domains(machine), "output %r, log %r" % (out, log))
+    machine.run("kl destroy rb", timeout=60)
+    wait_gone(machine, "rb")
+
+
+def check_kill(suite, machine):
+    machine.sendline(create_cmd("victim", [disk(RW_IMG, "xvda", "rw")],
+                                "-c"))
+    machine.expect(DOMU_PROMPT, timeout=DOMU_DEADLINE)
+    machine.sendline("while :; do dd if=/dev/vda of=/dev/null bs=64k "
+                     "2>/dev/null; done")
+    time.sleep(5)
+    detach(machine)
+    out = machine.run("kill -9 $(cat /run/keel/kl-victim.pid); "
+                      "echo killed=$?", timeout=60)
+    suite.check("SIGKILL of the device model during I/O ends the DomU",
+                "killed=0" in out and wait_gone(machine, "victim"),
+                "output %r, domains %r" % (out, domains(machine)))
+    # A killed owner cannot remove its pid file; kl checks the process.
+    out = machine.run("ps | grep -v grep | grep -c kl-owner; "
+                      "kl shutdown victim 2>&1", timeout=30)
+    suite.check("no owner process is left, and kl knows it",
+                out.splitlines()[0].strip() == "0" and
+                "no domain" in out, "output %r" % out)
+    out = machine.run(create_cmd("after", [disk(RW_IMG, "xvda", "rw")]) +
+                      " 2>&1; echo status=$?; kl destroy after", timeout=120)
+    suite.check("the image's lock went with the killed owner",
+                "status=0" in out, "output %r" % out)
+
+
+def main():
+    suite = keeltest.Suite("kl: virtio disks served from Dom0")
+    iso = keeltest.out_path("keel-test.iso")
+    if not os.path.exists(iso):
+        suite.fail("out/keel-test.iso exists", "run 'make test-iso' first")
+        suite.finish()
+    machine = keeltest.Machine("kl-virtio", iso=iso, cpu="max", smp=2,
+                               mem="2G", timeout=BOOT_DEADLINE)
+    with machine:
+        try:
+            machine.wait_for_shell()
+            machine.run("dd if=/dev/zero of=%s bs=1M count=8 && "
+                        "dd if=/dev/zero of=%s bs=1M count=4 && "
+                        "printf %s | dd of=%s conv=notrunc && "
+                        "printf %s | dd of=%s conv=notrunc"
+                        % (RW_IMG, RO_IMG, RW_PATTERN, RW_IMG, RO_PATTERN,
+                           RO_IMG), timeout=60, check=True)
+            check_bad_input(suite, machine)
+            check_disks(suite, machine)
+            check_reboot(suite, machine)
+            check_kill(suite, machine)
+        except keeltest.TestFailure as e:
+            suite.fail("kl and the DomU answer", e)
+            try:
+                suite.note(machine.run("kl dmesg | grep -a '^(keel) ' | "
+                                       "tail -n 20; tail -n 20 "
+                                       "/var/log/keel/*.log", timeout=60))
+            except keeltest.TestFailure:
+                pass
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()
