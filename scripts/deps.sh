@@ -13,6 +13,9 @@ packages=(
 	# host unit tests; iasl disassembles the DomU ACPI tables the
 	# toolstack builds (tests/toolstack/test_acpi_iasl.py)
 	libcmocka-dev acpica-tools
+	# the toolstack's virtio back ends: the virtio, TUN and bridge uapi
+	# headers (linux/virtio_*.h, linux/if_tun.h, linux/sockios.h)
+	linux-libc-dev
 	# fuzzing (make fuzz, the "fuzz" suite): clang, its libFuzzer and
 	# sanitizer runtimes (a separate package on Debian 12), and
 	# llvm-symbolizer for readable crash stacks

@@ -145,7 +145,49 @@ static int check_params(const struct kl_acpi_domu *p)
 	if (p->com1 && (COM1_IRQ < p->ioapic_gsi_base ||
 			COM1_IRQ - p->ioapic_gsi_base >= p->ioapic_pins))
 		return -EINVAL;
+	if (p->power_button) {
+		uint32_t g = p->power_button_gsi;
+
+		if (g < p->ioapic_gsi_base ||
+		    g - p->ioapic_gsi_base >= p->ioapic_pins ||
+		    (p->com1 && g == COM1_IRQ))
+			return -EINVAL;
+		for (size_t i = 0; i < p->nr_virtio; i++)
+			if (p->virtio[i].gsi == g)
+				return -EINVAL;
+	}
 	return 0;
+}
+
+/*
+ * A power button on hardware-reduced ACPI (6.5 section 4.8.2.2.1.2): a
+ * PNP0C0C device that a Generic Event Device (5.6.9) notifies when its
+ * interrupt fires. Linux's GED driver (drivers/acpi/evged.c) runs _EVT
+ * for an interrupt above 255 or without an _Exx method, and the button
+ * driver turns the notification into KEY_POWER for the guest's init.
+ */
+static void emit_power_button(struct aml *a, uint32_t gsi)
+{
+	aml_device_begin(a, "PWRB");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0C0C");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_end(a);
+
+	aml_device_begin(a, "GED0");
+	aml_name(a, "_HID");
+	aml_string(a, "ACPI0013");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_CRS");
+	aml_restemplate_begin(a);
+	aml_res_ext_irq(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, gsi);
+	aml_end(a);
+	aml_method_begin(a, "_EVT", 1);
+	aml_notify(a, "\\_SB.PWRB", 0x80); /* 0x80: the button was pressed */
+	aml_end(a);
+	aml_end(a);
 }
 
 static void emit_com1(struct aml *a)
@@ -206,6 +248,8 @@ static long build_dsdt(const struct kl_acpi_domu *p, uint8_t *buf, size_t size)
 		emit_com1(&a);
 	for (size_t i = 0; i < p->nr_virtio; i++)
 		emit_virtio(&a, &p->virtio[i], (unsigned)i);
+	if (p->power_button)
+		emit_power_button(&a, p->power_button_gsi);
 	aml_end(&a);
 	return aml_finish(&a);
 }

@@ -18,6 +18,8 @@
 #define AML_STRING_PREFIX      0x0D
 #define AML_QWORD_PREFIX       0x0E
 #define AML_SCOPE_OP	       0x10
+#define AML_METHOD_OP	       0x14
+#define AML_NOTIFY_OP	       0x86
 #define AML_BUFFER_OP	       0x11
 #define AML_PACKAGE_OP	       0x12
 #define AML_DUAL_NAME_PREFIX   0x2E
@@ -275,6 +277,28 @@ void aml_device_begin(struct aml *a, const char *path)
 	emit(a, AML_DEVICE_OP);
 	open_pkg(a, false);
 	aml_name_string(a, path);
+}
+
+/* 20.2.5.2 DefMethod := MethodOp PkgLength NameString MethodFlags TermList
+ * MethodFlags: ArgCount in bits 0-2, not serialized, SyncLevel 0. */
+void aml_method_begin(struct aml *a, const char *path, unsigned nr_args)
+{
+	if (nr_args > 7) {
+		fail(a, -EINVAL);
+		return;
+	}
+	emit(a, AML_METHOD_OP);
+	open_pkg(a, false);
+	aml_name_string(a, path);
+	emit(a, (uint8_t)nr_args);
+}
+
+/* 20.2.5.3 DefNotify := NotifyOp NotifyObject NotifyValue */
+void aml_notify(struct aml *a, const char *path, uint64_t value)
+{
+	emit(a, AML_NOTIFY_OP);
+	aml_name_string(a, path);
+	aml_integer(a, value);
 }
 
 /* 20.2.5.4 DefPackage := PackageOp PkgLength NumElements PackageElementList */

@@ -75,6 +75,8 @@ static void acpi_params(const struct kl_domu_image_in *in,
 	p->sleep_control_port = KEEL_DOMU_SLEEP_CONTROL_PORT;
 	p->sleep_status_port = KEEL_DOMU_SLEEP_STATUS_PORT;
 	p->com1 = true;
+	p->power_button = true;
+	p->power_button_gsi = KL_DOMU_POWER_BUTTON_GSI;
 }
 
 /* Plans kernel and initramfs with the ACPI window's final e820. */

@@ -2,7 +2,8 @@
 #
 #   make toolstack       $(OUT)/toolstack/libkl.a: the xl.cfg parser, the
 #                        AML emitter and DomU ACPI tables, the DomU e820
-#                        and boot_params builder
+#                        and boot_params builder, the virtio-mmio back ends
+#                        (toolstack/virtio/virtio.h: blk, net, TAP)
 #   make kl              $(OUT)/toolstack/kl: the `kl` command (toolstack/kl/),
 #                        linked statically (the Dom0 test initramfs has no
 #                        libc); it talks to Keel through keel.ko's /dev/keel
@@ -17,16 +18,16 @@
 OUT ?= out
 
 TS_CC ?= gcc
-TS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+TS_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
 	-Itoolstack/include -MMD -MP
-TS_TEST_CFLAGS := -std=c11 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+TS_TEST_CFLAGS := -std=c11 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -Itoolstack/include -Itoolstack
 # The hypervisor's headers: for its shared sources and for the toolstack
 # code that uses their types (struct e820_map, the boot_params offsets).
 TS_HV_CFLAGS := -Ihypervisor/include
 
-TS_SRCS := $(sort $(wildcard toolstack/*.c))
+TS_SRCS := $(sort $(wildcard toolstack/*.c toolstack/virtio/*.c))
 TS_HV_SRCS := hypervisor/arch/x86/boot/e820.c hypervisor/arch/x86/guest/bzimage.c
 TS_OBJS := $(patsubst toolstack/%.c,$(OUT)/toolstack/obj/%.o,$(TS_SRCS)) \
 	$(addprefix $(OUT)/toolstack/obj/hv/,$(notdir $(TS_HV_SRCS:.c=.o)))
@@ -34,7 +35,8 @@ TS_OBJS := $(patsubst toolstack/%.c,$(OUT)/toolstack/obj/%.o,$(TS_SRCS)) \
 TS_TEST_NAMES := $(patsubst tests/toolstack/test_%.c,%,\
 	$(sort $(wildcard tests/toolstack/test_*.c)))
 TS_TEST_BINS := $(addprefix $(OUT)/toolstack/test_,$(TS_TEST_NAMES))
-TS_HEADERS := $(wildcard toolstack/*.h toolstack/include/kl/*.h) \
+TS_HEADERS := $(wildcard toolstack/*.h toolstack/include/kl/*.h \
+	toolstack/virtio/*.h tests/toolstack/*.h) \
 	dom0-rootfs/kmod/keel_ring.h
 
 .PHONY: toolstack toolstack-tests toolstack-test kl

@@ -35,7 +35,8 @@ FUZZ_LDLIBS := -lcmocka
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(addprefix $(OUT)/fuzz/fuzz_,$(FUZZ_NAMES))
-FUZZ_HEADERS := $(shell find hypervisor/include tests/unit tests/fuzz -name '*.h')
+FUZZ_HEADERS := $(shell find hypervisor/include tests/unit tests/fuzz \
+	toolstack tests/toolstack -name '*.h')
 
 define fuzz_rule
 FUZZ_SRCS_$(1) := $$(strip $$(shell cat tests/fuzz/fuzz_$(1).srcs 2>/dev/null))

@@ -459,9 +459,60 @@ def xlcfg():
         "errors": b"name = [\"x\"\nkernel = \"unterminated\n",
     }
 
+# ---- virtio: header (flags, features, queue size, raw ring addresses),
+# then operations (tests/fuzz/fuzz_virtio.c)
+def virtio():
+    def header(flags=0, features=0, num=16, rings=None):
+        h = u8(flags) + u64(features) + u16(num)
+        if rings:
+            h += b"".join(u64(r) for r in rings)
+        return h
+
+    def desc(idx, addr, length, flags, nxt):
+        return u8(1) + u16(idx) + u64(addr) + u32(length) + u16(flags) + \
+            u16(nxt)
+
+    def publish(head):
+        return u8(2) + u16(head)
+
+    def kick(q=0, doorbell=False):
+        return u8(4) + u32(q | (0x80000000 if doorbell else 0))
+
+    def reg_wr(off, val, size=4):
+        return u8(5) + u16(off) + u8(size) + u32(val)
+
+    def request(kind, sector, length, flags=0):
+        return u8(7) + u32(kind) + u64(sector) + u16(length) + u8(flags)
+
+    IN, OUT, FLUSH, GET_ID = 0, 1, 4, 8
+    NEXT, WRITE, INDIRECT = 1, 2, 4
+    return {
+        "read-write": header() + request(OUT, 3, 1024, 0x42)
+        + request(IN, 3, 1024) + kick() + u8(8),
+        "flush-getid-indirect": header() + request(FLUSH, 0, 0, 1)
+        + request(GET_ID, 0, 20, 1) + request(IN, 63, 512, 1)
+        + kick(0, True),
+        "readonly-past-end": header(flags=1) + request(OUT, 0, 512)
+        + request(IN, 64, 512) + request(IN, 2 ** 63, 512) + kick(),
+        "loop": header() + desc(0, 0x8000, 16, NEXT, 1)
+        + desc(1, 0x9000, 1, NEXT | WRITE, 0) + publish(0) + kick(),
+        "indirect-table": header() + u8(0) + u32(0x6000) + u8(32)
+        + u64(0x8000) + u32(16) + u16(NEXT) + u16(1)
+        + u64(0x9000) + u32(1) + u16(WRITE) + u16(0)
+        + desc(0, 0x6000, 32, INDIRECT, 0) + publish(0) + kick(),
+        "avail-jump": header(num=8) + u8(3) + u8(200) + kick(),
+        "raw-rings": header(flags=2, num=4, rings=[0x3fff0, 0x40002,
+                                                    0x100000000]),
+        "reset-and-reuse": header() + request(IN, 0, 512) + reg_wr(0x70, 0)
+        + kick() + reg_wr(0x70, 1) + reg_wr(0x70, 3) + reg_wr(0x24, 1)
+        + reg_wr(0x20, 1) + reg_wr(0x70, 11) + reg_wr(0x38, 16)
+        + reg_wr(0x44, 1) + reg_wr(0x70, 15) + kick(),
+    }
+
 
 GENERATORS = {
     "xlcfg": xlcfg,
+    "virtio": virtio,
     "mmio": mmio,
     "guest_walk": guest_walk,
     "e820": e820,

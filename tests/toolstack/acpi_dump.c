@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 	    .sleep_control_port = 0x604,
 	    .sleep_status_port = 0x605,
 	    .com1 = true,
+	    .power_button = true,
+	    .power_button_gsi = 23, /* clear of the windows' 5.. below */
 	    .virtio = virtio,
 	    .nr_virtio = 2,
 	};

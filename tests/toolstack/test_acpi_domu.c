@@ -45,6 +45,8 @@ static int setup(void **state)
 	    .sleep_control_port = 0x404,
 	    .sleep_status_port = 0x405,
 	    .com1 = true,
+	    .power_button = true,
+	    .power_button_gsi = 9,
 	    .virtio = win,
 	    .nr_virtio = 3,
 	};
@@ -269,8 +271,21 @@ static void test_dsdt_content(void **state)
 	assert_false(contains(d, len, "VR03", 4));
 	assert_true(contains(d, len, vr01, sizeof(vr01)));
 	assert_true(contains(d, len, "COM1", 4));
-	/* Without COM1 and windows, only \_S5_ and an empty \_SB_ remain. */
+	/* The power button, and its GED's interrupt: Extended Interrupt,
+	 * consumer and edge, one GSI (9). */
+	assert_true(contains(d, len, "PWRB", 4));
+	assert_true(contains(d, len, "GED0", 4));
+	assert_true(contains(d, len,
+			     "\x0D"
+			     "ACPI0013",
+			     10));
+	assert_true(
+	    contains(d, len, "\x89\x06\x00\x03\x01\x09\x00\x00\x00", 9));
+	assert_true(contains(d, len, "\x14", 1) && contains(d, len, "_EVT", 4));
+	/* Without COM1, button and windows, only \_S5_ and an empty \_SB_
+	 * remain. */
 	p.com1 = false;
+	p.power_button = false;
 	p.nr_virtio = 0;
 	build(BASE);
 	assert_int_equal(u32(l.dsdt + 4), 36 + sizeof(s5) + 7);
@@ -299,6 +314,10 @@ static void test_bad_parameters(void **state)
 	EXPECT_RC(-EINVAL, win[1].gsi = 4);  /* COM1's */
 	EXPECT_RC(0, (p.com1 = false, win[1].gsi = 4));
 	EXPECT_RC(-EINVAL, win[2].gsi = win[0].gsi); /* shared */
+	EXPECT_RC(-EINVAL, p.power_button_gsi = win[1].gsi);
+	EXPECT_RC(-EINVAL, p.power_button_gsi = 4);
+	EXPECT_RC(-EINVAL, p.power_button_gsi = 24);
+	EXPECT_RC(0, (p.power_button = false, p.power_button_gsi = 4));
 	EXPECT_RC(-EINVAL, win[1].base = win[0].base + 0x800);
 	EXPECT_RC(0, win[0].base = 0xFFFFF000ULL); /* ends at 4 GiB */
 	EXPECT_RC(-EINVAL, win[0].base = 0xFFFFF800ULL);

@@ -79,6 +79,16 @@ def check_dsdt(tag, text, nr_virtio, workdir):
                   dev.group(0) if dev else "device missing")
     if ok:
         check(True, tag + " DSDT virtio-mmio _UID, Memory32Fixed, Interrupt")
+    button = re.search(r"Device \(PWRB\)\s*\{\s*Name \(_HID, EisaId "
+                       r"\(\"PNP0C0C\"\)", text)
+    ged = re.search(r"Device \(GED0\)\s*\{\s*Name \(_HID, \"ACPI0013\""
+                    r".*?Interrupt \(ResourceConsumer, Edge, ActiveHigh, "
+                    r"Exclusive, ,, \)\s*\{\s*0x00000017,.*?Method \(_EVT, 1, "
+                    r"NotSerialized\)\s*//[^\n]*\n\s*\{\s*Notify "
+                    r"\(\\_SB\.PWRB, 0x80\)", text, re.S)
+    check(button is not None and ged is not None,
+          tag + " DSDT power button: PNP0C0C notified by the GED's _EVT "
+          "on GSI 23")
     # The disassembly must compile back: names, lengths and resource
     # descriptors that iasl accepts as source too.
     proc = subprocess.run(["iasl", "-p", "recompiled", "dsdt.dsl"],

@@ -263,6 +263,22 @@ static void test_device_in_scope(void **state)
 		     'V', 'R', '0', '0', 0x08, '_', 'U', 'I', 'D', 0x00);
 }
 
+static void test_method_and_notify(void **state)
+{
+	(void)state;
+	start();
+	aml_method_begin(&a, "_EVT", 1);
+	aml_notify(&a, "\\_SB.PWRB", 0x80);
+	aml_end(&a);
+	/* MethodOp, PkgLength 0x13, _EVT, flags (1 arg), NotifyOp, the
+	 * dual-name path, BytePrefix 0x80. */
+	EXPECT_BYTES(0x14, 0x13, '_', 'E', 'V', 'T', 0x01, 0x86, '\\', 0x2E,
+		     '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0A, 0x80);
+	start();
+	aml_method_begin(&a, "_EVT", 8);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+}
+
 static void test_errors_are_sticky(void **state)
 {
 	uint8_t small[8];
@@ -304,6 +320,7 @@ int main(void)
 	    cmocka_unit_test(test_strings_and_eisaid),
 	    cmocka_unit_test(test_resource_template),
 	    cmocka_unit_test(test_device_in_scope),
+	    cmocka_unit_test(test_method_and_notify),
 	    cmocka_unit_test(test_errors_are_sticky),
 	};
 

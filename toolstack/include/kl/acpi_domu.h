@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ACPI tables of a DomU: RSDP, XSDT, a
- * hardware-reduced FADT with reset and sleep registers on ports Keel
- * emulates, a MADT, and a DSDT with \_S5, COM1 and one LNRO0005 device per
- * virtio-mmio window. Built in user space into a caller's buffer that the
- * guest will see at a given guest-physical address.
+ * The ACPI tables of a DomU: RSDP, XSDT, a hardware-reduced FADT with
+ * reset and sleep registers on ports Keel emulates, a MADT, and a DSDT
+ * with \_S5, COM1, a power button and one LNRO0005 device per virtio-mmio
+ * window. Built in user space into a caller's buffer that the guest will
+ * see at a given guest-physical address.
  */
 #ifndef KL_ACPI_DOMU_H
 #define KL_ACPI_DOMU_H
@@ -50,6 +50,10 @@ struct kl_acpi_domu {
 	uint16_t sleep_control_port;
 	uint16_t sleep_status_port;
 	bool com1; /* \_SB.COM1: PNP0501 at 0x3F8, IRQ 4 */
+	/* \_SB.PWRB (PNP0C0C) pressed by an edge on power_button_gsi,
+	 * through \_SB.GED0 (ACPI0013). */
+	bool power_button;
+	uint32_t power_button_gsi;
 	const struct kl_acpi_virtio *virtio;
 	size_t nr_virtio;
 };

@@ -65,6 +65,10 @@ void aml_name(struct aml *a, const char *path);
 void aml_scope_begin(struct aml *a, const char *path);
 void aml_device_begin(struct aml *a, const char *path);
 /* Package of nr_elements (at most 255) data objects emitted next. */
+/* Method (path, nr_args) { ... }: not serialized; closed by aml_end(). */
+void aml_method_begin(struct aml *a, const char *path, unsigned nr_args);
+/* Notify (path, value), a statement inside a method. */
+void aml_notify(struct aml *a, const char *path, uint64_t value);
 void aml_package_begin(struct aml *a, unsigned nr_elements);
 void aml_buffer_begin(struct aml *a);
 /* A Buffer of resource descriptors; aml_end() adds the End Tag. */

@@ -25,6 +25,12 @@
 #define KL_DOMU_ACPI_GPA  0xE0000ULL
 #define KL_DOMU_ACPI_SIZE 0x20000ULL
 
+/*
+ * The DomU's power button: an edge on this pin of its IOAPIC presses it
+ * (`kl shutdown`). The ISA range's SCI line by habit; COM1 has 4.
+ */
+#define KL_DOMU_POWER_BUTTON_GSI 9
+
 /* The boot GDT's selectors (boot.rst: __BOOT_CS and __BOOT_DS). */
 #define KL_DOMU_BOOT_CS 0x10
 #define KL_DOMU_BOOT_DS 0x18
