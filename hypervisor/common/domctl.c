@@ -717,13 +717,11 @@ int64_t hc_ioreq_setup(struct vcpu *caller, uint64_t domid, uint64_t gpa,
 		return -EINVAL;
 	domlist_acquire();
 	d = find_for_ioreq(domid, &rc);
-	if (!d)
-		;
-	else if (d->state != DOM_BUILDING || d->ioreq.hpa)
+	if (d && (d->state != DOM_BUILDING || d->ioreq.hpa))
 		rc = -EBUSY;
-	else if (dom0_ram(&ctx, gpa, size, &hpa))
+	else if (d && dom0_ram(&ctx, gpa, size, &hpa))
 		rc = -EFAULT;
-	else if (hpa_in_use(&ctx, hpa, size))
+	else if (d && hpa_in_use(&ctx, hpa, size))
 		rc = -EINVAL;
 	if (!rc) {
 		spin_lock(&d->lock);

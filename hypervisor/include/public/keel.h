@@ -151,6 +151,9 @@
  * the power ports (0x600-0x602); -EEXIST if it overlaps a range already
  * registered; -ENOSPC when the domain has KEEL_IOREQ_MAX_RANGES. REMOVE
  * takes the same flags, start and length (-ENOENT if no such range).
+ * Ranges never nest: a virtio-mmio window whose QueueNotify (offset 0x50,
+ * 4 bytes) is a doorbell is three ranges, [0, 0x50) and [0x54, end)
+ * synchronous around the doorbell.
  */
 #define KEEL_HC_IOREQ_RANGE (KEEL_HC_BASE + 17)
 /*

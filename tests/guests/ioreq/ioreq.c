@@ -359,8 +359,17 @@ static void at_mark(int64_t d, uint64_t mark)
 		      "doorbells 3 and 5 rang in range %d (%lx, %lx)",
 		      doorbell_id, pending, bits);
 	} else if (mark == DOMU_MARK_IRQ) {
+		volatile struct keel_ioreq *s = &p->slot[0];
+
 		check(irq_line(d, DOMU_IRQ_GSI, KEEL_IRQ_PULSE) == 0,
 		      "pulse of pin %u", DOMU_IRQ_GSI);
+		/* The interrupt must not wake the vCPU from its request: it
+		 * would run on and post the next one in this slot. */
+		delay_us(50000);
+		check(s->state == KEEL_IOREQ_PENDING &&
+			  s->addr == IOREQ_MARK_ADDR &&
+			  s->data == DOMU_MARK_IRQ,
+		      "the interrupt leaves the vCPU waiting on its request");
 	} else if (mark == DOMU_MARK_REMOVED) {
 		check(range(d, KEEL_IOREQ_RANGE_REMOVE, KEEL_IOREQ_F_PIO,
 			    DOMU_PORT_BASE, DOMU_PORT_LEN) == 0,

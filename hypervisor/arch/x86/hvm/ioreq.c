@@ -67,12 +67,12 @@ static int range_of(const struct hvm_io_handler *h, struct vcpu *v,
 				h->space == HVM_IO_PORT, addr);
 }
 
-/* Fills v's slot, publishes it and blocks v until IOREQ_DONE. */
 static uint64_t size_mask(unsigned size)
 {
 	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 }
 
+/* Fills v's slot, publishes it and blocks v until IOREQ_DONE. */
 static int post(const struct hvm_io_handler *h, struct vcpu *v, int range,
 		uint64_t addr, unsigned size, bool write, uint64_t val)
 {
