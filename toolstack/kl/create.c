@@ -416,14 +416,14 @@ static int build_domain(int fd, struct domu *u, bool paused)
 	}
 	if (apply_cpu_params(fd, u))
 		goto fail;
+	/* Paused before the start: Keel starts it paused (keel.h). */
+	if (paused && (rc = keel_domain_pause(fd, u->domid)) < 0) {
+		kl_device_error("pause", -rc);
+		goto fail;
+	}
 	rc = keel_start(u->dfd);
 	if (rc < 0) {
 		kl_device_error("start", -rc);
-		goto fail;
-	}
-	/* Keel has no create-paused: the first instructions run. */
-	if (paused && (rc = keel_domain_pause(fd, u->domid)) < 0) {
-		kl_device_error("pause", -rc);
 		goto fail;
 	}
 	return 0;

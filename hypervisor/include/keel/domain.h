@@ -126,6 +126,9 @@ struct domain {
 	/* Scheduler parameters to apply when the domain starts (domctl.c);
 	 * weight 0: the policy's default. */
 	unsigned start_weight, start_cap;
+	/* Paused while BUILDING: START leaves it PAUSED, nothing of the
+	 * guest runs before UNPAUSE (`kl create -p`). Under domlist_lock. */
+	bool start_paused;
 };
 
 extern struct domain *domains[MAX_DOMAINS];

@@ -59,10 +59,12 @@
 /* (RDI: domid) -> 0. */
 #define KEEL_HC_DOMAIN_DESTROY (KEEL_HC_BASE + 3)
 /* (RDI: domid) -> 0; -EINVAL unless RUNNING (pause) or PAUSED (unpause).
- * Pause returns once no CPU runs the domain. */
+ * Pause returns once no CPU runs the domain. Pause of a BUILDING domain
+ * (once) makes DOMAIN_START leave it PAUSED: no guest instruction runs
+ * before its unpause. */
 #define KEEL_HC_DOMAIN_PAUSE   (KEEL_HC_BASE + 4)
 #define KEEL_HC_DOMAIN_UNPAUSE (KEEL_HC_BASE + 5)
-/* (RDI: domid) -> 0: first run of a BUILDING domain. */
+/* (RDI: domid) -> 0: first run of a BUILDING domain (or PAUSED, above). */
 #define KEEL_HC_DOMAIN_START (KEEL_HC_BASE + 6)
 /*
  * (RDI: first domid to consider, RSI: gpa of struct keel_domain_info,
