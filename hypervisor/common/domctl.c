@@ -20,6 +20,7 @@
 #include <keel/domu_platform.h>
 #include <keel/errno.h>
 #include <keel/hvm_exit.h>
+#include <keel/irq.h>
 #include <keel/mem_extent.h>
 #include <keel/memmap.h>
 #include <keel/mm.h>
@@ -244,6 +245,7 @@ int64_t hc_domain_start(struct vcpu *caller, uint64_t domid, uint64_t a2,
 	}
 	paused = d->start_paused;
 	d->start_paused = false;
+	d->start_ns = now_ns();
 	spin_lock(&d->lock);
 	d->state = paused ? DOM_PAUSED : DOM_RUNNING;
 	d->vcpus[0]->state = VCPU_RUNNABLE;

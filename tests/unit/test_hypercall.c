@@ -89,6 +89,11 @@ uint64_t tsc_khz(void)
 	return 2994321;
 }
 
+uint64_t now_ns(void)
+{
+	return 1000;
+}
+
 bool memmap_is_ram(uint64_t pa)
 {
 	return e820_range_is(&host_e820, pa, PAGE_SIZE, E820_RAM);

@@ -62,7 +62,24 @@ struct domu {
 	bool hugetlb;
 	int dfd;
 	uint32_t domid;
+	struct timespec t0; /* kl create's start, for -t */
+	bool timing;
 };
+
+/* -t: when each build phase ended, in ms since kl create started (Dom0's
+ * CLOCK_MONOTONIC); `make bench` reads these lines. */
+static void phase(const struct domu *u, const char *what)
+{
+	struct timespec now;
+
+	if (!u->timing)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "kl create: timing: %.3f ms %s\n",
+		(double)(now.tv_sec - u->t0.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - u->t0.tv_nsec) / 1e6,
+		what);
+}
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
@@ -389,6 +406,7 @@ static int build_domain(int fd, struct domu *u, bool paused)
 
 	if (alloc_ram(u))
 		return -1;
+	phase(u, "guest memory allocated");
 	image_input(u, &in);
 	rc = kl_domu_image_build(&in, u->ram, &img);
 	if (rc) {
@@ -407,8 +425,10 @@ static int build_domain(int fd, struct domu *u, bool paused)
 		kl_device_error("create", -u->dfd);
 		goto fail;
 	}
+	phase(u, "domain created");
 	if (map_ram(u))
 		goto fail;
+	phase(u, "memory pinned and mapped");
 	rc = keel_vcpu_boot(u->dfd, 0, &img.boot);
 	if (rc < 0) {
 		kl_device_error("vCPU 0 boot state", -rc);
@@ -426,6 +446,7 @@ static int build_domain(int fd, struct domu *u, bool paused)
 		kl_device_error("start", -rc);
 		goto fail;
 	}
+	phase(u, "started");
 	return 0;
 fail:
 	if (u->dfd >= 0)
@@ -578,12 +599,13 @@ static int watch(int fd, struct domu *u)
 }
 
 static const char create_usage[] =
-    "Usage: kl create [-c] [-p] [-q] FILE [KEY=VALUE...]\n"
+    "Usage: kl create [-c] [-p] [-q] [-t] FILE [KEY=VALUE...]\n"
     "  Builds and starts the domain that FILE (xl.cfg syntax, the PVH\n"
     "  subset) describes; KEY=VALUE settings override the file's.\n"
     "  -c   attach to its console (Ctrl-] detaches; it keeps running)\n"
     "  -p   leave it paused (kl unpause starts it)\n"
     "  -q   no 'Parsing config' line\n"
+    "  -t   print when each build phase ended (ms since kl started)\n"
     "  A kl process stays as the domain's owner: it applies on_poweroff,\n"
     "  on_reboot and on_crash, and the domain ends with it. Its log is\n"
     "  " LOG_DIR "/kl-NAME.log, its pid in " RUN_DIR "/kl-NAME.pid.\n";
@@ -594,9 +616,11 @@ int kl_cmd_create(int argc, char **argv)
 	struct kl_cfg_result res;
 	struct domu u;
 	char err[256];
+	struct timespec t0;
 	pid_t pid;
 	int fd, rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = kl_create_args_parse(argc, argv, &args, err, sizeof(err));
 	if (rc == 1) {
 		fputs(create_usage, stdout);
@@ -619,6 +643,8 @@ int kl_cmd_create(int argc, char **argv)
 		return 1;
 	}
 	memset(&u, 0, sizeof(u));
+	u.t0 = t0;
+	u.timing = args.timing;
 	u.cfg = &res.cfg;
 	u.cfg_file = args.file;
 	u.memfd = -1;
@@ -628,8 +654,14 @@ int kl_cmd_create(int argc, char **argv)
 		fprintf(stderr, "kl create: warning: disk= and vif= are "
 				"checked but not attached yet\n");
 	fd = -1;
+	phase(&u, "configuration parsed");
 	if (load_images(&u) || (fd = kl_open_keel()) < 0 ||
-	    check_host(fd, &u) || build_domain(fd, &u, args.paused)) {
+	    check_host(fd, &u)) {
+		rc = 1;
+		goto out;
+	}
+	phase(&u, "images read and checked");
+	if (build_domain(fd, &u, args.paused)) {
 		rc = 1;
 		goto out;
 	}

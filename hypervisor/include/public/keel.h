@@ -280,4 +280,15 @@ _Static_assert(sizeof(struct keel_console_ring) == KEEL_CONSOLE_OUT_OFFSET,
 #define KEEL_DOMU_MMIO_HOLE_START    0xC0000000ULL
 #define KEEL_DOMU_MMIO_HOLE_END	     0x100000000ULL
 
+/*
+ * Boot timer: a byte written here makes Keel log (kl dmesg) the time since
+ * the domain's DOMAIN_START and that of its first guest instruction, e.g.
+ * "d1 'debian': boot timer 1: 48210443 us after start (first instruction
+ * at 3012 us)". The sample DomU's init writes 1, its shell profile 2;
+ * `make bench` reads them. Only the first KEEL_DOMU_BOOT_TIMER_MAX writes
+ * of a domain are logged.
+ */
+#define KEEL_DOMU_BOOT_TIMER_PORT 0x0603
+#define KEEL_DOMU_BOOT_TIMER_MAX  16
+
 #endif
