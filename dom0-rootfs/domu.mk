@@ -20,3 +20,5 @@ $(DOMU_INITRAMFS): $(KERNEL_STAMP) scripts/mkinitramfs.py \
 # The manifest names $BUILD as well as $OUT.
 export BUILD
 $(DOM0_INITRAMFS): $(DOMU_INITRAMFS) $(wildcard dom0-rootfs/examples/*)
+# ... and the test guests that test_kl_domu.py creates (initramfs/files).
+$(DOM0_INITRAMFS): $(foreach g,busy triple hvmem,$(GUEST_OUT)/$(g).bin)

@@ -5,7 +5,9 @@
 #   make test-vmx-guests                 every test guest and the two-CPU boot
 #                                        (tests/system/test_vmx.py)
 #   make test-vmx-dom0                   Debian's kernel as Dom0 to a root
-#                                        shell (tests/system/test_cpu_models.py
+#                                        shell, then its kl creates, lists
+#                                        and destroys a test guest DomU
+#                                        (tests/system/test_cpu_models.py
 #                                        on the VMX reference model)
 #   make test-hostile-vmx                the hostile guests' Bochs subset
 #                                        (tests/system/test_hostile.py --bochs)

@@ -35,6 +35,8 @@ int kl_create_args_parse(int argc, char *const *argv, struct kl_create_args *a,
 				a->paused = true;
 			} else if (*f == 'q') {
 				a->quiet = true;
+			} else if (*f == 't') {
+				a->timing = true;
 			} else {
 				snprintf(err, errlen, "unknown option '-%c'",
 					 *f);

@@ -23,6 +23,7 @@
 #include <keel/errno.h>
 #include <keel/hvm_exit.h>
 #include <keel/ioreq.h>
+#include <keel/irq.h>
 #include <keel/mem_extent.h>
 #include <keel/memmap.h>
 #include <keel/mm.h>
@@ -142,6 +143,7 @@ static int64_t pause_or_unpause(uint64_t domid, bool pause)
 {
 	struct domain *d;
 	int64_t rc = 0;
+	bool building = false;
 
 	if (domid == DOM0_ID)
 		return -EPERM;
@@ -152,7 +154,11 @@ static int64_t pause_or_unpause(uint64_t domid, bool pause)
 		return -ESRCH;
 	}
 	spin_lock(&d->lock);
-	if (d->state != (pause ? DOM_RUNNING : DOM_PAUSED)) {
+	if (pause && d->state == DOM_BUILDING) {
+		/* Nothing runs yet: DOMAIN_START will leave it paused. */
+		rc = d->start_paused ? -EINVAL : 0;
+		d->start_paused = building = true;
+	} else if (d->state != (pause ? DOM_RUNNING : DOM_PAUSED)) {
 		rc = -EINVAL;
 	} else if (pause) {
 		/* Off the run queues; a vCPU in the guest is kicked out. Its
@@ -172,11 +178,13 @@ static int64_t pause_or_unpause(uint64_t domid, bool pause)
 	 * still in its vCPUs to leave. Interrupts are taken meanwhile, and no
 	 * handler takes domlist_lock.
 	 */
-	if (!rc && pause)
+	if (!rc && pause && !building)
 		vcpu_loop_evict_domain(d, true);
 	if (!rc)
 		printk("d%lu '%s': %s\n", domid, d->name,
-		       pause ? "paused" : "unpaused");
+		       building ? "to start paused"
+		       : pause	? "paused"
+				: "unpaused");
 	domlist_release();
 	return rc;
 }
@@ -221,6 +229,7 @@ int64_t hc_domain_start(struct vcpu *caller, uint64_t domid, uint64_t a2,
 {
 	struct domain *d;
 	int64_t rc;
+	bool paused;
 
 	(void)caller, (void)a2, (void)a3, (void)a4, (void)a5;
 	domlist_acquire();
@@ -237,13 +246,17 @@ int64_t hc_domain_start(struct vcpu *caller, uint64_t domid, uint64_t a2,
 		domlist_release();
 		return rc;
 	}
+	paused = d->start_paused;
+	d->start_paused = false;
+	d->start_ns = now_ns();
 	spin_lock(&d->lock);
-	d->state = DOM_RUNNING;
+	d->state = paused ? DOM_PAUSED : DOM_RUNNING;
 	d->vcpus[0]->state = VCPU_RUNNABLE;
-	sched->vcpu_wake(d->vcpus[0]);
+	if (!paused) /* else the unpause wakes it */
+		sched->vcpu_wake(d->vcpus[0]);
 	spin_unlock(&d->lock);
-	printk("d%u '%s': started, %lu MiB\n", d->id, d->name,
-	       d->ram_bytes >> 20);
+	printk("d%u '%s': started%s, %lu MiB\n", d->id, d->name,
+	       paused ? " paused" : "", d->ram_bytes >> 20);
 	domlist_release();
 	return 0;
 }

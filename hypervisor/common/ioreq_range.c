@@ -21,7 +21,7 @@ static const struct {
     {false, VLAPIC_DEFAULT_BASE, PAGE_SIZE},
     {true, VINTR_COM1_BASE, VUART_NR_PORTS},
     {true, KEEL_DOMU_SLEEP_CONTROL_PORT,
-     KEEL_DOMU_RESET_PORT - KEEL_DOMU_SLEEP_CONTROL_PORT + 1},
+     KEEL_DOMU_BOOT_TIMER_PORT - KEEL_DOMU_SLEEP_CONTROL_PORT + 1},
 };
 
 /* Whether [a, a + alen) and [b, b + blen) share a byte; differences, not

@@ -2,7 +2,12 @@
 # pass/fail (tests/bench/bench.py).
 #
 #   make bench                 Dom0 boot under Keel against bare, interleaved
-#                              (BENCH_ROUNDS=3), with Dom0's exit profile
+#                              (BENCH_ROUNDS=3), with Dom0's exit profile;
+#                              then, in one more boot, BENCH_ROUNDS times
+#                              `kl create -c` of the sample DomU to its
+#                              shell, split into phases (kl create -t,
+#                              Keel's boot timer port), beside that boot's
+#                              Dom0 boot time
 #
 # Run them on an otherwise idle machine: the emulator's speed is the
 # machine's.

@@ -10,11 +10,22 @@ boot the debug console's 'd' key gives Dom0's VM exits by reason and the
 time Keel spent on them (TSC cycles from the exit to the next entry),
 printed as exits per boot and share of Keel's time.
 
+DomU creation: in one boot of the test ISO (whose Dom0 boot time is
+printed beside), `kl create -c -t` of the sample DomU (debian.cfg:
+Debian's kernel and the busybox initramfs) to its shell prompt, N times,
+split into phases on three clocks that all follow the host's time under
+TCG: kl's own (`-t`: ms since kl create started, Dom0's CLOCK_MONOTONIC)
+up to the START call; Keel's (its boot timer port 0x603, which the
+DomU's init writes with 1 and its shell profile with 2: Keel logs the
+microseconds since START and those of the guest's first instruction),
+added to kl's "started"; and the harness's, from the Enter that starts
+kl to the prompt seen on the serial line.
+
 The configuration (QEMU command line, host CPUs and load) is printed with
 the results: figures from another machine or another load are not
 comparable.
 
-    tests/bench/bench.py [--rounds N] [--only boot]
+    tests/bench/bench.py [--rounds N] [--only boot|domu]
 """
 
 import argparse
@@ -34,6 +45,14 @@ BOOT_TIMEOUT = 600
 DOM0_CMDLINE = "console=ttyS0,115200 pci=nomsi"
 CPU = "max"
 MEM = "1G"
+DOMU_CONFIG = "/etc/keel/examples/debian.cfg"
+DOMU_PROMPT = r"domU:[^\r\n]*# "
+DOMU_TIMEOUT = 900
+CTRL_RIGHT_BRACKET = "\x1d"
+# `kl create -t` lines, in the order kl prints them.
+KL_PHASES = ["configuration parsed", "images read and checked",
+             "guest memory allocated", "domain created",
+             "memory pinned and mapped", "started"]
 
 
 def boot_keel(round_no):
@@ -127,17 +146,115 @@ def bench_boot(rounds):
     print("%-16s %10d" % ("all", sum(r[0] for r in rows)))
 
 
+def kl_phases(log):
+    """{phase: ms since kl create started} from `kl create -t` lines, which
+    Keel's own lines may cut (keeltest.dom0_stream joins them again)."""
+    text = keeltest.dom0_stream(log)
+    phases = {}
+    for name in KL_PHASES:
+        m = re.search(r"kl create: timing: ([\d.]+) ms " + re.escape(name),
+                      text)
+        if m:
+            phases[name] = float(m.group(1))
+    return phases
+
+
+def boot_timer(log, name, value):
+    """(ms after START, ms of the first guest instruction after START) of
+    Keel's boot timer line for domain `name` and port value, or None."""
+    m = re.search(r"\(keel\) d\d+ '%s': boot timer %d: (\d+) us after "
+                  r"start \(first instruction at (\d+) us\)"
+                  % (re.escape(name), value), log)
+    return (int(m.group(1)) / 1000.0, int(m.group(2)) / 1000.0) if m \
+        else None
+
+
+def create_domu(machine, name):
+    """One `kl create -c -t` of the sample DomU to its prompt, then its
+    destroy; {phase: ms since kl create started}."""
+    start = len(machine.log_text())
+    entered = time.monotonic()
+    machine.sendline("kl create -c -t %s 'name=\"%s\"'" % (DOMU_CONFIG,
+                                                          name))
+    machine.expect(r"boot timer 2: ", DOMU_TIMEOUT)
+    machine.expect(DOMU_PROMPT, 120)
+    prompt = (time.monotonic() - entered) * 1000.0
+    log = machine.log_text()[start:]
+    phases = kl_phases(log)
+    init, profile = boot_timer(log, name, 1), boot_timer(log, name, 2)
+    started = phases.get("started")
+    if started is not None and init and profile:
+        phases["first guest instruction"] = started + init[1]
+        phases["guest init reached (port 0x603 = 1)"] = started + init[0]
+        phases["shell profile (port 0x603 = 2)"] = started + profile[0]
+    phases["shell prompt seen (host, from Enter)"] = prompt
+    machine.send(CTRL_RIGHT_BRACKET)
+    machine.expect(keeltest.DOM0_PROMPT, 60)
+    machine.run("kl destroy %s; while [ -e /run/keel/kl-%s.pid ]; do "
+                "sleep 0.2; done" % (name, name), timeout=120)
+    return phases
+
+
+def bench_domu(rounds):
+    machine = keeltest.Machine("bench-domu", cpu=CPU, mem=MEM,
+                               iso=keeltest.out_path("keel-test.iso"),
+                               timeout=BOOT_TIMEOUT)
+    results = []
+    with machine:
+        machine.wait_for_shell()
+        dom0 = time.monotonic() - machine.started_at
+        command = machine.command
+        for r in range(1, rounds + 1):
+            results.append(create_domu(machine, "bench%d" % r))
+            print("round %d: kl create -> DomU shell prompt %.1f s"
+                  % (r, results[-1]["shell prompt seen (host, from Enter)"]
+                     / 1000.0), flush=True)
+    order = KL_PHASES + ["first guest instruction",
+                         "guest init reached (port 0x603 = 1)",
+                         "shell profile (port 0x603 = 2)",
+                         "shell prompt seen (host, from Enter)"]
+    print()
+    print("kl create -c of %s to the DomU's shell: each phase's end, ms "
+          "after kl create started" % DOMU_CONFIG)
+    print("%-38s" % "phase" +
+          "".join("%10s" % ("round %d" % (r + 1)) for r in range(rounds)) +
+          "%10s %10s" % ("median", "step"))
+    previous = 0.0
+    for name in order:
+        values = [res[name] for res in results if name in res]
+        cells = "".join("%10.1f" % res[name] if name in res else
+                        "%10s" % "-" for res in results)
+        median = statistics.median(values) if values else None
+        print("%-38s%s%s" % (name, cells,
+                             "%10.1f %10.1f" % (median, median - previous)
+                             if median is not None else "%10s" % "-"))
+        if median is not None:
+            previous = median
+    print("%-38s%10.1f s (QEMU start -> Dom0 prompt, this boot)"
+          % ("Dom0 boot, same run", dom0))
+    print()
+    print("keel: %s" % " ".join(command))
+    print("kl phases: Dom0's clock (kl create -t); first instruction, init "
+          "and profile: Keel's (boot timer port) added to kl's 'started';")
+    print("the prompt: the harness's clock from the Enter, so it includes "
+          "the shell starting kl.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int,
                         default=int(os.environ.get("BENCH_ROUNDS", "3")))
-    parser.add_argument("--only", choices=["boot"], default=None)
+    parser.add_argument("--only", choices=["boot", "domu"], default=None)
     args = parser.parse_args()
     print(host_config())
     print("emulator: QEMU TCG, -cpu %s, -m %s, 1 CPU (the test ISO runs Keel "
           "with maxcpus=1)" % (CPU, MEM))
     print()
-    bench_boot(args.rounds)
+    if args.only in (None, "boot"):
+        bench_boot(args.rounds)
+        print()
+    if args.only in (None, "domu"):
+        bench_domu(args.rounds)
 
 
 if __name__ == "__main__":

@@ -176,8 +176,8 @@ def check_image_roots(suite):
                     "usr/share/bash-completion/completions/kl",
                     "usr/share/keel/domu/vmlinuz",
                     "usr/share/keel/domu/initrd.img",
-                    "etc/keel/examples/busybox.cfg",
-                    "etc/keel/examples/busybox-2vcpu.cfg",
+                    "etc/keel/examples/debian.cfg",
+                    "etc/keel/examples/debian-2vcpu.cfg",
                     "etc/grub.d/20_linux_keel",
                     "etc/default/grub.d/keel.cfg"]
             missing = [p for p in want

@@ -14,8 +14,8 @@ banner and root's automatic login on the serial console; then:
     README and kickstart guide in /usr/share/doc/keel/
   - keel.ko is loaded, kl reaches Keel, `man kl` and kl's completion work
   - (UEFI boot) the README's first DomU: `kl create -c` of the sample
-    busybox DomU reaches its shell, which runs the pinned kernel; Ctrl-]
-    returns to Dom0, `kl list` shows it, `kl destroy` ends it
+    DomU (debian.cfg) reaches its shell, which runs the pinned kernel;
+    Ctrl-] returns to Dom0, `kl list` shows it, `kl destroy` ends it
 
 The two boots are independent and run side by side (each keeps one host
 CPU busy), so results of both come mixed, told apart by bios: and uefi:;
@@ -42,7 +42,7 @@ BOOT_TIMEOUT = 900
 KEEL_BANNER = r"Keel hypervisor"
 ROOT_PROMPT = r"root@keel-live:[^\r\n]*# "
 HYPERVISOR_DETECTED = r"Hypervisor detected: \S+"
-DOMU_CONFIG = "/etc/keel/examples/busybox.cfg"
+DOMU_CONFIG = "/etc/keel/examples/debian.cfg"
 # Debian's kernel booting as a DomU under Keel under TCG.
 DOMU_DEADLINE = 600
 DOMU_PROMPT = r"domU:[^\r\n]*# "
@@ -113,11 +113,11 @@ def check_first_domu(suite, machine, variant):
         return
     out = machine.run("kl list", 60)
     suite.check("%s: kl list shows the DomU running" % variant,
-                re.search(r"^busybox\s+\d+\s+\d+\s+1\s+r", out, re.M),
+                re.search(r"^debian\s+\d+\s+\d+\s+1\s+r", out, re.M),
                 "kl list printed:\n%s" % out)
-    out = machine.run("kl destroy busybox; sleep 2; kl list", 60)
+    out = machine.run("kl destroy debian; sleep 2; kl list", 60)
     suite.check("%s: kl destroy ends it" % variant,
-                "busybox" not in out.split("\n", 1)[-1] and
+                "debian" not in out.split("\n", 1)[-1] and
                 re.search(r"^Domain-0\s+0\s", out, re.M),
                 "kl destroy and kl list printed:\n%s" % out)
 

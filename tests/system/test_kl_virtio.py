@@ -31,7 +31,7 @@ import keeltest  # noqa: E402
 
 BOOT_DEADLINE = 300
 DOMU_DEADLINE = 600
-CONFIG = "/etc/keel/examples/busybox.cfg"
+CONFIG = "/etc/keel/examples/debian.cfg"
 DOMU_PROMPT = r"domU:[^\r\n]*# "
 CTRL_RIGHT_BRACKET = "\x1d"
 RW_IMG, RO_IMG = "/tmp/rw.img", "/tmp/ro.img"

@@ -223,7 +223,7 @@ static void test_vcpu_line(void **state)
 static void test_create_args(void **state)
 {
 	char *argv1[] = {"create", "-cp", "vm.cfg", "memory=256", "name=\"b\""};
-	char *argv2[] = {"create", "-q", "--", "-odd.cfg"};
+	char *argv2[] = {"create", "-qt", "--", "-odd.cfg"};
 	char *bad1[] = {"create", "-x", "vm.cfg"};
 	char *bad2[] = {"create", "-c"};
 	char *bad3[] = {"create", "memory=256"};
@@ -235,14 +235,14 @@ static void test_create_args(void **state)
 	(void)state;
 	assert_int_equal(kl_create_args_parse(5, argv1, &a, err, sizeof(err)),
 			 0);
-	assert_true(a.console && a.paused && !a.quiet);
+	assert_true(a.console && a.paused && !a.quiet && !a.timing);
 	assert_string_equal(a.file, "vm.cfg");
 	assert_int_equal(a.nr_overrides, 2);
 	assert_string_equal(a.overrides[0], "memory=256");
 	assert_string_equal(a.overrides[1], "name=\"b\"");
 	assert_int_equal(kl_create_args_parse(4, argv2, &a, err, sizeof(err)),
 			 0);
-	assert_true(a.quiet && !a.console);
+	assert_true(a.quiet && a.timing && !a.console);
 	assert_string_equal(a.file, "-odd.cfg");
 	assert_int_equal(a.nr_overrides, 0);
 	assert_int_equal(kl_create_args_parse(3, bad1, &a, err, sizeof(err)),

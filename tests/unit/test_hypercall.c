@@ -97,6 +97,11 @@ void dom0_notify(void)
 	notifications++;
 }
 
+uint64_t now_ns(void)
+{
+	return 1000;
+}
+
 bool memmap_is_ram(uint64_t pa)
 {
 	return e820_range_is(&host_e820, pa, PAGE_SIZE, E820_RAM);
@@ -198,9 +203,12 @@ static int t_remove(struct vcpu *v)
 	return 0;
 }
 
+static unsigned woken;
+
 static void t_wake_sleep(struct vcpu *v)
 {
 	(void)v;
+	woken++;
 }
 
 static int t_set_params(struct domain *d, unsigned weight, unsigned cap)
@@ -627,7 +635,7 @@ static void test_start_state_machine(void **state)
 	(void)state;
 	inserted = removed = 0;
 	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EINVAL);
-	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, d, 0), -EINVAL);
 	assert_int_equal(map_one(d, 0, MiB(8), MiB(2)), 0);
 	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EINVAL);
 	boot_arg()->cr0 |= X86_CR0_CD;
@@ -675,6 +683,35 @@ static void test_start_state_machine(void **state)
 	assert_int_equal(domains[d]->state, DOM_RUNNING);
 	destroy_all();
 	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -ESRCH);
+}
+
+/* `kl create -p`: paused before the start, nothing is woken until the
+ * unpause. */
+static void test_start_paused(void **state)
+{
+	int64_t d = create_dom("early", 1);
+
+	(void)state;
+	assert_int_equal(map_one(d, 0, MiB(8), MiB(2)), 0);
+	boot_arg();
+	assert_int_equal(set_boot(d, 0), 0);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_BUILDING);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, d, 0), -EINVAL);
+	woken = 0;
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_PAUSED);
+	assert_int_equal(domains[d]->vcpus[0]->state, VCPU_RUNNABLE);
+	assert_int_equal(woken, 0);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_START, d, 0), -EBUSY);
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_UNPAUSE, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_RUNNING);
+	assert_int_equal(woken, 1);
+	/* A later pause is an ordinary one. */
+	assert_int_equal(call(&v0, KEEL_HC_DOMAIN_PAUSE, d, 0), 0);
+	assert_int_equal(domains[d]->state, DOM_PAUSED);
+	destroy_all();
 }
 
 static void test_console_ring(void **state)
@@ -933,6 +970,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_info_walk, setup),
 	    cmocka_unit_test_setup(test_memory_map_checks, setup),
 	    cmocka_unit_test_setup(test_start_state_machine, setup),
+	    cmocka_unit_test_setup(test_start_paused, setup),
 	    cmocka_unit_test_setup(test_console_ring, setup),
 	    cmocka_unit_test_setup(test_dmesg, setup),
 	    cmocka_unit_test_setup(test_ioreq_calls, setup),

@@ -57,6 +57,7 @@ static void test_invalid(void **state)
 	    {PIO, 0x3FF, 1},			 /* COM1's last */
 	    {PIO, 0x600, 1},			 /* power ports */
 	    {PIO, 0x602, 4},			 /* reset port */
+	    {PIO, 0x603, 1},			 /* boot timer port */
 	    {PIO, 0xFFFF, 2},			 /* past 0xFFFF */
 	    {PIO, 0x10000, 1},			 /* beyond */
 	    {PIO | KEEL_IOREQ_F_DOORBELL, 0, 0}, /* empty */
@@ -71,7 +72,7 @@ static void test_invalid(void **state)
 	 * would be (below the hole) refused for that reason alone. */
 	assert_int_equal(ioreq_range_valid(PIO, 0x3F7, 1), 0);
 	assert_int_equal(ioreq_range_valid(PIO, 0x400, 0x200), 0);
-	assert_int_equal(ioreq_range_valid(PIO, 0x603, 1), 0);
+	assert_int_equal(ioreq_range_valid(PIO, 0x604, 1), 0);
 }
 
 static void test_add_overlap_and_full(void **state)

@@ -63,8 +63,25 @@ struct domu {
 	bool hugetlb;
 	int dfd;
 	uint32_t domid;
-	struct kl_dm dm; /* its disks and vifs */
+	struct kl_dm dm;    /* its disks and vifs */
+	struct timespec t0; /* kl create's start, for -t */
+	bool timing;
 };
+
+/* -t: when each build phase ended, in ms since kl create started (Dom0's
+ * CLOCK_MONOTONIC); `make bench` reads these lines. */
+static void phase(const struct domu *u, const char *what)
+{
+	struct timespec now;
+
+	if (!u->timing)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "kl create: timing: %.3f ms %s\n",
+		(double)(now.tv_sec - u->t0.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - u->t0.tv_nsec) / 1e6,
+		what);
+}
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
@@ -422,6 +439,7 @@ static int build_domain(int fd, struct domu *u, bool paused, bool owner)
 
 	if (alloc_ram(u))
 		return -1;
+	phase(u, "guest memory allocated");
 	image_input(u, &in);
 	rc = kl_domu_image_build(&in, u->ram, &img);
 	if (rc) {
@@ -440,8 +458,10 @@ static int build_domain(int fd, struct domu *u, bool paused, bool owner)
 		kl_device_error("create", -u->dfd);
 		goto fail;
 	}
+	phase(u, "domain created");
 	if (map_ram(u))
 		goto fail;
+	phase(u, "memory pinned and mapped");
 	rc = keel_vcpu_boot(u->dfd, 0, &img.boot);
 	if (rc < 0) {
 		kl_device_error("vCPU 0 boot state", -rc);
@@ -452,16 +472,17 @@ static int build_domain(int fd, struct domu *u, bool paused, bool owner)
 	/* The back ends' threads must live where the requests are served. */
 	if (owner && start_devices(u))
 		goto fail;
+	/* Paused before the start: Keel starts it paused (keel.h). */
+	if (paused && (rc = keel_domain_pause(fd, u->domid)) < 0) {
+		kl_device_error("pause", -rc);
+		goto fail;
+	}
 	rc = keel_start(u->dfd);
 	if (rc < 0) {
 		kl_device_error("start", -rc);
 		goto fail;
 	}
-	/* Keel has no create-paused: the first instructions run. */
-	if (paused && (rc = keel_domain_pause(fd, u->domid)) < 0) {
-		kl_device_error("pause", -rc);
-		goto fail;
-	}
+	phase(u, "started");
 	return 0;
 fail:
 	end_domain(u);
@@ -651,12 +672,13 @@ static int watch(int fd, struct domu *u)
 }
 
 static const char create_usage[] =
-    "Usage: kl create [-c] [-p] [-q] FILE [KEY=VALUE...]\n"
+    "Usage: kl create [-c] [-p] [-q] [-t] FILE [KEY=VALUE...]\n"
     "  Builds and starts the domain that FILE (xl.cfg syntax, the PVH\n"
     "  subset) describes; KEY=VALUE settings override the file's.\n"
     "  -c   attach to its console (Ctrl-] detaches; it keeps running)\n"
     "  -p   leave it paused (kl unpause starts it)\n"
     "  -q   no 'Parsing config' line\n"
+    "  -t   print when each build phase ended (ms since kl started)\n"
     "  A kl process stays as the domain's owner: it applies on_poweroff,\n"
     "  on_reboot and on_crash, and the domain ends with it. Its log is\n"
     "  " LOG_DIR "/kl-NAME.log, its pid in " RUN_DIR "/kl-NAME.pid.\n";
@@ -667,9 +689,11 @@ int kl_cmd_create(int argc, char **argv)
 	struct kl_cfg_result res;
 	struct domu u;
 	char err[256];
+	struct timespec t0;
 	pid_t pid;
 	int fd, rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = kl_create_args_parse(argc, argv, &args, err, sizeof(err));
 	if (rc == 1) {
 		fputs(create_usage, stdout);
@@ -692,15 +716,22 @@ int kl_cmd_create(int argc, char **argv)
 		return 1;
 	}
 	memset(&u, 0, sizeof(u));
+	u.t0 = t0;
+	u.timing = args.timing;
 	u.cfg = &res.cfg;
 	u.cfg_file = args.file;
 	u.memfd = -1;
 	u.dfd = -1;
 	u.ram_bytes = res.cfg.memory_mib * MIB;
 	fd = -1;
+	phase(&u, "configuration parsed");
 	if (kl_dm_open(&u.dm, &res.cfg) || load_images(&u) ||
-	    (fd = kl_open_keel()) < 0 || check_host(fd, &u) ||
-	    build_domain(fd, &u, args.paused, false)) {
+	    (fd = kl_open_keel()) < 0 || check_host(fd, &u)) {
+		rc = 1;
+		goto out;
+	}
+	phase(&u, "images read and checked");
+	if (build_domain(fd, &u, args.paused, false)) {
 		rc = 1;
 		goto out;
 	}

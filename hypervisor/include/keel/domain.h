@@ -126,9 +126,17 @@ struct domain {
 	struct dom_console console; /* under lock once set up */
 	unsigned io_refusals;	    /* unclaimed port/MMIO accesses logged */
 	struct dom_ioreq ioreq;	    /* under lock once set up */
+	/* now_ns() of DOMAIN_START (domctl.c) and of the first VM entry of
+	 * any of its vCPUs (vcpu_loop.c), for the boot timer port
+	 * (domu_platform.c); boot_timer_writes counts what it logged. */
+	uint64_t start_ns, first_entry_ns;
+	unsigned boot_timer_writes;
 	/* Scheduler parameters to apply when the domain starts (domctl.c);
 	 * weight 0: the policy's default. */
 	unsigned start_weight, start_cap;
+	/* Paused while BUILDING: START leaves it PAUSED, nothing of the
+	 * guest runs before UNPAUSE (`kl create -p`). Under domlist_lock. */
+	bool start_paused;
 };
 
 extern struct domain *domains[MAX_DOMAINS];

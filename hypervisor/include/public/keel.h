@@ -67,10 +67,12 @@
 /* (RDI: domid) -> 0. */
 #define KEEL_HC_DOMAIN_DESTROY (KEEL_HC_BASE + 3)
 /* (RDI: domid) -> 0; -EINVAL unless RUNNING (pause) or PAUSED (unpause).
- * Pause returns once no CPU runs the domain. */
+ * Pause returns once no CPU runs the domain. Pause of a BUILDING domain
+ * (once) makes DOMAIN_START leave it PAUSED: no guest instruction runs
+ * before its unpause. */
 #define KEEL_HC_DOMAIN_PAUSE   (KEEL_HC_BASE + 4)
 #define KEEL_HC_DOMAIN_UNPAUSE (KEEL_HC_BASE + 5)
-/* (RDI: domid) -> 0: first run of a BUILDING domain. */
+/* (RDI: domid) -> 0: first run of a BUILDING domain (or PAUSED, above). */
 #define KEEL_HC_DOMAIN_START (KEEL_HC_BASE + 6)
 /*
  * (RDI: first domid to consider, RSI: gpa of struct keel_domain_info,
@@ -148,9 +150,10 @@
  * length, an MMIO range outside [KEEL_DOMU_MMIO_HOLE_START,
  * KEEL_DOMU_MMIO_HOLE_END) or over the vIOAPIC or vLAPIC page or the
  * domain's RAM, a port range beyond 0xFFFF or over COM1 (0x3F8-0x3FF) or
- * the power ports (0x600-0x602); -EEXIST if it overlaps a range already
- * registered; -ENOSPC when the domain has KEEL_IOREQ_MAX_RANGES. REMOVE
- * takes the same flags, start and length (-ENOENT if no such range).
+ * the power and boot timer ports (0x600-0x603); -EEXIST if it overlaps a
+ * range already registered; -ENOSPC when the domain has
+ * KEEL_IOREQ_MAX_RANGES. REMOVE takes the same flags, start and length
+ * (-ENOENT if no such range).
  * Ranges never nest: a virtio-mmio window whose QueueNotify (offset 0x50,
  * 4 bytes) is a doorbell is three ranges, [0, 0x50) and [0x54, end)
  * synchronous around the doorbell.
@@ -415,5 +418,16 @@ _Static_assert(sizeof(struct keel_ioreq_page) == KEEL_IOREQ_PAGE_SIZE,
 #define KEEL_IRQ_PULSE	  3
 /* The DomU pin Keel drives itself: COM1's. */
 #define KEEL_DOMU_COM1_GSI 4
+
+/*
+ * Boot timer: a byte written here makes Keel log (kl dmesg) the time since
+ * the domain's DOMAIN_START and that of its first guest instruction, e.g.
+ * "d1 'debian': boot timer 1: 48210443 us after start (first instruction
+ * at 3012 us)". The sample DomU's init writes 1, its shell profile 2;
+ * `make bench` reads them. Only the first KEEL_DOMU_BOOT_TIMER_MAX writes
+ * of a domain are logged.
+ */
+#define KEEL_DOMU_BOOT_TIMER_PORT 0x0603
+#define KEEL_DOMU_BOOT_TIMER_MAX  16
 
 #endif

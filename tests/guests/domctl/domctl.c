@@ -608,6 +608,51 @@ static void test_pause(void)
 	check(*counter == c1, "count: destroyed, it never counts again");
 }
 
+/* Paused before its start (`kl create -p`): not one guest instruction
+ * runs before the unpause. */
+static void test_start_paused(void)
+{
+	volatile uint64_t *counter = domu_word(1, DOMU_COUNTER_GPA);
+	int64_t d = create("early", 1), rc;
+	uint64_t c0;
+
+	if (!check(d > 0, "early: create: domid %ld", d))
+		return;
+	write_domu_image(slot(1));
+	rc = map1(d, 0, slot(1), SLOT_SIZE);
+	good_boot_state(DOMU_COUNT);
+	if (!rc)
+		rc = set_boot(d, 0);
+	if (!rc)
+		rc = hypercall(KEEL_HC_DOMAIN_PAUSE, (uint64_t)d, 0, 0, 0);
+	check(rc == 0, "early: pause before the start: %ld", rc);
+	check(hypercall(KEEL_HC_DOMAIN_PAUSE, (uint64_t)d, 0, 0, 0) == -EINVAL,
+	      "early: a second pause before the start is refused");
+	check(hypercall(KEEL_HC_DOMAIN_UNPAUSE, (uint64_t)d, 0, 0, 0) ==
+		  -EINVAL,
+	      "early: unpause before the start is refused");
+	c0 = *counter;
+	check(hypercall(KEEL_HC_DOMAIN_START, (uint64_t)d, 0, 0, 0) == 0,
+	      "early: start");
+	rc = get_info(d);
+	check(rc == 0 && info.state == KEEL_DOMSTATE_PAUSED,
+	      "early: started paused, DOMAIN_INFO says paused (%u)",
+	      info.state);
+	delay_us(200000);
+	rc = hypercall(KEEL_HC_VCPU_INFO, (uint64_t)d, 0, gpa(&vcpu_arg),
+		       sizeof(vcpu_arg));
+	check(*counter == c0 && rc == 0 && vcpu_arg.cpu_time_ns == 0 &&
+		  vcpu_arg.exits == 0,
+	      "early: nothing ran (counter %lu, %lu ns, %lu exits)", *counter,
+	      (unsigned long)vcpu_arg.cpu_time_ns,
+	      (unsigned long)vcpu_arg.exits);
+	check(hypercall(KEEL_HC_DOMAIN_UNPAUSE, (uint64_t)d, 0, 0, 0) == 0,
+	      "early: unpause");
+	delay_us(200000);
+	check(*counter != c0, "early: unpaused, it counts (%lu)", *counter);
+	destroy(d);
+}
+
 static void test_crashes(void)
 {
 	int64_t t = build("triple", 2, DOMU_TRIPLE, 1, false);
@@ -826,6 +871,7 @@ void test_main(void)
 	test_boot_state_refusals();
 	test_hello();
 	test_pause();
+	test_start_paused();
 	test_crashes();
 	test_io_console_ap_hypercall();
 	test_escaped();

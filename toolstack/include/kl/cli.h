@@ -15,6 +15,7 @@ struct kl_create_args {
 	bool console; /* -c: attach the console once it runs */
 	bool paused;  /* -p: leave it paused */
 	bool quiet;   /* -q: no "Parsing config" line */
+	bool timing;  /* -t: the time of each build phase on stderr */
 	const char *file;
 	const char *const *overrides; /* points into argv */
 	size_t nr_overrides;

@@ -8,8 +8,9 @@
 #include <keel/domu_platform.h>
 #include <keel/errno.h>
 #include <keel/ioreq.h>
+#include <keel/irq.h>
 
-#define PM_PORTS	    3
+#define PM_PORTS	    4 /* sleep control and status, reset, boot timer */
 #define SLP_EN		    (1u << 5)
 #define SLP_TYP_SHIFT	    2
 #define SLP_TYP_MASK	    7u
@@ -24,6 +25,20 @@ static int pm_read(const struct hvm_io_handler *h, struct vcpu *v,
 	return 0;
 }
 
+/* A guest may write the port in a loop: it logs a few lines only. */
+static void boot_timer(struct domain *d, uint8_t val)
+{
+	uint64_t now = now_ns();
+
+	if (d->boot_timer_writes >= KEEL_DOMU_BOOT_TIMER_MAX)
+		return;
+	d->boot_timer_writes++;
+	printk("d%u '%s': boot timer %u: %lu us after start (first "
+	       "instruction at %lu us)\n",
+	       d->id, d->name, val, (now - d->start_ns) / 1000,
+	       (d->first_entry_ns - d->start_ns) / 1000);
+}
+
 static int pm_write(const struct hvm_io_handler *h, struct vcpu *v,
 		    uint64_t port, unsigned size, uint64_t val)
 {
@@ -34,6 +49,8 @@ static int pm_write(const struct hvm_io_handler *h, struct vcpu *v,
 	else if (port == KEEL_DOMU_RESET_PORT &&
 		 (uint8_t)val == KEEL_DOMU_RESET_VALUE)
 		domain_shutdown(v->dom, KEEL_SHUTDOWN_REBOOT);
+	else if (port == KEEL_DOMU_BOOT_TIMER_PORT)
+		boot_timer(v->dom, (uint8_t)val);
 	/* Other sleep states are not offered (no _S3_/_S4_): ignored. */
 	return 0;
 }

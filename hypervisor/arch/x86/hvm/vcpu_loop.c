@@ -206,6 +206,8 @@ __noreturn void vcpu_loop(void)
 		spin_unlock(&v->dom->lock);
 		fpu_switch_to(v);
 		start = now_ns();
+		if (!v->dom->first_entry_ns) /* the boot timer's reference */
+			v->dom->first_entry_ns = start;
 		hvm->vcpu_run(v, horizon, &exit); /* back in Keel by horizon */
 		exited = rdtsc();
 		v->runtime_ns += now_ns() - start;
