@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""A DomU's virtio disks, served by its kl owner process in Dom0.
+"""A DomU's virtio disks and NIC, served by its kl owner process in Dom0.
 
-Boots out/keel-test.iso under QEMU TCG (-cpu max, 2 CPUs, 2 GiB) and, at
-Dom0's shell, with raw images in Dom0's tmpfs:
+Boots out/keel-test.iso under QEMU TCG (-cpu max, 2 CPUs, 2 GiB, a
+virtio NIC on QEMU's user network) and, at Dom0's shell, with raw images
+in Dom0's tmpfs and a bridge br0 over eth0:
 
 1. Bad input changes nothing: a missing image, a qcow2 entry, a bridge
    that does not exist each fail with a message and leave no domain.
@@ -14,6 +15,8 @@ Dom0's shell, with raw images in Dom0's tmpfs:
 4. `kl shutdown -w` presses the DomU's ACPI power button: acpid in the
    DomU powers it off and the owner ends it. Dom0 then reads the DomU's
    pattern from the image, and the read-only image is unchanged.
+   The same DomU has a vif on br0: it leases an address by DHCP from the
+   network Dom0's bridge sits on and pings Dom0's br0.
 5. `kl reboot -w` brings a DomU back as a new instance.
 6. SIGKILL of the owner (the device model) while the DomU reads its disk
    in a loop ends the domain: no domain and no owner are left.
@@ -38,6 +41,11 @@ RW_IMG, RO_IMG = "/tmp/rw.img", "/tmp/ro.img"
 RW_PATTERN, RO_PATTERN = "KEEL-RW-PATTERN", "KEEL-RO-PATTERN"
 DOMU_PATTERN = "WRITTEN-BY-DOMU"
 DOMU_OFFSET = 4096  # bytes: where the DomU writes (sector 8)
+# Dom0's eth0 joins br0, which takes its DHCP lease (QEMU's user network).
+MAKE_BRIDGE = ("killall udhcpc; brctl addbr br0 && brctl addif br0 eth0 && "
+               "ip addr flush dev eth0 && ip link set br0 up && "
+               "udhcpc -i br0 -s /etc/udhcpc/default.script -t 5 -T 2 -n -q")
+DHCP = "udhcpc -i eth0 -s /etc/udhcpc/default.script -t 5 -T 2 -n -q"
 
 
 def disk(target, vdev, access):
@@ -45,10 +53,11 @@ def disk(target, vdev, access):
                                                           target)
 
 
-def create_cmd(name, disks, extra=""):
+def create_cmd(name, disks, extra="", vif=""):
     spec = ", ".join('\\"%s\\"' % d for d in disks)
-    return ("kl create %s %s 'name=\"%s\"' \"disk=[%s]\""
-            % (extra, CONFIG, name, spec))
+    return ("kl create %s %s 'name=\"%s\"' \"disk=[%s]\"%s"
+            % (extra, CONFIG, name, spec,
+               " 'vif=[\"%s\"]'" % vif if vif else ""))
 
 
 def domains(machine):
@@ -102,10 +111,10 @@ def check_bad_input(suite, machine):
                 "bad" not in domains(machine), "output %r" % out)
 
 
-def check_disks(suite, machine):
+def check_disks(suite, machine, dom0_ip):
     machine.sendline(create_cmd("disks", [disk(RW_IMG, "xvda", "rw"),
                                           disk(RO_IMG, "xvdb", "ro")],
-                                "-c"))
+                                "-c", "bridge=br0"))
     machine.expect(r"Started domain disks", timeout=120)
     machine.expect(DOMU_PROMPT, timeout=DOMU_DEADLINE)
     out, _ = domu_run(machine, "dd if=/dev/vda bs=15 count=1 2>/dev/null; "
@@ -122,7 +131,21 @@ def check_disks(suite, machine):
                            "seek=8 conv=fsync 2>&1", "W2")
     suite.check("writing to the read-only vdb fails inside the DomU",
                 status != 0, "status %d, output %r" % (status, out))
+    out, status = domu_run(machine, "ip link set eth0 up; " + DHCP,
+                           "N1", timeout=180)
+    lease = re.search(r"eth0 bound to (10\.0\.2\.\d+)", out)
+    suite.check("the DomU's NIC leases an address by DHCP over br0",
+                status == 0 and lease is not None, "output %r" % out)
+    out, status = domu_run(machine, "ping -c 3 %s" % dom0_ip, "N2",
+                           timeout=120)
+    suite.check("the DomU pings Dom0's br0 (%s)" % dom0_ip,
+                status == 0 and " 0% packet loss" in out,
+                "output %r" % out)
     detach(machine)
+    out = machine.run("brctl showmacs br0 2>/dev/null | wc -l; "
+                      "ls /sys/class/net/br0/brif", timeout=30)
+    suite.check("the DomU's TAP kl-disks is a port of br0",
+                "kl-disks" in out, "output %r" % out)
 
     out = machine.run(create_cmd("again", [disk(RW_IMG, "xvda", "rw")]) +
                       " 2>&1; echo status=$?", timeout=120)
@@ -191,7 +214,9 @@ def main():
         suite.fail("out/keel-test.iso exists", "run 'make test-iso' first")
         suite.finish()
     machine = keeltest.Machine("kl-virtio", iso=iso, cpu="max", smp=2,
-                               mem="2G", timeout=BOOT_DEADLINE)
+                               mem="2G", timeout=BOOT_DEADLINE,
+                               extra_args=["-nic",
+                                           "user,model=virtio-net-pci"])
     with machine:
         try:
             machine.wait_for_shell()
@@ -201,8 +226,13 @@ def main():
                         "printf %s | dd of=%s conv=notrunc"
                         % (RW_IMG, RO_IMG, RW_PATTERN, RW_IMG, RO_PATTERN,
                            RO_IMG), timeout=60, check=True)
+            out = machine.run(MAKE_BRIDGE + "; ip -4 addr show br0",
+                              timeout=120)
+            dom0_ip = re.search(r"inet (10\.0\.2\.\d+)", out)
+            if not dom0_ip:
+                raise keeltest.TestFailure("br0 has no lease: %r" % out)
             check_bad_input(suite, machine)
-            check_disks(suite, machine)
+            check_disks(suite, machine, dom0_ip.group(1))
             check_reboot(suite, machine)
             check_kill(suite, machine)
         except keeltest.TestFailure as e:
