@@ -21,6 +21,18 @@ microseconds since START and those of the guest's first instruction),
 added to kl's "started"; and the harness's, from the Enter that starts
 kl to the prompt seen on the serial line.
 
+I/O (issue 12), in one more boot with a virtio NIC (-nic user): first
+`kl-ioreq-dm --bench`, a freestanding DomU timing with RDTSC 1000 reads
+of a register the model in Dom0 answers (Keel's I/O request, keel.ko's
+notification, poll() and DONE) and 1000 of the vIOAPIC's version
+register (Keel alone), median and p99; then a 64 MiB image of random
+bytes in Dom0's tmpfs, read and written there with busybox dd (page
+cache: tmpfs has no O_DIRECT), and the same in the sample DomU on
+/dev/vda with O_DIRECT; 4 KiB random reads are a shell loop of one dd
+per read (fork and exec included: crude, and labelled so). Last, br0
+is built from eth0 and the DomU (vif bridge=br0) pings Dom0's br0
+address 20 times after its DHCP.
+
 The configuration (QEMU command line, host CPUs and load) is printed with
 the results: figures from another machine or another load are not
 comparable.
@@ -410,10 +422,13 @@ def bench_io():
         print("%-40s %10s %10s" % (label, "%.1f" % value[0] if value else
                                    "failed",
                                    "%.1f" % value[1] if value else "failed"))
+    for line in re.findall(r"kl-ioreq-dm: (?:bench|\d+ requests)[^\n]*",
+                           ioreq_out):
+        print(line)
     print()
     print("DomU -> Dom0 (br0) ping, %d packets, ms" % IO_PINGS)
     print("%-10s %10s %10s" % ("min", "avg", "max"))
-    print("%-10s %10s %10s" % ping if ping else "failed")
+    print("%-10.1f %10.1f %10.1f" % ping if ping else "failed")
     print()
     for note in notes:
         print("note: %s" % note)
