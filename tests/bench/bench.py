@@ -296,7 +296,7 @@ def disk_figures(run, dev, direct):
     out = run("time sh -c 'i=0; while [ $i -lt %d ]; do dd if=%s "
               "of=/dev/null bs=4k count=1 skip=$((RANDOM %% %d))%s "
               "2>/dev/null || exit 1; i=$((i+1)); done' 2>&1"
-              % (IO_RANDOM_READS, dev, blocks, iflag), "RR", )
+              % (IO_RANDOM_READS, dev, blocks, iflag), "RR")
     s = busybox_seconds(out)
     figures["4K random reads/s"] = (IO_RANDOM_READS / s if s else None, out)
     return figures
