@@ -7,7 +7,10 @@
 #                              `kl create -c` of the sample DomU to its
 #                              shell, split into phases (kl create -t,
 #                              Keel's boot timer port), beside that boot's
-#                              Dom0 boot time
+#                              Dom0 boot time; then (--only io) virtio-blk
+#                              MB/s and random reads in a DomU beside Dom0,
+#                              the ioreq round trip beside a vIOAPIC read,
+#                              and the DomU's ping RTT to Dom0
 #
 # Run them on an otherwise idle machine: the emulator's speed is the
 # machine's.

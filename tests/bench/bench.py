@@ -21,11 +21,23 @@ microseconds since START and those of the guest's first instruction),
 added to kl's "started"; and the harness's, from the Enter that starts
 kl to the prompt seen on the serial line.
 
+I/O (issue 12), in one more boot with a virtio NIC (-nic user): first
+`kl-ioreq-dm --bench`, a freestanding DomU timing with RDTSC 1000 reads
+of a register the model in Dom0 answers (Keel's I/O request, keel.ko's
+notification, poll() and DONE) and 1000 of the vIOAPIC's version
+register (Keel alone), median and p99; then a 64 MiB image of random
+bytes in Dom0's tmpfs, read and written there with busybox dd (page
+cache: tmpfs has no O_DIRECT), and the same in the sample DomU on
+/dev/vda with O_DIRECT; 4 KiB random reads are a shell loop of one dd
+per read (fork and exec included: crude, and labelled so). Last, br0
+is built from eth0 and the DomU (vif bridge=br0) pings Dom0's br0
+address 20 times after its DHCP.
+
 The configuration (QEMU command line, host CPUs and load) is printed with
 the results: figures from another machine or another load are not
 comparable.
 
-    tests/bench/bench.py [--rounds N] [--only boot|domu]
+    tests/bench/bench.py [--rounds N] [--only boot|domu|io]
 """
 
 import argparse
@@ -240,11 +252,200 @@ def bench_domu(rounds):
           "the shell starting kl.")
 
 
+# The I/O section (--only io): one boot of the test ISO with a virtio NIC.
+IO_IMAGE = "/tmp/bench.img"
+IO_IMAGE_MB = 64
+IO_RANDOM_READS = 200
+IO_PINGS = 20
+IO_DM_READS = 1000  # tests/guests/ioreq/payload.h DOMU_BENCH_READS
+IO_NIC = ["-nic", "user,model=virtio-net-pci"]
+UDHCPC = "udhcpc -s /etc/udhcpc/default.script -t 5 -T 2 -n -q -i"
+
+
+def busybox_seconds(out):
+    """Seconds of busybox time's "real" line, or None."""
+    m = re.search(r"real\s+(\d+)m\s*([\d.]+)s", out)
+    return int(m.group(1)) * 60 + float(m.group(2)) if m else None
+
+
+def domu_run(machine, command, marker, timeout=300):
+    """Runs command at the DomU's shell; its output (CR removed)."""
+    machine.sendline("%s; echo %s-$?-END" % (command, marker))
+    machine.expect(r"%s-(\d+)-END" % marker, timeout=timeout)
+    return machine.child.before.replace("\r", "")
+
+
+def disk_figures(run, dev, direct):
+    """{figure: (value, how)} of sequential read and write and random
+    4 KiB reads of dev through busybox dd, timed by busybox time (10 ms
+    resolution); direct adds iflag/oflag=direct."""
+    iflag = " iflag=direct" if direct else ""
+    oflag = " oflag=direct" if direct else ""
+    figures = {}
+    out = run("time dd if=%s of=/dev/null bs=1M count=%d%s 2>&1"
+              % (dev, IO_IMAGE_MB, iflag), "SR")
+    s = busybox_seconds(out)
+    figures["seq read MB/s"] = (IO_IMAGE_MB * 1.048576 / s if s else None,
+                                out)
+    out = run("time dd if=/dev/zero of=%s bs=1M count=%d conv=notrunc,fsync"
+              "%s 2>&1" % (dev, IO_IMAGE_MB, oflag), "SW")
+    s = busybox_seconds(out)
+    figures["seq write MB/s"] = (IO_IMAGE_MB * 1.048576 / s if s else None,
+                                 out)
+    blocks = IO_IMAGE_MB * 256
+    out = run("time sh -c 'i=0; while [ $i -lt %d ]; do dd if=%s "
+              "of=/dev/null bs=4k count=1 skip=$((RANDOM %% %d))%s "
+              "2>/dev/null || exit 1; i=$((i+1)); done' 2>&1"
+              % (IO_RANDOM_READS, dev, blocks, iflag), "RR")
+    s = busybox_seconds(out)
+    figures["4K random reads/s"] = (IO_RANDOM_READS / s if s else None, out)
+    return figures
+
+
+def ioreq_figures(machine):
+    """kl-ioreq-dm --bench in Dom0: {figure: (value, output)}."""
+    out = machine.run("kl-ioreq-dm --bench 2>&1", timeout=600)
+    figures = {}
+    for what in ("dm", "keel"):
+        m = re.search(r"bench %s: median ([\d.]+) us p99 ([\d.]+) us"
+                      % what, out)
+        figures[what] = (float(m.group(1)), float(m.group(2))) if m \
+            else None
+    return figures, out
+
+
+def bench_io():
+    machine = keeltest.Machine("bench-io", cpu=CPU, mem=MEM,
+                               iso=keeltest.out_path("keel-test.iso"),
+                               timeout=BOOT_TIMEOUT, extra_args=IO_NIC)
+    dom0, domu, notes = {}, {}, []
+    ioreq, ioreq_out, ping, ping_out = {}, "", None, ""
+    started = time.monotonic()
+    with machine:
+        machine.wait_for_shell()
+
+        def dom0_run(command, marker):
+            return machine.run(command, timeout=600)
+
+        # The ioreq round trip first, while Dom0 is otherwise idle.
+        try:
+            ioreq, ioreq_out = ioreq_figures(machine)
+        except keeltest.TestFailure as e:
+            ioreq_out = str(e)
+        print("ioreq round trip: %s" % ioreq, flush=True)
+
+        machine.run("dd if=/dev/urandom of=%s bs=1M count=%d 2>/dev/null"
+                    % (IO_IMAGE, IO_IMAGE_MB), timeout=300, check=True)
+        # Dom0's tmpfs has no O_DIRECT: its figures are page-cache ones.
+        dom0 = disk_figures(dom0_run, IO_IMAGE, False)
+        print("Dom0: %s" % {k: v[0] for k, v in dom0.items()}, flush=True)
+
+        machine.run("killall udhcpc; brctl addbr br0; brctl addif br0 eth0;"
+                    " ip addr flush dev eth0; ip link set br0 up; %s br0"
+                    % UDHCPC, timeout=120)
+        out = machine.run("ip -4 -o addr show br0", timeout=30)
+        m = re.search(r"inet (\d+\.\d+\.\d+\.\d+)", out)
+        br0 = m.group(1) if m else None
+        if not br0:
+            notes.append("br0 got no address: %r" % out)
+
+        machine.sendline("kl create -c %s 'name=\"io\"' "
+                         "'disk=[\"format=raw, vdev=xvda, access=rw, "
+                         "target=%s\"]' 'vif=[\"bridge=br0\"]'"
+                         % (DOMU_CONFIG, IO_IMAGE))
+        try:
+            machine.expect(DOMU_PROMPT, DOMU_TIMEOUT)
+            probe = domu_run(machine, "dd if=/dev/vda of=/dev/null bs=4k "
+                             "count=1 iflag=direct 2>&1", "PROBE")
+            direct = "invalid" not in probe and "unknown" not in probe
+            if not direct:
+                notes.append("DomU: no dd iflag=direct; caches dropped "
+                             "before each read instead")
+                domu = disk_figures(
+                    lambda c, mk: domu_run(
+                        machine, "echo 3 > /proc/sys/vm/drop_caches; " + c,
+                        mk), "/dev/vda", False)
+            else:
+                domu = disk_figures(
+                    lambda c, mk: domu_run(machine, c, mk), "/dev/vda", True)
+            print("DomU: %s" % {k: v[0] for k, v in domu.items()},
+                  flush=True)
+            if br0:
+                ping_out = domu_run(
+                    machine, "ip link set eth0 up; %s eth0 >/dev/null 2>&1; "
+                    "ping -c %d %s" % (UDHCPC, IO_PINGS, br0), "PING",
+                    timeout=300)
+                m = re.search(r"min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+)",
+                              ping_out)
+                ping = tuple(float(x) for x in m.groups()) if m else None
+                lost = re.search(r"(\d+)% packet loss", ping_out)
+                if lost:
+                    notes.append("ping: %s%% packet loss" % lost.group(1))
+        except keeltest.TestFailure as e:
+            notes.append("DomU failed: %s" % str(e).splitlines()[0])
+        machine.send(CTRL_RIGHT_BRACKET)
+        machine.sendline()
+        machine.expect(keeltest.DOM0_PROMPT, 60)
+        machine.run("kl destroy io", timeout=120)
+        command = machine.command
+    elapsed = time.monotonic() - started
+
+    def cell(figures, name, fmt="%.1f"):
+        value = figures.get(name, (None, ""))[0]
+        return fmt % value if value is not None else "failed"
+
+    print()
+    print("virtio-blk: busybox dd on a %d MiB raw image in Dom0's tmpfs "
+          "(one pass each; random: %d reads)" % (IO_IMAGE_MB,
+                                                  IO_RANDOM_READS))
+    print("%-40s %14s %14s" % ("figure", "DomU /dev/vda", "Dom0 file"))
+    for name, label in (("seq read MB/s", "sequential read, 1 MiB, MB/s"),
+                        ("seq write MB/s",
+                         "sequential write, 1 MiB + fsync, MB/s"),
+                        ("4K random reads/s",
+                         "4 KiB random reads/s (dd per read)")):
+        print("%-40s %14s %14s" % (label, cell(domu, name),
+                                   cell(dom0, name)))
+    print("DomU: dd iflag/oflag=direct on /dev/vda (O_DIRECT) unless noted;"
+          " Dom0: the same image file through tmpfs (page cache: no "
+          "O_DIRECT there).")
+    print("Random reads: a shell loop starting one busybox dd per 4 KiB "
+          "read at skip=$RANDOM: the figure includes a fork+exec per read;"
+          " it is crude, not an IOPS of the device alone.")
+    print()
+    print("ioreq round trip, %d 4-byte reads each, timed with RDTSC in a "
+          "freestanding DomU (kl-ioreq-dm --bench), us" % IO_DM_READS)
+    print("%-40s %10s %10s" % ("register", "median", "p99"))
+    for what, label in (("dm", "device model (Dom0 poll(), keel.ko)"),
+                        ("keel", "vIOAPIC (emulated by Keel)")):
+        value = ioreq.get(what)
+        print("%-40s %10s %10s" % (label, "%.1f" % value[0] if value else
+                                   "failed",
+                                   "%.1f" % value[1] if value else "failed"))
+    for line in re.findall(r"kl-ioreq-dm: (?:bench|\d+ requests)[^\n]*",
+                           ioreq_out):
+        print(line)
+    print()
+    print("DomU -> Dom0 (br0) ping, %d packets, ms" % IO_PINGS)
+    print("%-10s %10s %10s" % ("min", "avg", "max"))
+    print("%-10.1f %10.1f %10.1f" % ping if ping else "failed")
+    print()
+    for note in notes:
+        print("note: %s" % note)
+    if not ioreq.get("dm"):
+        print("kl-ioreq-dm output: %s" % ioreq_out[-2000:])
+    if ping is None and ping_out:
+        print("ping output: %s" % ping_out[-1000:])
+    print("keel: %s" % " ".join(command))
+    print("DomU: %s + the disk and vif=[\"bridge=br0\"]; section took "
+          "%.0f s" % (DOMU_CONFIG, elapsed))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int,
                         default=int(os.environ.get("BENCH_ROUNDS", "3")))
-    parser.add_argument("--only", choices=["boot", "domu"], default=None)
+    parser.add_argument("--only", choices=["boot", "domu", "io"], default=None)
     args = parser.parse_args()
     print(host_config())
     print("emulator: QEMU TCG, -cpu %s, -m %s, 1 CPU (the test ISO runs Keel "
@@ -255,6 +456,9 @@ def main():
         print()
     if args.only in (None, "domu"):
         bench_domu(args.rounds)
+        print()
+    if args.only in (None, "io"):
+        bench_io()
 
 
 if __name__ == "__main__":

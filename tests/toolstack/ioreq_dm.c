@@ -9,6 +9,11 @@
  * after the power-off; poll() must say POLLHUP once the domain is gone.
  * Prints "kl-ioreq-dm: PASS ..." or "kl-ioreq-dm: FAIL <why>" and exits
  * 0 or 1 (tests/system/test_kl_ioreq.py runs it in Dom0).
+ *
+ * kl-ioreq-dm --bench: the DomU instead times DOMU_BENCH_READS reads of a
+ * register this model answers and as many of the vIOAPIC's (Keel's own)
+ * with RDTSC; the model prints the median and p99 of each in microseconds
+ * (make bench, tests/bench/bench.py).
  */
 #include <errno.h>
 #include <poll.h>
@@ -110,7 +115,29 @@ static void wait_request(int dfd, struct keel_ioreq_page *p, unsigned i,
 	}
 }
 
-int main(void)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Prints the median and p99 of n TSC deltas at ram + off, in us. */
+static void bench_print(const char *what, uint8_t *ram, uint64_t off,
+			unsigned n, uint64_t khz)
+{
+	static uint64_t v[DOMU_BENCH_READS];
+
+	memcpy(v, ram + off, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	printf("kl-ioreq-dm: bench %s: median %.1f us p99 %.1f us "
+	       "(%u reads, min %.1f max %.1f)\n",
+	       what, v[n / 2] * 1000.0 / khz,
+	       v[(n * 99 + 99) / 100 - 1] * 1000.0 / khz, n,
+	       v[0] * 1000.0 / khz, v[n - 1] * 1000.0 / khz);
+}
+
+int main(int argc, char **argv)
 {
 	struct keel_vcpu_boot_state boot = {0};
 	struct keel_ioreq_page *p;
@@ -121,6 +148,7 @@ int main(void)
 	uint32_t domid;
 	uint64_t t0, bits;
 	uint8_t *ram;
+	bool bench = argc > 1 && !strcmp(argv[1], "--bench");
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	fd = keel_open();
@@ -152,7 +180,7 @@ int main(void)
 	boot.rip = DOMU_PAYLOAD_GPA;
 	boot.rsp = DOMU_STACK_TOP;
 	boot.rflags = 2;
-	boot.rdi = DOMU_SEQUENCE;
+	boot.rdi = bench ? DOMU_BENCH : DOMU_SEQUENCE;
 	rc = keel_vcpu_boot(dfd, 0, &boot);
 	if (rc)
 		fail("boot state: %s", strerror(-rc));
@@ -184,7 +212,23 @@ int main(void)
 	if (rc)
 		fail("start: %s", strerror(-rc));
 	t0 = now_us();
-	for (unsigned i = 0; i < IOREQ_SCRIPT_LEN; i++) {
+	for (unsigned i = 0; bench && i < DOMU_BENCH_READS; i++) {
+		struct keel_ioreq *s = &p->slot[0];
+
+		wait_request(dfd, p, i, &sleeps);
+		if (s->type != MMIO_ || s->dir != RD_ || s->size != 4 ||
+		    s->addr != DOMU_MMIO_BASE + DOMU_BENCH_REG)
+			fail(
+			    "bench request %u: type %u dir %u size %u at %#llx",
+			    i, s->type, s->dir, s->size,
+			    (unsigned long long)s->addr);
+		s->data = IOREQ_ANSWER;
+		__atomic_store_n(&s->state, KEEL_IOREQ_DONE, __ATOMIC_RELEASE);
+		rc = keel_ioreq_done(dfd, 0);
+		if (rc)
+			fail("DONE for request %u: %s", i, strerror(-rc));
+	}
+	for (unsigned i = 0; !bench && i < IOREQ_SCRIPT_LEN; i++) {
 		const struct ioreq_expect *e = &ioreq_script[i];
 		struct keel_ioreq *s = &p->slot[0];
 
@@ -227,7 +271,8 @@ int main(void)
 	}
 	printf("kl-ioreq-dm: %zu requests served in %llu us, %u poll "
 	       "wake-ups\n",
-	       IOREQ_SCRIPT_LEN, (unsigned long long)(now_us() - t0), sleeps);
+	       bench ? (size_t)DOMU_BENCH_READS : IOREQ_SCRIPT_LEN,
+	       (unsigned long long)(now_us() - t0), sleeps);
 	for (int tries = 0;; tries++) {
 		if (keel_domain_info(fd, domid, &info) != (int)domid)
 			fail("the domain vanished");
@@ -236,6 +281,20 @@ int main(void)
 		if (tries == 200)
 			fail("no power-off (state %u)", info.state);
 		usleep(50000);
+	}
+	if (bench) {
+		uint64_t khz;
+
+		memcpy(&khz, ram + DOMU_RESULT_GPA, sizeof(khz));
+		if (!khz)
+			fail("no TSC frequency in CPUID 0x40000010");
+		printf("kl-ioreq-dm: bench: TSC %llu kHz\n",
+		       (unsigned long long)khz);
+		bench_print("dm", ram, DOMU_BENCH_GPA, DOMU_BENCH_READS, khz);
+		bench_print("keel", ram, DOMU_BENCH_GPA + 8 * DOMU_BENCH_READS,
+			    DOMU_BENCH_READS, khz);
+		keel_domain_destroy(fd, domid);
+		return 0;
 	}
 	for (unsigned i = 0; i < DOMU_NR_RESULTS; i++) {
 		uint64_t got;

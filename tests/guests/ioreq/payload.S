@@ -20,6 +20,8 @@
 	.code64
 	.globl	ioreq_payload_start, ioreq_payload_end
 ioreq_payload_start:
+	cmpq	$DOMU_BENCH, %rdi
+	je	bench
 	movl	$DOMU_MMIO_BASE, %ebx
 	cmpq	$DOMU_WAIT, %rdi
 	je	wait_one
@@ -131,6 +133,38 @@ ioreq_payload_start:
 wait_one:
 	movq	0x40(%rbx), %rax
 	movq	%rax, R(0)
+	jmp	poweroff
+
+	/* RDTSC around each read; LFENCE keeps the read between them. */
+#define TIMED_READS(reg)			\
+	movl	$DOMU_BENCH_READS, %esi;	\
+1:	lfence;					\
+	rdtsc;					\
+	shlq	$32, %rdx;			\
+	orq	%rdx, %rax;			\
+	movq	%rax, %r8;			\
+	movl	reg, %ecx;			\
+	lfence;					\
+	rdtsc;					\
+	shlq	$32, %rdx;			\
+	orq	%rdx, %rax;			\
+	subq	%r8, %rax;			\
+	movq	%rax, (%rdi);			\
+	addq	$8, %rdi;			\
+	decl	%esi;				\
+	jnz	1b
+
+bench:
+	movl	$0x40000010, %eax
+	xorl	%ecx, %ecx
+	cpuid
+	movq	%rax, R(0)
+	movl	$DOMU_MMIO_BASE, %ebx
+	movl	$DOMU_BENCH_GPA, %edi
+	TIMED_READS(DOMU_BENCH_REG(%rbx))
+	movl	$VIOAPIC, %r9d
+	movl	$1, (%r9)
+	TIMED_READS(0x10(%r9))
 	jmp	poweroff
 
 irq_handler:

@@ -6,6 +6,7 @@
 /* What the DomU does (its RDI at entry). */
 #define DOMU_SEQUENCE 0 /* the accesses ioreq.c's script expects */
 #define DOMU_WAIT     1 /* one MMIO read into RESULT, then powers off */
+#define DOMU_BENCH    2 /* times MMIO reads: kl-ioreq-dm --bench */
 
 /* Guest-physical layout inside the DomU's first 2 MiB. */
 #define DOMU_PML4_GPA	 0x1000
@@ -18,6 +19,12 @@
 #define DOMU_NR_RESULTS	 13
 #define DOMU_IRQ_COUNT	 0x8100
 #define DOMU_PAYLOAD_GPA 0x10000
+/* DOMU_BENCH: RESULT[0] = the TSC kHz (CPUID 0x40000010), then TSC cycles
+ * per read: DOMU_BENCH_READS of DOMU_BENCH_REG, then as many of the
+ * vIOAPIC's version register (Keel's own). */
+#define DOMU_BENCH_GPA	 0x100000
+#define DOMU_BENCH_READS 1000
+#define DOMU_BENCH_REG	 0x40 /* offset in the MMIO range */
 #define DOMU_STACK_TOP	 0x20000
 #define DOMU_RAM_SIZE	 0x200000
 
