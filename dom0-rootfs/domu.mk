@@ -22,3 +22,21 @@ export BUILD
 $(DOM0_INITRAMFS): $(DOMU_INITRAMFS) $(wildcard dom0-rootfs/examples/*)
 # ... and the test guests that test_kl_domu.py creates (initramfs/files).
 $(DOM0_INITRAMFS): $(foreach g,busy triple hvmem,$(GUEST_OUT)/$(g).bin)
+
+# A small root file system on a virtio disk for test_kl_virtio.py: busybox
+# and tests/domu-root/init, which the DomU initramfs hands over to when
+# the command line says root=/dev/vda.
+DOMU_TEST_ROOT := $(OUT)/domu-test-root.img
+DOMU_TEST_ROOT_APPLETS := sh mount grep setsid cttyhack cat ls poweroff
+
+$(DOMU_TEST_ROOT): tests/domu-root/init | $(DEPS_STAMP)
+	rm -rf $@.d
+	mkdir -p $@.d/bin $@.d/sbin $@.d/dev $@.d/proc $@.d/sys
+	cp /bin/busybox $@.d/bin/busybox
+	for a in $(DOMU_TEST_ROOT_APPLETS); do ln -s busybox $@.d/bin/$$a; done
+	cp tests/domu-root/init $@.d/sbin/init
+	rm -f $@
+	mke2fs -q -t ext4 -d $@.d $@ 8M
+	rm -rf $@.d
+
+$(DOM0_INITRAMFS): $(DOMU_TEST_ROOT)

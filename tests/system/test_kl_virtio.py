@@ -18,7 +18,10 @@ in Dom0's tmpfs and a bridge br0 over eth0:
    The same DomU has a vif on br0: it leases an address by DHCP from the
    network Dom0's bridge sits on and pings Dom0's br0.
 5. `kl reboot -w` brings a DomU back as a new instance.
-6. SIGKILL of the owner (the device model) while the DomU reads its disk
+6. With root=/dev/vda on its command line, the DomU initramfs mounts
+   the disk (an ext4 image with busybox, tests/domu-root/) and hands
+   over to its /sbin/init; what that system writes is in the image.
+7. SIGKILL of the owner (the device model) while the DomU reads its disk
    in a loop ends the domain: no domain and no owner are left.
 """
 # suite-timeout: 1800
@@ -182,6 +185,38 @@ def check_reboot(suite, machine):
     wait_gone(machine, "rb")
 
 
+def check_root(suite, machine):
+    machine.run("cp /usr/share/keel/tests/root.img /tmp/root.img",
+                timeout=60, check=True)
+    machine.sendline(create_cmd("rootfs", [disk("/tmp/root.img", "xvda",
+                                                 "rw")], "-c") +
+                     " 'cmdline=\"console=ttyS0 pci=off root=/dev/vda rw\"'")
+    try:
+        m = machine.expect(r"Keel DomU root: (\S+) / (\w+) (\w+)",
+                           timeout=DOMU_DEADLINE)
+        suite.check("root=/dev/vda: the DomU's system runs from its disk "
+                    "(%s %s %s)" % m.group(1, 2, 3),
+                    m.group(1, 2, 3) == ("/dev/vda", "ext4", "rw"),
+                    "mount line %r" % m.group(0))
+    except keeltest.TestFailure as e:
+        suite.fail("root=/dev/vda: the DomU's system runs from its disk", e)
+        detach(machine)
+        machine.run("kl destroy rootfs", timeout=60)
+        return
+    domu_run(machine, "echo %s > /written; sync" % DOMU_PATTERN, "P1")
+    # The console ends with the domain: Dom0's prompt comes back.
+    machine.sendline("poweroff -f")
+    machine.expect(keeltest.DOM0_PROMPT, timeout=180)
+    out = machine.run("kl list | grep -c rootfs; true", timeout=60)
+    gone = wait_gone(machine, "rootfs")
+    # The image's blocks hold the file's bytes: grep the raw image.
+    found = machine.run("grep -c %s /tmp/root.img; true" % DOMU_PATTERN,
+                        timeout=60)
+    suite.check("its poweroff ends it, and its file is in the image",
+                gone and found.strip() not in ("", "0"),
+                "list %r, grep %r" % (out, found))
+
+
 def check_kill(suite, machine):
     machine.sendline(create_cmd("victim", [disk(RW_IMG, "xvda", "rw")],
                                 "-c"))
@@ -234,6 +269,7 @@ def main():
             check_bad_input(suite, machine)
             check_disks(suite, machine, dom0_ip.group(1))
             check_reboot(suite, machine)
+            check_root(suite, machine)
             check_kill(suite, machine)
         except keeltest.TestFailure as e:
             suite.fail("kl and the DomU answer", e)
