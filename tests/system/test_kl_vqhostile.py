@@ -21,7 +21,9 @@ Dom0's shell:
    or blocked, not crashed) and its owner, the device model, is alive,
    with no segfault in Dom0's kernel log.
 5. Dom0 answers, and the busybox DomU's shell echoes a marker.
-6. `kl destroy` of both leaves Dom0 the only domain, no owner process,
+6. A control: the same guest told another pattern= must fail its first
+   read (so its checks can fail).
+7. `kl destroy` of the rest leaves Dom0 the only domain, no owner process,
    and Keel's free memory back at its baseline.
 """
 # suite-timeout: 1500
@@ -44,6 +46,7 @@ GUEST_DEADLINE = 600
 CONFIG = "/etc/keel/examples/debian.cfg"
 NAME = "debian"
 HOSTILE = "vqh"
+CONTROL = "vqctl"
 DOMU_PROMPT = r"domU:[^\r\n]*# "
 CTRL_RIGHT_BRACKET = "\x1d"
 IMG = "/tmp/vqh.img"
@@ -113,27 +116,34 @@ def detach(machine):
     machine.expect(keeltest.DOM0_PROMPT, timeout=60)
 
 
-def run_hostile(suite, machine):
-    """Creates the hostile guest attached to its console; returns its
-    output up to the result line."""
-    lines = ['name = "%s"' % HOSTILE, 'kernel = "%s"' % GUEST,
+def start_guest(machine, name, pattern):
+    """Creates the vqhostile guest as domain name, attached to its
+    console, with pattern= on its command line; returns its result
+    (PASS or FAIL and the reason) and its output before that."""
+    lines = ['name = "%s"' % name, 'kernel = "%s"' % GUEST,
              "memory = 32", 'on_crash = "preserve"',
-             'cmdline = "pattern=%s"' % PATTERN,
-             "disk = [ \\\"format=raw, vdev=xvda, access=rw, target=%s\\\" ]"
-             % IMG]
-    machine.run("printf '%s\\n' > /tmp/%s.cfg" % ("\\n".join(lines), HOSTILE),
+             'cmdline = "pattern=%s"' % pattern,
+             # printf's octal escape: the line is inside single quotes.
+             "disk = [ \\042format=raw, vdev=xvda, access=rw, "
+             "target=%s\\042 ]" % IMG]
+    machine.run("printf '%s\\n' > /tmp/%s.cfg" % ("\\n".join(lines), name),
                 timeout=30, check=True)
     forget_output(machine)
-    start = time.monotonic()
-    machine.sendline("kl create -c /tmp/%s.cfg" % HOSTILE)
-    machine.expect(r"Started domain %s" % HOSTILE, timeout=120)
+    machine.sendline("kl create -c /tmp/%s.cfg" % name)
+    machine.expect(r"Started domain %s" % name, timeout=120)
     machine.expect(r"TEST vqhostile: (PASS|FAIL[^\r\n]*)",
                    timeout=GUEST_DEADLINE)
     result = machine.child.match.group(1)
     output = machine.child.before
-    elapsed = time.monotonic() - start
-    suite.note("the hostile guest ran for %.0f s" % elapsed)
     detach(machine)
+    return result, output
+
+
+def run_hostile(suite, machine):
+    start = time.monotonic()
+    result, output = start_guest(machine, HOSTILE, PATTERN)
+    suite.note("the hostile guest ran for %.0f s"
+               % (time.monotonic() - start))
     # Keel copies a DomU's console to the serial line too: count each
     # check line once per case name.
     oks = set(re.findall(r"vqhostile: ok: case ([^:\r\n]+):", output))
@@ -176,10 +186,25 @@ def check_after(suite, machine):
     detach(machine)
 
 
+def check_control(suite, machine):
+    """The guest's own check can fail: told another pattern, its first
+    valid read must not match (the hostile DomU, which holds the image
+    writable, is destroyed first)."""
+    out = machine.run("kl destroy %s; echo status=$?" % HOSTILE, timeout=120)
+    suite.check("kl destroy ends the hostile DomU",
+                "status=0" in out and wait_gone(machine, HOSTILE),
+                "output %r, kl list %r" % (out, domains(machine)))
+    result, _ = start_guest(machine, CONTROL, "NOT-THE-PATTERN")
+    suite.check("control: with another pattern the guest fails its first "
+                "read", result.startswith("FAIL first valid read: sector 0 "
+                                          "does not hold the pattern"),
+                "result %r" % result)
+
+
 def check_destroy(suite, machine, baseline):
     out = machine.run("kl destroy %s; echo status=$?; kl destroy %s; "
-                      "echo status=$?" % (HOSTILE, NAME), timeout=120)
-    gone = wait_gone(machine, HOSTILE) and wait_gone(machine, NAME)
+                      "echo status=$?" % (CONTROL, NAME), timeout=120)
+    gone = wait_gone(machine, CONTROL) and wait_gone(machine, NAME)
     doms = domains(machine)
     suite.check("kl destroy of both leaves Dom0 the only domain",
                 out.count("status=0") == 2 and gone and len(doms) == 1,
@@ -216,6 +241,7 @@ def main():
             detach(machine)
             run_hostile(suite, machine)
             check_after(suite, machine)
+            check_control(suite, machine)
             check_destroy(suite, machine, baseline)
         except keeltest.TestFailure as e:
             suite.fail("kl, the guests and Dom0 answer", e)
