@@ -131,7 +131,8 @@ def start_guest(machine, name, pattern):
     forget_output(machine)
     machine.sendline("kl create -c /tmp/%s.cfg" % name)
     machine.expect(r"Started domain %s" % name, timeout=120)
-    machine.expect(r"TEST vqhostile: (PASS|FAIL[^\r\n]*)",
+    # To the end of the line: the reason may come in a later read.
+    machine.expect(r"TEST vqhostile: (PASS|FAIL[^\r\n]*)\r*\n",
                    timeout=GUEST_DEADLINE)
     result = machine.child.match.group(1)
     output = machine.child.before
