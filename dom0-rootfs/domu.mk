@@ -20,8 +20,6 @@ $(DOMU_INITRAMFS): $(KERNEL_STAMP) scripts/mkinitramfs.py \
 # The manifest names $BUILD as well as $OUT.
 export BUILD
 $(DOM0_INITRAMFS): $(DOMU_INITRAMFS) $(wildcard dom0-rootfs/examples/*)
-# ... and the test guests that test_kl_domu.py creates (initramfs/files).
-$(DOM0_INITRAMFS): $(foreach g,busy triple hvmem,$(GUEST_OUT)/$(g).bin)
 
 # A small root file system on a virtio disk for test_kl_virtio.py: busybox
 # and tests/domu-root/init, which the DomU initramfs hands over to when

@@ -44,10 +44,16 @@ $(DEPS_STAMP): scripts/deps.sh
 $(KERNEL_STAMP): image/kernel-version scripts/fetch-kernel.sh | $(DEPS_STAMP)
 	scripts/fetch-kernel.sh $(BUILD)
 
+# The test guests dom0-rootfs/initramfs/files names ($OUT/guests/...):
+# a rebuilt guest must reach the test ISO.
+DOM0_INITRAMFS_GUESTS := $(patsubst $$OUT/%,$(OUT)/%,$(filter $$OUT/guests/%,\
+	$(shell grep -v '^\#' dom0-rootfs/initramfs/files)))
+
 # With keel.ko (dom0-rootfs/kmod/kmod.mk), loaded last, kl, and the
 # ioreq device-model check tests/system/test_kl_ioreq.py runs.
 $(DOM0_INITRAMFS): $(KERNEL_STAMP) scripts/mkinitramfs.py \
 		$(wildcard dom0-rootfs/initramfs/*) $(OUT)/kmod/keel.ko \
+		$(DOM0_INITRAMFS_GUESTS) \
 		$(OUT)/toolstack/kl $(OUT)/toolstack/kl-ioreq-dm | $(DEPS_STAMP)
 	scripts/mkinitramfs.py --kernel-dir $(KERNEL_DIR) \
 		--extra-module $(OUT)/kmod/keel.ko \
