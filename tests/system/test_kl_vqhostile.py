@@ -171,6 +171,12 @@ def check_after(suite, machine):
                 owner_alive(machine, HOSTILE) and
                 out.strip().splitlines()[-1].strip() == "0",
                 "segfaults in dmesg: %r" % out)
+    out = machine.run("grep -c 'broke the device' /var/log/keel/kl-%s.log"
+                      % HOSTILE, timeout=30)
+    broken = out.strip().splitlines()[-1].strip() if out.strip() else "0"
+    suite.check("the device model logged each broken device (%s times)"
+                % broken, broken.isdigit() and int(broken) >= 27,
+                "output %r" % out)
     out = machine.run("echo dom0-$((40+2))", timeout=30)
     suite.check("Dom0 answers", "dom0-42" in out, "output %r" % out)
     forget_output(machine)

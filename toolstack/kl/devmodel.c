@@ -344,6 +344,16 @@ int kl_dm_serve(struct kl_dm *dm, int timeout_ms)
 			serve_slot(dm, v);
 		serve_doorbells(dm);
 	}
+	for (size_t i = 0; i < dm->nr; i++) {
+		const char *why = virtio_mmio_broken(dm->dev[i].vdev);
+
+		if (why && !dm->dev[i].broken)
+			fprintf(stderr,
+				"kl: %s: the guest's driver broke the device "
+				"(%s); it does nothing until reset\n",
+				dm->dev[i].what, why);
+		dm->dev[i].broken = why != NULL;
+	}
 	return 0;
 }
 

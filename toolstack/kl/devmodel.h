@@ -17,6 +17,7 @@
 #ifndef KL_DEVMODEL_H
 #define KL_DEVMODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@ struct kl_dm_dev {
 	uint32_t gsi;
 	int lock_fd;   /* a disk's image, flock()ed; -1 for a vif */
 	int doorbell;  /* Keel's range id of its QueueNotify */
+	bool broken;   /* logged as broken (virtio_mmio_broken()) */
 	char what[64]; /* "disk xvda", "vif kl-web" for the log */
 };
 
