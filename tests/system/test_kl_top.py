@@ -23,7 +23,9 @@ guests alike, so they measure about 1:1.6, not 1:2.) Then:
 3. The counters only grow between the two reports (exits, CPU time).
 4. `kl top -b -n 1 -i 1 -v` prints the table: its header, a line per
    domain and a line per vCPU.
-5. Bad arguments are refused with status 2 (`-i 0`, `-n 0`, `-s mem`).
+5. On Dom0's console (a terminal) `kl top -i 1` redraws, `v` shows the
+   vCPU lines, `q` quits.
+6. Bad arguments are refused with status 2 (`-i 0`, `-n 0`, `-s mem`).
 The measured figures are printed.
 """
 # suite-timeout: 900
@@ -180,6 +182,25 @@ def check_text(suite, machine):
                 "output %r" % lines)
 
 
+def check_interactive(suite, machine):
+    """On Dom0's console (a terminal) kl top redraws every interval; `v`
+    adds the vCPU lines at once, `q` quits and the shell answers again."""
+    try:
+        machine.sendline("kl top -i 1 -s cpu")
+        machine.expect(r"q quit", timeout=60)
+        machine.expect(r"q quit", timeout=60)  # a second redraw
+        machine.send("v")
+        machine.expect(r"VCPU +0 +CPU +1 ", timeout=60)
+        machine.send("q")
+        machine.expect(keeltest.DOM0_PROMPT, timeout=60)
+        out = machine.run("echo still-here", timeout=60)
+        suite.check("kl top on a terminal: redraws, v shows vCPUs, q quits",
+                    "still-here" in out, "output %r" % out)
+    except keeltest.TestFailure as e:
+        suite.fail("kl top on a terminal: redraws, v shows vCPUs, q quits", e)
+        machine.send("q")
+
+
 def check_bad_args(suite, machine):
     for args in ("-i 0", "-n 0", "-s mem", "-x"):
         out = machine.run("kl top -b %s; echo status=$?" % args, timeout=60)
@@ -213,6 +234,7 @@ def main():
                 time.sleep(3)  # past their start-up
                 check_json(suite, machine)
                 check_text(suite, machine)
+                check_interactive(suite, machine)
                 check_bad_args(suite, machine)
         except (keeltest.TestFailure, ValueError, KeyError, TypeError) as e:
             suite.fail("kl top answers", e)
