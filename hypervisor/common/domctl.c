@@ -576,6 +576,9 @@ int64_t hc_vcpu_info(struct vcpu *caller, uint64_t domid, uint64_t vcpu,
 		info.cpu_time_ns = v->runtime_ns;
 		for (unsigned r = 0; r < EXIT_NR; r++)
 			info.exits += v->exits[r];
+		info.irqs_injected =
+		    __atomic_load_n(&v->irqs_injected, __ATOMIC_RELAXED);
+		info.ioreqs = __atomic_load_n(&v->ioreqs, __ATOMIC_RELAXED);
 	}
 	domlist_release();
 	if (rc)

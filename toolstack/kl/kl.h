@@ -46,5 +46,6 @@ int kl_cmd_vcpu_list(int argc, char **argv);
 int kl_cmd_vcpu_pin(int argc, char **argv);
 int kl_cmd_sched_credit(int argc, char **argv);
 int kl_cmd_create(int argc, char **argv);
+int kl_cmd_top(int argc, char **argv);
 
 #endif

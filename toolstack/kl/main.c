@@ -39,6 +39,9 @@ static const char usage[] =
     "                  set which physical CPUs a vCPU may run on\n"
     "  sched-credit [-d DOMAIN [-w WEIGHT] [-c CAP]]\n"
     "                  credit scheduler weight and cap\n"
+    "  top [-b] [-i SECONDS] [-n COUNT] [-v] [-s KEY] [--json]\n"
+    "                  domains' CPU %, memory, exits, interrupts and I/O\n"
+    "                  requests per second, refreshed (like xentop)\n"
     "  dmesg [-c]      Keel's log (-c: then clear it)\n"
     "  info [--json]   Keel's version, physical CPUs, scheduler, TSC rate,\n"
     "                  total and free memory (MiB; bytes in JSON), domains\n"
@@ -185,6 +188,7 @@ static const struct {
     {"vcpu-list", kl_cmd_vcpu_list},
     {"vcpu-pin", kl_cmd_vcpu_pin},
     {"sched-credit", kl_cmd_sched_credit},
+    {"top", kl_cmd_top},
     {"dmesg", kl_cmd_dmesg},
     {"info", cmd_info},
     {"version", cmd_version},

@@ -40,7 +40,11 @@ struct vcpu {
 	uint64_t exits[EXIT_NR];
 	uint64_t exit_cycles[EXIT_NR]; /* TSC cycles Keel spent on each */
 	uint64_t runtime_ns;
-	uint64_t kvmclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW as written */
+	/* Statistics for KEEL_HC_VCPU_INFO, written by the CPU running it
+	 * (under its domain's lock), read racily. */
+	uint64_t irqs_injected; /* external interrupts injected */
+	uint64_t ioreqs;	/* requests posted to Dom0 (ioreq.c) */
+	uint64_t kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME_NEW as written */
 	uint64_t tsc_offset;
 	uint64_t xcr0;	    /* the guest's XCR0 (see fpu.c) */
 	uint64_t spec_ctrl; /* IA32_SPEC_CTRL, loaded only while it runs */

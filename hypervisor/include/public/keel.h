@@ -287,8 +287,12 @@ struct keel_vcpu_info {
 	uint64_t affinity; /* cpumask */
 	uint64_t cpu_time_ns;
 	uint64_t exits; /* VM exits, all reasons */
+	/* Appended in 0.1 for `kl top`; totals since the vCPU was created,
+	 * read without a lock (statistics, not exact snapshots). */
+	uint64_t irqs_injected; /* external interrupts delivered to it */
+	uint64_t ioreqs;	/* I/O requests it posted to Dom0 */
 };
-_Static_assert(sizeof(struct keel_vcpu_info) == 40, "fixed layout");
+_Static_assert(sizeof(struct keel_vcpu_info) == 56, "fixed layout");
 
 /*
  * A domain's serial console, in Dom0 RAM, shared with Keel (Xen's

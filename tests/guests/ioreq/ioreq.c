@@ -55,6 +55,7 @@ extern const char ioreq_payload_start[], ioreq_payload_end[];
 static bool amd;
 static uint64_t pool;
 static struct keel_domain_info info;
+static struct keel_vcpu_info vcpu_info;
 static struct keel_domain_create create_arg;
 static struct keel_vcpu_boot_state boot_arg;
 static struct keel_mem_extent extent;
@@ -416,7 +417,7 @@ static bool serve_script(int64_t d)
 
 static void test_sequence(void)
 {
-	int64_t d = build("ioreq", 0, DOMU_SEQUENCE);
+	int64_t d = build("ioreq", 0, DOMU_SEQUENCE), rc;
 
 	if (d <= 0)
 		return;
@@ -439,6 +440,16 @@ static void test_sequence(void)
 			check(domu_result(0, i) == ioreq_results[i].want,
 			      "%s: %lx (%lx)", ioreq_results[i].what,
 			      domu_result(0, i), ioreq_results[i].want);
+		/* kl top's counters: each request once, the pulse taken. */
+		rc = hypercall(KEEL_HC_VCPU_INFO, (uint64_t)d, 0,
+			       gpa(&vcpu_info), sizeof(vcpu_info), 0);
+		check(rc == 0 && vcpu_info.ioreqs == IOREQ_SCRIPT_LEN &&
+			  vcpu_info.irqs_injected >= 1,
+		      "VCPU_INFO (%ld) counts %lu I/O requests (%u), %lu "
+		      "interrupts",
+		      (long)rc, (unsigned long)vcpu_info.ioreqs,
+		      (unsigned int)IOREQ_SCRIPT_LEN,
+		      (unsigned long)vcpu_info.irqs_injected);
 	}
 	destroy(d);
 	check(done(d, 0) == -ESRCH, "DONE after the destroy");

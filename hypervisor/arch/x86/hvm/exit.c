@@ -331,6 +331,8 @@ void hvm_deliver_events(struct vcpu *v)
 		hvm->request_intr_window(v, false);
 	} else if (hvm->inject_event(v, EVENT_EXTINT, (uint8_t)vec, false, 0)) {
 		vlapic_irq_injected(&v->vlapic, (uint8_t)vec);
+		__atomic_store_n(&v->irqs_injected, v->irqs_injected + 1,
+				 __ATOMIC_RELAXED);
 		hvm->request_intr_window(v, false);
 	} else {
 		hvm->request_intr_window(v, true);

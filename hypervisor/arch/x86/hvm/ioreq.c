@@ -92,6 +92,7 @@ static int post(const struct hvm_io_handler *h, struct vcpu *v, int range,
 	__atomic_store_n(&s->range, (uint8_t)range, __ATOMIC_RELAXED);
 	/* The fields before the state that hands them over. */
 	__atomic_store_n(&s->state, KEEL_IOREQ_PENDING, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->ioreqs, v->ioreqs + 1, __ATOMIC_RELAXED);
 	v->ioreq = (struct vcpu_ioreq){
 	    .waiting = true, .load = !write, .pio = pio, .size = (uint8_t)size};
 	__atomic_store_n(&v->ioreq.notify, true, __ATOMIC_RELEASE);
