@@ -192,8 +192,10 @@ def kl_json(machine, command):
 def check_kl_domu(machine, ok, fail):
     """Dom0's toolstack under VMX: keel.ko, kl create/list/destroy of a
     freestanding DomU."""
-    out = keeltest.dom0_stream(machine.run("dmesg | grep -a 'keel:'", 120))
-    if "(vmcall); /dev/keel ready" in out:
+    # "keel: Keel 0.1 found ... (vmcall)", then the KEEL0001 device's
+    # "keel KEEL0001:00: notification IRQ 24; /dev/keel ready".
+    out = keeltest.dom0_stream(machine.run("dmesg | grep -a 'keel'", 120))
+    if "(vmcall)" in out and "/dev/keel ready" in out:
         ok("keel.ko is bound and uses VMCALL")
     else:
         fail("keel.ko is bound and uses VMCALL", "dmesg: %r" % out)
