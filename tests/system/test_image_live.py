@@ -71,7 +71,9 @@ def check_shell(suite, machine, variant):
     check("br0 gets 10.0.2.15 by DHCP",
           "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
           "&& break; sleep 1; done; ip -4 -o addr show br0; "
-          "networkctl --no-pager status br0 | head -n 25",
+          "networkctl --no-pager status br0 | head -n 25; "
+          "networkctl --no-pager list; "
+          "journalctl -b -u systemd-networkd --no-pager | tail -n 15",
           r"inet 10\.0\.2\.15/", timeout=240)
     check("the login message names Keel and its debug console",
           "cat /etc/motd", r"Keel, a small type-1 hypervisor[\s\S]*"
