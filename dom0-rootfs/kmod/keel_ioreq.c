@@ -61,11 +61,27 @@ out:
 	return ret;
 }
 
+/*
+ * One call for the domain under its lock. Dead, its domid may already be
+ * another domain's: -ESRCH without asking Keel.
+ */
+static long keel_live_call(struct keel_domain *d, unsigned long nr,
+			   unsigned long a2, unsigned long a3, unsigned long a4,
+			   unsigned long a5)
+{
+	long ret = -ESRCH;
+
+	mutex_lock(&d->lock);
+	if (!d->dead)
+		ret = keel_hypercall5(nr, d->domid, a2, a3, a4, a5);
+	mutex_unlock(&d->lock);
+	return ret;
+}
+
 long keel_ioreq_range(struct keel_domain *d,
 		      struct keel_ioctl_ioreq_range __user *uarg)
 {
 	struct keel_ioctl_ioreq_range req;
-	long ret;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -74,54 +90,32 @@ long keel_ioreq_range(struct keel_domain *d,
 	     req.op != KEEL_IOREQ_RANGE_REMOVE) ||
 	    !req.len || req.start + req.len < req.start)
 		return -EINVAL;
-	mutex_lock(&d->lock);
-	/* Dead: its domid may already be another domain's. */
-	if (d->dead)
-		ret = -ESRCH;
-	else
-		ret = keel_hypercall5(KEEL_HC_IOREQ_RANGE, d->domid, req.op,
-				      req.flags, req.start, req.len);
-	mutex_unlock(&d->lock);
-	return ret;
+	return keel_live_call(d, KEEL_HC_IOREQ_RANGE, req.op, req.flags,
+			      req.start, req.len);
 }
 
 long keel_ioreq_done(struct keel_domain *d, u32 __user *uarg)
 {
 	u32 vcpu;
-	long ret;
 
 	if (get_user(vcpu, uarg))
 		return -EFAULT;
 	if (vcpu >= d->nr_vcpus)
 		return -EINVAL;
-	mutex_lock(&d->lock);
-	if (d->dead)
-		ret = -ESRCH;
-	else
-		ret = keel_hypercall(KEEL_HC_IOREQ_DONE, d->domid, vcpu, 0);
-	mutex_unlock(&d->lock);
-	return ret;
+	return keel_live_call(d, KEEL_HC_IOREQ_DONE, vcpu, 0, 0, 0);
 }
 
 long keel_irq_line(struct keel_domain *d,
 		   struct keel_ioctl_irq_line __user *uarg)
 {
 	struct keel_ioctl_irq_line req;
-	long ret;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 	if (req.op != KEEL_IRQ_ASSERT && req.op != KEEL_IRQ_DEASSERT &&
 	    req.op != KEEL_IRQ_PULSE)
 		return -EINVAL;
-	mutex_lock(&d->lock);
-	if (d->dead)
-		ret = -ESRCH;
-	else
-		ret =
-		    keel_hypercall(KEEL_HC_IRQ_LINE, d->domid, req.gsi, req.op);
-	mutex_unlock(&d->lock);
-	return ret;
+	return keel_live_call(d, KEEL_HC_IRQ_LINE, req.gsi, req.op, 0, 0);
 }
 
 /*

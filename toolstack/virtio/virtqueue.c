@@ -220,48 +220,42 @@ bool virtq_need_signal(struct virtq *vq)
 	return !(load16(&vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned nr, size_t off, void *buf,
-		  size_t len)
+/* Copies between buf and the iovec's bytes from off on, either way. */
+static size_t iov_copy(const struct iovec *iov, unsigned nr, size_t off,
+		       uint8_t *buf, size_t len, bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < nr && done < len; i++) {
+		uint8_t *part;
 		size_t n;
 
 		if (off >= iov[i].iov_len) {
 			off -= iov[i].iov_len;
 			continue;
 		}
+		part = (uint8_t *)iov[i].iov_base + off;
 		n = iov[i].iov_len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off,
-		       n);
+		if (to_iov)
+			memcpy(part, buf + done, n);
+		else
+			memcpy(buf + done, part, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned nr, size_t off, void *buf,
+		  size_t len)
+{
+	return iov_copy(iov, nr, off, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned nr, size_t off,
 		    const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < nr && done < len; i++) {
-		size_t n;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off,
-		       (const uint8_t *)buf + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return iov_copy(iov, nr, off, (uint8_t *)buf, len, true);
 }
