@@ -192,7 +192,7 @@ def check_root(suite, machine):
                                                  "rw")], "-c") +
                      " 'cmdline=\"console=ttyS0 pci=off root=/dev/vda rw\"'")
     try:
-        m = machine.expect(r"Keel DomU root: (\S+) / (\w+) (\w+)",
+        m = machine.expect(r"Keel DomU root: (\S+) / (\w+) (\w+)[, ]",
                            timeout=DOMU_DEADLINE)
         suite.check("root=/dev/vda: the DomU's system runs from its disk "
                     "(%s %s %s)" % m.group(1, 2, 3),
