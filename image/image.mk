@@ -52,7 +52,8 @@ DOM0_INITRAMFS_GUESTS := $(patsubst $$OUT/%,$(OUT)/%,$(filter $$OUT/guests/%,\
 # With keel.ko (dom0-rootfs/kmod/kmod.mk), loaded last, kl, and the
 # ioreq device-model check tests/system/test_kl_ioreq.py runs.
 $(DOM0_INITRAMFS): $(KERNEL_STAMP) scripts/mkinitramfs.py \
-		$(wildcard dom0-rootfs/initramfs/*) $(OUT)/kmod/keel.ko \
+		$(wildcard dom0-rootfs/initramfs/*) $(wildcard dom0-rootfs/examples/*.cfg) \
+		$(OUT)/kmod/keel.ko \
 		$(DOM0_INITRAMFS_GUESTS) \
 		$(OUT)/toolstack/kl $(OUT)/toolstack/kl-ioreq-dm | $(DEPS_STAMP)
 	scripts/mkinitramfs.py --kernel-dir $(KERNEL_DIR) \
@@ -81,6 +82,8 @@ DRACUT_INITRD := $(IMAGE_DIR)/initrd.img
 LIVE_SQUASHFS := $(IMAGE_DIR)/squashfs.img
 KEEL_ISO := $(OUT)/keel.iso
 KEEL_QCOW2 := $(OUT)/keel.qcow2
+# The test guests the labs (docs/labs/) create, shipped in /usr/share/keel/guests.
+SHIPPED_GUESTS := $(addprefix $(OUT)/guests/,busy.bin hostile.bin triple.bin hvmem.bin)
 OVERLAY_FILES := $(shell find dom0-rootfs/overlay dom0-rootfs/overlay-live \
 	dom0-rootfs/overlay-disk -type f 2>/dev/null) image/grub.d/20_linux_keel \
 	image/grub.d/keel.cfg
@@ -112,10 +115,12 @@ $(LIVE_SQUASHFS): $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
 		kickstart/keel-install kickstart/keel-install.8 kickstart/README.md \
 		README.md image/grub-disk.cfg $(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
 		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion \
-		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg)
+		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg) \
+		$(SHIPPED_GUESTS) $(wildcard docs/labs/*.md)
 	@echo "image: [3/5] live root filesystem: squashfs"
 	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root \
-		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz
+		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz \
+		$(SHIPPED_GUESTS)
 	scripts/mk-squashfs.sh $(IMAGE_DIR)/live-root $@
 
 $(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
@@ -129,10 +134,12 @@ $(KEEL_QCOW2): $(OUT)/keel.elf $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES)
 		scripts/grub-bios-embed.py kickstart/README.md README.md \
 		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
 		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion \
-		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg)
+		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg) \
+		$(SHIPPED_GUESTS) $(wildcard docs/labs/*.md)
 	@echo "image: [5/5] qcow2: GPT (BIOS boot + ESP + ext4 root), GRUB for BIOS and UEFI"
 	scripts/mk-image-root.sh $(ROOTFS) disk $(IMAGE_DIR)/disk-root \
-		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz
+		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz \
+		$(SHIPPED_GUESTS)
 	scripts/mk-qcow2.sh $@ $(IMAGE_DIR)/disk-root $(OUT)/keel.elf
 
 image-summary:

@@ -4,21 +4,24 @@
 # of the image's own overlay, with its systemd units enabled.
 #
 # Usage (as root):
-#   scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD
+#   scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD \
+#       [GUEST.bin...]
 #   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init;
 #         the kickstart installer kickstart/keel-install and what it needs)
 #   disk  the qcow2's root (overlay-disk/: serial getty, cloud-init)
 # KMOD is keel.ko (built for the pinned kernel), loaded at every boot; KL
 # the toolstack's `kl` command; DOMU_INITRD the busybox DomU's initramfs
 # (dom0-rootfs/domu.mk), which the sample configurations boot with the
-# image's own kernel.
+# image's own kernel. The GUESTs are freestanding test guests
+# (tests/guests/) that the course labs (docs/labs/) create with the sample
+# configurations, installed in /usr/share/keel/guests.
 #
 # DEST shares the base's files through hard links (fast, little space);
 # overlay files replace links rather than write through them.
 set -euo pipefail
 
-if [ $# -ne 6 ]; then
-	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD" >&2
+if [ $# -lt 6 ]; then
+	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD [GUEST.bin...]" >&2
 	exit 2
 fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +31,8 @@ dest=$(realpath -m "$3")
 kmod=$4
 kl=$5
 domu_initrd=$6
+shift 6
+guests=("$@")
 case $variant in
 live | disk) ;;
 *)
@@ -72,6 +77,9 @@ mkdir -p "$dest/usr/share/keel/domu" "$dest/etc/keel/examples"
 ln -f "$dest/boot/vmlinuz-$kver" "$dest/usr/share/keel/domu/vmlinuz"
 install -m 644 "$domu_initrd" "$dest/usr/share/keel/domu/initrd.img"
 install -m 644 "$repo"/dom0-rootfs/examples/*.cfg "$dest/etc/keel/examples/"
+if [ ${#guests[@]} -gt 0 ]; then
+	install -D -m 644 -t "$dest/usr/share/keel/guests" "${guests[@]}"
+fi
 # update-grub, which every kernel upgrade runs, keeps Keel in the menu and
 # as its default entry.
 install -D -m 755 "$repo/image/grub.d/20_linux_keel" "$dest/etc/grub.d/20_linux_keel"
@@ -81,6 +89,7 @@ install -D -m 644 "$repo/image/grub.d/keel.cfg" "$dest/etc/default/grub.d/keel.c
 # login message (overlay/etc/motd) points to.
 install -D -m 644 "$repo/README.md" "$dest/usr/share/doc/keel/README.md"
 install -D -m 644 "$repo/kickstart/README.md" "$dest/usr/share/doc/keel/kickstart.md"
+install -D -m 644 -t "$dest/usr/share/doc/keel/labs" "$repo"/docs/labs/*.md
 if [ "$variant" = live ]; then
 	# The kickstart installer (kickstart/keel-install) copies this tree to
 	# the target disk, less the live system's own files; it needs the disk

@@ -175,7 +175,7 @@ def boot(suite, model, iso):
 
 # The busy test guest (in the Dom0 test initramfs) as a small DomU: it
 # prints "busy: t=N ..." every second for ever.
-KL_DOMU_CONFIG = ('name = "vmxdomu"\\nkernel = "/usr/share/keel/tests/'
+KL_DOMU_CONFIG = ('name = "vmxdomu"\\nkernel = "/usr/share/keel/guests/'
                   'busy.bin"\\ncmdline = "seconds=0"\\nmemory = 32\\n')
 
 

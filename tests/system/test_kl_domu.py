@@ -64,7 +64,7 @@ DOMU_BANNER = "Keel DomU ready"
 DOMU_PROMPT = r"domU:[^\r\n]*# "
 CTRL_RIGHT_BRACKET = "\x1d"
 # The freestanding test guests the test ISO's Dom0 carries.
-GUESTS = "/usr/share/keel/tests"
+GUESTS = "/usr/share/keel/guests"
 CYCLES = 50
 CYCLES_PER_ROUND = 10
 # Dom0's MemFree moves by what the page cache, slabs and per-CPU page

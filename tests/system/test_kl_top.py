@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import keeltest  # noqa: E402
 
 BOOT_DEADLINE = 300
-GUESTS = "/usr/share/keel/tests"  # the test guests in the test ISO's Dom0
+GUESTS = "/usr/share/keel/guests"  # the test guests in the test ISO's Dom0
 INTERVAL = 5  # seconds per report
 WEIGHTS = {"light": 256, "heavy": 512}
 CPU = 1  # the busy guests' physical CPU; Dom0 runs on CPU 0

@@ -1,0 +1,116 @@
+"""Driving `kl` at the test ISO's Dom0 shell, for the system tests that
+create DomUs (tests/system/test_labs.py and the test_kl_* tests).
+
+keeltest.Machine runs one command at a time at Dom0's root shell; this
+module adds what those tests share: reading kl's JSON and tables through
+the serial console that Keel's own tagged lines also write to, waiting
+for a domain to be gone, attaching to and leaving a DomU's console.
+"""
+
+import json
+import re
+import time
+
+import pexpect
+
+import keeltest
+
+# The busybox DomU of /etc/keel/examples/debian.cfg
+# (dom0-rootfs/domu-initramfs): its banner and its shell's prompt.
+DOMU_BANNER = "Keel DomU ready"
+DOMU_PROMPT = r"domU:[^\r\n]*# "
+# Debian's kernel decompressing and booting inside a DomU under Keel under
+# TCG: slower than Dom0's own boot.
+DOMU_DEADLINE = 600
+# `kl console` detaches on Ctrl-].
+CTRL_RIGHT_BRACKET = "\x1d"
+KEEL_LINE = re.compile(r"\([-\w]+\) ")
+
+
+def dom0_text(out):
+    """A command's output without Keel's tagged lines, which may cut one
+    of Dom0's lines in two: the pieces are joined."""
+    return "".join(line for line in out.replace("\r", "").split("\n")
+                   if not KEEL_LINE.match(line))
+
+
+def parse_json(out):
+    """The first JSON value in a command's output (raises ValueError)."""
+    text = dom0_text(out)
+    start = min([i for i in (text.find("["), text.find("{")) if i >= 0],
+                default=-1)
+    if start < 0:
+        raise ValueError("no JSON in %r" % out)
+    return json.JSONDecoder().raw_decode(text, start)[0]
+
+
+def domains(machine):
+    """`kl list --json` as Python objects."""
+    return parse_json(machine.run("kl list --json", timeout=60))
+
+
+def find(doms, name):
+    return next((d for d in doms if d.get("name") == name), None)
+
+
+def owner_alive(machine, name):
+    """Whether the kl process that owns domain `name` still runs (a
+    killed owner leaves its pid file behind)."""
+    return "owner=alive" in machine.run(
+        "p=$(cat /run/keel/kl-%s.pid 2>/dev/null); "
+        "if [ -n \"$p\" ] && kill -0 $p 2>/dev/null; "
+        "then echo owner=alive; else echo owner=gone; fi" % name,
+        timeout=30)
+
+
+def wait_gone(machine, name, timeout=60):
+    """True once `kl list` no longer shows `name` and its owner exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if find(domains(machine), name) is None and \
+                not owner_alive(machine, name):
+            return True
+        time.sleep(2)
+    return False
+
+
+def forget_output(machine):
+    """Consume what has come but was not matched yet (an earlier prompt),
+    so that the next expect() sees only new output."""
+    try:
+        while machine.child.expect([r"(?s).+", pexpect.TIMEOUT],
+                                   timeout=0.3) == 0:
+            pass
+    except pexpect.EOF:
+        raise keeltest.TestFailure("the emulator exited:\n" + machine.tail())
+
+
+def detach(machine):
+    """Ctrl-] leaves `kl console`; Dom0's prompt comes back."""
+    forget_output(machine)
+    machine.send(CTRL_RIGHT_BRACKET)
+    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
+
+
+def console_text(machine, name, seconds=3):
+    """What `kl console NAME` shows in `seconds` (the ring's backlog, then
+    what comes), captured in a Dom0 file so that Keel's own copy of the
+    DomU's output on the serial line cannot be mistaken for it."""
+    return dom0_text(machine.run(
+        "sleep %d | kl console %s > /tmp/console-%s.txt; "
+        "cat /tmp/console-%s.txt" % (seconds, name, name, name), timeout=60))
+
+
+def top_table(out):
+    """The reports of `kl top -b` (text): a list, one per report, of
+    {name: {"cpu": CPU %, "exits": exits/s}}."""
+    reports = []
+    for line in out.replace("\r", "").split("\n"):
+        if line.startswith("kl top - "):
+            reports.append({})
+            continue
+        fields = line.split()
+        if reports and len(fields) >= 10 and fields[1].isdigit():
+            reports[-1][fields[0]] = {"cpu": float(fields[4]),
+                                      "exits": float(fields[7])}
+    return reports
