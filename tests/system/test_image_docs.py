@@ -101,6 +101,8 @@ def check_man_page(suite):
 
 # The kernel release the small base tree pretends to have.
 KVER = "6.1.0-99-amd64"
+# The test guests the images ship for the labs (image/image.mk).
+GUESTS = ("busy.bin", "hostile.bin", "triple.bin", "hvmem.bin")
 
 UNITS = {"systemd-networkd.service": "multi-user.target",
          "systemd-resolved.service": "multi-user.target",
@@ -139,7 +141,7 @@ def check_image_roots(suite):
         # What the build hands over: keel.ko (a real module when `make
         # kmod` built one), kl and the DomU initramfs.
         parts = {}
-        for name in ("keel.ko", "kl", "domu-initramfs.cpio.gz"):
+        for name in ("keel.ko", "kl", "domu-initramfs.cpio.gz") + GUESTS:
             parts[name] = os.path.join(work, name)
             built = keeltest.out_path("kmod", "keel.ko")
             if name == "keel.ko" and os.path.isfile(built):
@@ -152,7 +154,8 @@ def check_image_roots(suite):
             dest = os.path.join(work, variant)
             proc = run([os.path.join(REPO, "scripts", "mk-image-root.sh"),
                         base, variant, dest, parts["keel.ko"], parts["kl"],
-                        parts["domu-initramfs.cpio.gz"]])
+                        parts["domu-initramfs.cpio.gz"]] +
+                       [parts[g] for g in GUESTS])
             suite.check("mk-image-root.sh %s runs" % variant,
                         proc.returncode == 0, proc.stdout + proc.stderr)
             roots[variant] = dest
@@ -161,13 +164,16 @@ def check_image_roots(suite):
                                                              "README.md"),
                 "usr/share/doc/keel/kickstart.md":
                     os.path.join(REPO, "kickstart", "README.md")}
+        labs = os.path.join(REPO, "docs", "labs")
+        for lab in os.listdir(labs):
+            docs["usr/share/doc/keel/labs/" + lab] = os.path.join(labs, lab)
         for variant, dest in roots.items():
             wrong = [path for path, source in docs.items()
                      if not os.path.isfile(os.path.join(dest, path)) or
                      read(os.path.join(dest, path)) != read(source)]
-            suite.check("%s root: motd, README.md and kickstart.md in place"
-                        % variant, not wrong, "missing or different: %s"
-                        % wrong)
+            suite.check("%s root: motd, README.md, kickstart.md and the "
+                        "labs in place" % variant, not wrong,
+                        "missing or different: %s" % wrong)
         for variant, dest in roots.items():
             want = ["lib/modules/%s/updates/keel.ko" % KVER,
                     "lib/modules/%s/modules.dep" % KVER,
@@ -177,7 +183,9 @@ def check_image_roots(suite):
                     "usr/share/keel/domu/vmlinuz",
                     "usr/share/keel/domu/initrd.img",
                     "etc/keel/examples/debian.cfg",
-                    "etc/keel/examples/debian-2vcpu.cfg",
+                    "etc/keel/examples/debian-2vcpu.cfg"] + \
+                ["etc/keel/examples/%s.cfg" % g[:-4] for g in GUESTS] + \
+                ["usr/share/keel/guests/" + g for g in GUESTS] + [
                     "etc/grub.d/20_linux_keel",
                     "etc/default/grub.d/keel.cfg"]
             missing = [p for p in want
@@ -185,7 +193,8 @@ def check_image_roots(suite):
             dep = os.path.join(dest, "lib/modules", KVER, "modules.dep")
             suite.check("%s root: keel.ko indexed and loaded at boot, kl "
                         "with its page and completion, the sample DomU, "
-                        "the GRUB generator" % variant,
+                        "the labs' guests and their configurations, the "
+                        "GRUB generator" % variant,
                         not missing and "updates/keel.ko:" in read(dep) and
                         read(os.path.join(
                             dest, "etc/modules-load.d/keel.conf")) ==
