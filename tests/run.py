@@ -18,10 +18,18 @@ fails as a whole (one extra failed result) if it times out, exits non-zero
 without reporting a failure, or reports fewer results than its plan. A
 Python suite can set its own time limit with a line `# suite-timeout: SECONDS`.
 
+A system suite that declares `# suite-parallel: yes` may run beside
+another such suite (`-j`, default 2 on a machine with two or more CPUs,
+KEEL_TEST_JOBS overrides): on a 2-core machine most boots keep one core
+busy, so two of them take about as long as one. Suites that measure
+rates or latencies (scheduler shares, a neighbour's progress, timer
+lateness) do not declare it and run alone, after the others. A suite run
+beside another prints its output whole when it ends.
+
 The last line printed is `N passed, N failed` (`, N skipped` when some were
 skipped). The exit status is 1 if anything failed.
 
-  tests/run.py [--build] [--only PATTERN]... [--list]
+  tests/run.py [--build] [--only PATTERN]... [-j JOBS] [--list]
 PATTERN is a regular expression searched in suite names such as
 `unit/test_vlapic`, `guests`, `system/test_rescue`.
 """
@@ -34,6 +42,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,11 +59,12 @@ TAP_DIRECTIVE = re.compile(r"#\s*(SKIP|TODO)\b", re.IGNORECASE)
 
 
 class Suite:
-    def __init__(self, name, argv, timeout, env=None):
+    def __init__(self, name, argv, timeout, env=None, parallel=False):
         self.name = name
         self.argv = argv
         self.timeout = timeout
         self.env = env
+        self.parallel = parallel
 
 
 class Tally:
@@ -63,6 +73,8 @@ class Tally:
         self.failed = 0
         self.skipped = 0
         self.failures = []
+        # Suites running side by side count and print through it.
+        self.lock = threading.Lock()
 
     def summary(self):
         text = "%d passed, %d failed" % (self.passed, self.failed)
@@ -75,13 +87,19 @@ def out_dir():
     return OUT if os.path.isabs(OUT) else os.path.join(REPO, OUT)
 
 
-def declared_timeout(path, default):
+def declared(path, key):
+    """The value of a `# suite-KEY: VALUE` line in a suite's script."""
     with open(path, errors="replace") as f:
         for line in f:
-            m = re.match(r"#\s*suite-timeout:\s*(\d+)", line)
+            m = re.match(r"#\s*suite-%s:\s*(\S+)" % key, line)
             if m:
-                return int(m.group(1))
-    return default
+                return m.group(1)
+    return None
+
+
+def declared_timeout(path, default):
+    value = declared(path, "timeout")
+    return int(value) if value else default
 
 
 def discover():
@@ -117,7 +135,8 @@ def discover():
         name = "system/" + os.path.basename(script)[:-3]
         suites.append(Suite(name, [PYTHON, script],
                             declared_timeout(script,
-                                             DEFAULT_TIMEOUTS["system"])))
+                                             DEFAULT_TIMEOUTS["system"]),
+                            parallel=declared(script, "parallel") == "yes"))
     return suites
 
 
@@ -159,25 +178,31 @@ def run_process(suite, on_line):
     return None if timed_out else status
 
 
-def run_suite(suite, tally):
-    print("# ---- %s" % suite.name, flush=True)
+def run_suite(suite, tally, buffered=False):
+    """Run one suite and count its results. Buffered (beside another
+    suite), its output is printed whole at its end."""
+    lines = []
+    emit = lines.append if buffered else \
+        (lambda line: print(line, flush=True))
+    emit("# ---- %s" % suite.name)
     counts = {"results": 0, "failed": 0, "planned": 0}
 
     def on_line(line):
-        print(line, flush=True)
+        emit(line)
         result = TAP_RESULT.match(line)
         if result:
             counts["results"] += 1
             directive = TAP_DIRECTIVE.search(result.group(2))
-            if directive:
-                tally.skipped += 1
-            elif result.group(1):
-                counts["failed"] += 1
-                tally.failed += 1
-                tally.failures.append("%s:%s" % (suite.name,
-                                                 result.group(2)))
-            else:
-                tally.passed += 1
+            with tally.lock:
+                if directive:
+                    tally.skipped += 1
+                elif result.group(1):
+                    counts["failed"] += 1
+                    tally.failed += 1
+                    tally.failures.append("%s:%s" % (suite.name,
+                                                     result.group(2)))
+                else:
+                    tally.passed += 1
             return
         plan = TAP_PLAN.match(line)
         if plan:
@@ -201,10 +226,33 @@ def run_suite(suite, tally):
         problem = "reported %d of %d planned results" % (counts["results"],
                                                          counts["planned"])
     if problem:
-        tally.failed += 1
-        tally.failures.append("%s: %s" % (suite.name, problem))
-        print("not ok - %s %s" % (suite.name, problem), flush=True)
-    print("# ---- %s: done in %.0f s" % (suite.name, elapsed), flush=True)
+        with tally.lock:
+            tally.failed += 1
+            tally.failures.append("%s: %s" % (suite.name, problem))
+        emit("not ok - %s %s" % (suite.name, problem))
+    emit("# ---- %s: done in %.0f s%s" % (suite.name, elapsed,
+                                          " (beside others)" if buffered
+                                          else ""))
+    if buffered:
+        with tally.lock:
+            print("\n".join(lines), flush=True)
+
+
+def run_side_by_side(suites, tally, jobs):
+    """Run suites, at most `jobs` at once, in order of start."""
+    pending = list(suites)
+    running = []
+    while pending or running:
+        while pending and len(running) < jobs:
+            suite = pending.pop(0)
+            with tally.lock:
+                print("# ---- %s: started" % suite.name, flush=True)
+            thread = threading.Thread(target=run_suite,
+                                      args=(suite, tally, True))
+            thread.start()
+            running.append(thread)
+        running[0].join(timeout=1)
+        running = [t for t in running if t.is_alive()]
 
 
 def main():
@@ -216,6 +264,12 @@ def main():
     ap.add_argument("--only", action="append", default=[],
                     metavar="PATTERN",
                     help="run only suites whose name matches (repeatable)")
+    ap.add_argument("-j", "--jobs", type=int,
+                    default=int(os.environ.get(
+                        "KEEL_TEST_JOBS",
+                        "2" if (os.cpu_count() or 1) >= 2 else "1")),
+                    help="suites declaring `suite-parallel: yes` run this "
+                    "many at a time (default 2; KEEL_TEST_JOBS)")
     ap.add_argument("--list", action="store_true",
                     help="list the suites and exit")
     args = ap.parse_args()
@@ -243,9 +297,17 @@ def main():
                   if any(p.search(s.name) for p in patterns)]
     if args.list:
         for s in suites:
-            print(s.name)
+            print(s.name + ("  (parallel)" if s.parallel else ""))
         return 0
-    for suite in suites:
+    # The side-by-side suites first, longest declared time limit first so
+    # that the last one to finish is a short one; then the others alone.
+    alone = [s for s in suites if not s.parallel or args.jobs < 2]
+    beside = sorted((s for s in suites if s.parallel and args.jobs >= 2),
+                    key=lambda s: -s.timeout)
+    for suite in [s for s in alone if not s.name.startswith("system/")]:
+        run_suite(suite, tally)
+    run_side_by_side(beside, tally, args.jobs)
+    for suite in [s for s in alone if s.name.startswith("system/")]:
         run_suite(suite, tally)
 
     if tally.failures:

@@ -13,6 +13,7 @@ destroys them (one running, one crashed) and sees their memory return to
 Keel's frame allocator, before its own domain-control checks pass.
 """
 # suite-timeout: 300
+# suite-parallel: yes
 
 import os
 import re

@@ -14,6 +14,7 @@ root shell; at that shell:
 test_rescue.py runs the same shell checks without Keel.
 """
 # suite-timeout: 900
+# suite-parallel: yes
 
 import os
 import shutil

@@ -18,6 +18,7 @@ Each guest prints its rounds and how many of them were preempted; every
 vCPU must have been preempted at least once with its registers live.
 """
 # suite-timeout: 900
+# suite-parallel: yes
 
 import os
 import sys

@@ -13,6 +13,7 @@
 - scripts/run-qemu.sh --help prints its own usage, not QEMU's.
 """
 # suite-timeout: 120
+# suite-parallel: yes
 
 import importlib.machinery
 import importlib.util

@@ -8,6 +8,7 @@ cidata with user-data and meta-data (and network-config with -n);
 user-data in place of the sample's placeholder key; bad input is refused.
 """
 # suite-timeout: 120
+# suite-parallel: yes
 
 import os
 import subprocess

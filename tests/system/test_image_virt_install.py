@@ -24,6 +24,7 @@ test:///default, which needs no daemon:
 - --help prints the usage; bad arguments are refused.
 """
 # suite-timeout: 180
+# suite-parallel: yes
 
 import glob
 import json

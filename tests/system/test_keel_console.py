@@ -11,6 +11,7 @@
    fault) after the message.
 """
 # suite-timeout: 600
+# suite-parallel: yes
 
 import os
 import re

@@ -10,6 +10,7 @@ the Dom0 tree (time zone, locale, existing users) are exercised on
 temporary files.
 """
 # suite-timeout: 120
+# suite-parallel: yes
 
 import contextlib
 import importlib.machinery

@@ -41,6 +41,7 @@ one CPU, 2 GiB) and, at Dom0's shell:
     baseline of before the first DomU.
 """
 # suite-timeout: 2400
+# suite-parallel: yes
 
 import json
 import os

@@ -19,6 +19,7 @@ A buffer outside Dom0's RAM or one too small is refused by Keel
 so tests/unit/test_hypercall.c covers those refusals.
 """
 # suite-timeout: 600
+# suite-parallel: yes
 
 import json
 import os

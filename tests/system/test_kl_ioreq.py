@@ -12,6 +12,7 @@ register, doorbells, an IRQ_LINE pulse taken, POLLHUP after the
 destroy), Dom0's `keel` interrupt count grew, and no domain is left.
 """
 # suite-timeout: 1200
+# suite-parallel: yes
 
 import os
 import re

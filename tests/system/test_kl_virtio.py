@@ -25,6 +25,7 @@ in Dom0's tmpfs and a bridge br0 over eth0:
    in a loop ends the domain: no domain and no owner are left.
 """
 # suite-timeout: 1800
+# suite-parallel: yes
 
 import os
 import re

@@ -27,6 +27,7 @@ Dom0's shell:
    and Keel's free memory back at its baseline.
 """
 # suite-timeout: 1500
+# suite-parallel: yes
 
 import json
 import os

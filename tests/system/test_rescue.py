@@ -14,6 +14,7 @@ still runs on an ISO with the same image/grub.cfg, kernel and initramfs but
 no keel.elf: GRUB reads an entry's files only when that entry boots.
 """
 # suite-timeout: 600
+# suite-parallel: yes
 
 import os
 import shutil

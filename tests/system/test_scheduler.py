@@ -55,11 +55,15 @@ def main():
     machine = keeltest.Machine("scheduler", iso=iso, cpu="max", smp=2,
                                mem="512M", timeout=120)
     with machine:
+        # The guests on the two CPUs report in no fixed order: wait for
+        # each one's line in the whole log, up to its end so that the
+        # number is complete.
         try:
-            for name in NAMES:
-                # Up to the end of the line: the number must be complete.
-                machine.expect(r"\(%s\) busy: t=%d progress=\d+\s"
-                               % (name, LAST))
+            machine.wait_until(
+                lambda log: all(re.search(r"\(%s\) busy: t=%d progress=\d+\s"
+                                          % (name, LAST), log)
+                                for name in NAMES),
+                "every guest's report t=%d" % LAST)
         except keeltest.TestFailure as e:
             suite.fail("four busy guests report for %d s" % LAST, e)
             suite.finish()

@@ -43,6 +43,7 @@ seconds; the emulator is killed as soon as the result line is seen.
                                                smp or preemption)
 """
 # suite-timeout: 2400
+# suite-parallel: yes
 
 import argparse
 import os
