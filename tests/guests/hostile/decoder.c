@@ -2,18 +2,18 @@
 /*
  * Keel's MMIO decoder (hypervisor/arch/x86/hvm/decode.c) from a guest:
  * loads from the LAPIC's version register under every combination of
- * the prefixes that leave a MOV a MOV (with 0x66 a 16-bit load: #GP), a 15-byte MOV (the longest legal
- * instruction), a 16-byte one (#GP from the CPU, SDM vol. 2 §2.3.11), an
- * MMIO MOV whose bytes cross a page boundary, and the ones Keel cannot
- * emulate and must answer by stopping the domain: an instruction fetch
- * across the end of RAM, MOVS, REP STOS and an ADD to MMIO.
+ * the prefixes that leave a MOV a MOV (with 0x66 a 16-bit load: #GP),
+ * a 15-byte MOV (the longest legal instruction), a 16-byte one (#GP from
+ * the CPU, SDM vol. 2 §2.3.11), an MMIO MOV whose bytes cross a page
+ * boundary, and the ones Keel cannot emulate and must answer by stopping
+ * the domain: an instruction fetch across the end of RAM, MOVS, REP STOS
+ * and an ADD to MMIO.
  */
 #include "hostile.h"
 
-#define LAPIC_GPA     0xFEE00000ULL
-#define VERSION_OFF   0x30
-#define MOV_EAX_RAX   0x8B, 0x00	     /* mov eax, [rax] */
-#define MOV_EAX_DISP  0x8B, 0x80, 0x30, 0, 0, 0 /* mov eax, [rax + 0x30] */
+#define LAPIC_GPA    0xFEE00000ULL
+#define VERSION_OFF  0x30
+#define MOV_EAX_DISP 0x8B, 0x80, 0x30, 0, 0, 0 /* mov eax, [rax + 0x30] */
 
 static uint32_t version(void)
 {
@@ -61,8 +61,9 @@ void case_prefixes(void)
 					       mask, rex, ex, rax, want);
 			}
 		}
-	check(!bad, "%u of %u prefix combinations load the version register "
-		    "or (0x66) take #GP",
+	check(!bad,
+	      "%u of %u prefix combinations load the version register "
+	      "or (0x66) take #GP",
 	      combos - bad, combos);
 }
 
@@ -99,8 +100,8 @@ static void call_at(void *insn, uint64_t *rax)
 	__asm__ volatile("call *%1"
 			 : "+a"(*rax)
 			 : "r"(insn)
-			 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10",
-			   "r11", "memory", "cc");
+			 : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+			   "memory", "cc");
 }
 
 void case_fetchcross(void)

@@ -8,14 +8,15 @@
  */
 #include "hostile.h"
 
-#define IOAPIC_BASE   0xFEC00000ULL
-#define IOREGSEL      0x00
-#define IOWIN	      0x10
-#define REG_ID	      0x00
-#define REG_VERSION   0x01
-#define REG_RTE0      0x10
-#define RTE_MASKED    (1u << 16)
-#define RTE_WRITABLE  0x1AFFFu /* vector, mode, dest mode, polarity, trigger, mask */
+#define IOAPIC_BASE 0xFEC00000ULL
+#define IOREGSEL    0x00
+#define IOWIN	    0x10
+#define REG_ID	    0x00
+#define REG_VERSION 0x01
+#define REG_RTE0    0x10
+#define RTE_MASKED  (1u << 16)
+#define RTE_WRITABLE                                                           \
+	0x1AFFFu /* vector, mode, dest mode, polarity, trigger, mask */
 
 static uint32_t mmio_write_safe(uint64_t off, uint32_t val)
 {
@@ -79,8 +80,7 @@ void case_ioapic(void)
 		ioapic_write(reg, 0xFFFFFFFF);
 		bad += ioapic_read(reg) != 0;
 	}
-	check(!bad, "undefined indices ignore writes and read 0 (%u not)",
-	      bad);
+	check(!bad, "undefined indices ignore writes and read 0 (%u not)", bad);
 	ioapic_write(REG_VERSION, 0);
 	check(ioapic_read(REG_VERSION) == version,
 	      "the version register ignores writes");

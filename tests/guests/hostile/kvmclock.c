@@ -12,10 +12,10 @@
 #include "hostile.h"
 #include "pvclock.h"
 
-#define LAPIC_GPA   0xFEE00000ULL
-#define KEEL_HPA    0x200000ULL /* where Keel is loaded on the host */
-#define BEYOND_RAM  0x40000000ULL
-#define MSR_TSC	    0x10
+#define LAPIC_GPA  0xFEE00000ULL
+#define KEEL_HPA   0x200000ULL /* where Keel is loaded on the host */
+#define BEYOND_RAM 0x40000000ULL
+#define MSR_TSC	   0x10
 
 static uint8_t pages[2 * 4096] __attribute__((aligned(4096)));
 
@@ -23,8 +23,8 @@ static void system_time_works(uint64_t gpa, const char *where)
 {
 	const volatile struct pvclock_vcpu_time_info *ti = (void *)gpa;
 	struct pvclock_snapshot a, b;
-	uint32_t ex = wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW,
-				 gpa | KVM_SYSTEM_TIME_ENABLE);
+	uint32_t ex =
+	    wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, gpa | KVM_SYSTEM_TIME_ENABLE);
 
 	if (!check(!exinfo_faulted(ex), "system time %s: accepted (%x)", where,
 		   ex))
@@ -70,7 +70,8 @@ void case_kvmclock_tscwrite(void)
 	struct pvclock_snapshot a, b;
 	uint64_t before, after;
 
-	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)pages | KVM_SYSTEM_TIME_ENABLE);
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW,
+	      (uint64_t)pages | KVM_SYSTEM_TIME_ENABLE);
 	if (!check(!pvclock_snapshot(ti, &a), "system time: a stable page"))
 		return;
 	before = pvclock_ns_at(&a, rdtsc());
@@ -93,8 +94,7 @@ static void wallclock_refused(uint64_t gpa, const char *where)
 
 void case_wallclock(void)
 {
-	volatile struct pvclock_wall_clock *wc =
-	    (void *)(pages + 4096 - 4);
+	volatile struct pvclock_wall_clock *wc = (void *)(pages + 4096 - 4);
 	uint32_t ex;
 
 	memset(pages, 0, sizeof(pages));
