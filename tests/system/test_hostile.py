@@ -97,6 +97,8 @@ SURFACES = {
     "kvmclock-beyond": "kvmclock system time beyond RAM (another "
                        "domain's memory on the host)",
     "kvmclock-ramend": "kvmclock system time across the end of RAM",
+    "mmiodrain": "Dom0's on-demand MMIO mappings: a quota, not Keel's "
+                 "whole frame pool",
 }
 STOPS = {  # case: (Keel's reason, in a regular expression; in words)
     "triple": (r"triple fault \(shutdown\)", "a triple fault"),
@@ -111,6 +113,8 @@ STOPS = {  # case: (Keel's reason, in a regular expression; in words)
                         "not guest RAM"),
     "kvmclock-ramend": (r"kvmclock page \w+ff0 is not guest RAM",
                         "not guest RAM"),
+    "mmiodrain": (r"MMIO \w+: over Dom0's quota of 1024 page-table pages",
+                  "over its quota of MMIO page tables"),
 }
 # Writers that never finish: their partner's verdict is the case's.
 WRITERS = ("drwrite", "auxwrite")
@@ -138,10 +142,11 @@ class Attacker:
 
 
 class Boot:
-    def __init__(self, name, attackers, mem="512M"):
+    def __init__(self, name, attackers, mem="512M", dom0=None):
         self.name = name
         self.attackers = attackers
         self.mem = mem
+        self.dom0 = dom0  # a case Dom0 runs instead of the e820 guest
 
 
 def stop(dom, case):
@@ -171,7 +176,8 @@ QEMU_BOOTS = [
                    stop("mv", "mmio-movs"), stop("st", "mmio-stos"),
                    stop("un", "mmio-unknown"), stop("km", "kvmclock-mmio"),
                    stop("kb", "kvmclock-beyond"),
-                   stop("ke", "kvmclock-ramend")], mem="768M"),
+                   stop("ke", "kvmclock-ramend")], mem="768M",
+         dom0="mmiodrain"),
 ]
 # Under Bochs: the VMX reference model, and the SVM model with next-RIP
 # (ryzen) for ICEBP's SVM intercept.
@@ -256,7 +262,8 @@ def run_boot(suite, boot, backend, prefix, timeout, cpu="max"):
     if missing:
         suite.fail(label, "missing: %s (make guests)" % ", ".join(missing))
         return
-    modules = [(binaries["e820"], "addr=" + HYPERVISOR_ADDR),
+    modules = [(binaries["hostile"], "case=" + boot.dom0) if boot.dom0
+               else (binaries["e820"], "addr=" + HYPERVISOR_ADDR),
                (binaries["busy"], "seconds=0")]
     domus = ["domu=nb:1,mem=32M"]
     for i, atk in enumerate(boot.attackers):
@@ -290,37 +297,37 @@ def judge_boot(suite, machine, boot, label, timeout):
     ids = dict((n, int(i)) for i, n in re.findall(
         r"d(\d+) '(\w+)': module", clean(machine)))
     last_dom = max(ids.values())
-    for atk in boot.attackers:
-        dom_id = ids[atk.dom]
-        pos = 0
-        for case in atk.cases:
-            if case in WRITERS:
-                continue
-            crash = r"\(keel\) d%d: domain crashed: ([^\n]*)\n" % dom_id
-            verdict = (r"\(%s\) hostile: verdict %s: (PASS|FAIL[^\n]*)\n|%s|"
-                       r"\(%s\) TEST hostile: (FAIL[^\n]*)\n"
-                       % (atk.dom, re.escape(case), crash, atk.dom))
-            m = search_from(machine, verdict, pos,
-                            "the verdict of %s" % case, timeout)
-            pos = m.end()
-            name = "%s/%s: %s" % (label, case, SURFACES[case])
-            if case in STOPS:
-                suite.check("%s: Keel stops the domain: %s"
-                            % (name, STOPS[case][1]),
-                            m.group(2) and re.search(STOPS[case][0],
-                                                     m.group(2)),
-                            "%s\n%s" % (m.group(0).strip(), machine.tail(40)))
-            else:
-                suite.check("%s: the attacker's verdict is PASS" % name,
-                            m.group(1) == "PASS",
-                            "%s\n%s" % (m.group(0).strip(), machine.tail(40)))
-            dump = console_answers(machine, last_dom, timeout)
-            suite.ok("%s: Keel's debug console answers after it" % name)
-            if case in EXITS:
-                ok, what = EXITS[case](vcpu_exits(dump, dom_id) or {})
-                suite.check("%s: %s" % (name, what), ok,
-                            "exit counters of the attacker: %s"
-                            % vcpu_exits(dump, dom_id))
+    judged = [(atk.dom, ids[atk.dom], case) for atk in boot.attackers
+              for case in atk.cases if case not in WRITERS]
+    if boot.dom0:
+        judged.append((None, 0, boot.dom0))  # its output is not prefixed
+    pos = {}
+    for dom, dom_id, case in judged:
+        out = r"\(%s\) " % dom if dom else ""
+        crash = r"\(keel\) d%d: domain crashed: ([^\n]*)\n" % dom_id
+        verdict = (r"%shostile: verdict %s: (PASS|FAIL[^\n]*)\n|%s|"
+                   r"%sTEST hostile: (FAIL[^\n]*)\n"
+                   % (out, re.escape(case), crash, out))
+        m = search_from(machine, verdict, pos.get(dom, 0),
+                        "the verdict of %s" % case, timeout)
+        pos[dom] = m.end()
+        name = "%s/%s: %s" % (label, case, SURFACES[case])
+        if case in STOPS:
+            suite.check("%s: Keel stops the domain: %s"
+                        % (name, STOPS[case][1]),
+                        m.group(2) and re.search(STOPS[case][0], m.group(2)),
+                        "%s\n%s" % (m.group(0).strip(), machine.tail(40)))
+        else:
+            suite.check("%s: the attacker's verdict is PASS" % name,
+                        m.group(1) == "PASS",
+                        "%s\n%s" % (m.group(0).strip(), machine.tail(40)))
+        dump = console_answers(machine, last_dom, timeout)
+        suite.ok("%s: Keel's debug console answers after it" % name)
+        if case in EXITS:
+            ok, what = EXITS[case](vcpu_exits(dump, dom_id) or {})
+            suite.check("%s: %s" % (name, what), ok,
+                        "exit counters of the attacker: %s"
+                        % vcpu_exits(dump, dom_id))
     end = len(clean(machine))
     machine.wait_until(
         lambda log: len([p for p in progress_lines(clean_text(log))

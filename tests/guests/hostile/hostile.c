@@ -94,6 +94,8 @@ static const struct {
      "kvmclock system time beyond RAM: the domain stops"},
     {"kvmclock-ramend", case_kvmclock_ramend,
      "kvmclock system time across the end of RAM: the domain stops"},
+    {"mmiodrain", case_mmiodrain,
+     "Dom0: device memory in every 2 MiB: Dom0 stops at its quota"},
 };
 
 bool cpu_is_amd(void)

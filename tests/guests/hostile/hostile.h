@@ -77,5 +77,6 @@ void case_wallclock(void);
 void case_kvmclock_mmio(void);
 void case_kvmclock_beyond(void);
 void case_kvmclock_ramend(void);
+void case_mmiodrain(void);
 
 #endif
