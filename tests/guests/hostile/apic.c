@@ -3,7 +3,8 @@
  * The virtual LAPIC from a hostile guest: INIT/SIPI storms at a sibling
  * vCPU and STARTUP IPIs at itself (ignored while it runs, SDM vol. 3A
  * §8.4.4), every ICR delivery mode and destination shorthand, self-IPI
- * storms, EOIs with nothing in service and garbage in every register.
+ * storms, EOIs with nothing in service, garbage in every register and
+ * every x2APIC MSR.
  */
 #include "hostile.h"
 
@@ -182,8 +183,8 @@ void case_lapicregs(void)
 /*
  * x2APIC MSRs 0x800-0x8FF (SDM vol. 3A §11.12.1.2, table 11-6): reads of
  * write-only and undefined ones and writes to read-only and undefined
- * ones are #GP, reserved bits in ICR and SELF IPI are #GP; defined
- * registers take garbage; every delivery mode through the ICR MSR; then
+ * ones are #GP, as are reserved bits in SELF IPI; defined registers
+ * take garbage; every delivery mode through the ICR MSR; then
  * the APIC must still deliver a self-IPI. Stays in x2APIC mode.
  */
 void case_x2apic(void)
