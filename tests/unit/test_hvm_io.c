@@ -34,7 +34,7 @@ static struct guest_state gs;
 static uint8_t insn[15];
 static size_t insn_len;
 static unsigned crashes, gp_injected, p2m_maps;
-static uint64_t p2m_mapped_gpa;
+static uint64_t p2m_mapped_gpa, last_table = ~0ULL;
 
 /* The fake vendor: one vCPU whose state lives in gs. */
 static void fake_get_state(struct vcpu *v, struct guest_state *s)
@@ -123,13 +123,16 @@ void vcpu_wake(struct vcpu *v)
 int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	    unsigned perms, bool uncached)
 {
-	(void)d;
 	(void)hpa;
 	(void)size;
 	(void)perms;
 	(void)uncached;
 	p2m_maps++;
 	p2m_mapped_gpa = gpa;
+	/* A table for each 2 MiB, as the real p2m needs. */
+	if (gpa / MiB(2) != last_table)
+		d->p2m_pages++;
+	last_table = gpa / MiB(2);
 	return 0;
 }
 
@@ -202,6 +205,7 @@ static int setup(void **state)
 	gs.efer = EFER_LMA;
 	gs.cs.attr = SEG_ATTR_L;
 	crashes = gp_injected = p2m_maps = sleeps = wakes = notifies = 0;
+	last_table = ~0ULL;
 	vcpu.state = VCPU_RUNNABLE;
 	insn_len = 0;
 	return 0;
@@ -410,6 +414,28 @@ static void test_unclaimed_mmio(void **state)
 }
 
 /*
+ * Dom0's on-demand MMIO mappings: a page in a 2 MiB already mapped adds
+ * no page-table page; once they added 1024, the next one stops Dom0
+ * with nothing more mapped.
+ */
+static void test_dom0_mmio_quota(void **state)
+{
+	(void)state;
+	dom.privileged = true;
+	npf_at(GiB(4));
+	npf_at(GiB(4) + PAGE_SIZE);
+	assert_int_equal(dom.mmio_p2m_pages, 1);
+	for (uint64_t i = 1; i < 1024; i++)
+		npf_at(GiB(4) + i * MiB(2));
+	assert_int_equal(crashes, 0);
+	assert_int_equal(p2m_maps, 1025);
+	assert_int_equal(dom.mmio_p2m_pages, 1024);
+	npf_at(GiB(4) + 2 * PAGE_SIZE);
+	assert_int_equal(crashes, 1);
+	assert_int_equal(p2m_maps, 1025);
+}
+
+/*
  * I/O requests (hvm/ioreq.c): an MMIO load and an IN to Dom0's ranges
  * retire at once (RIP moves on), post a request and block the vCPU, which
  * an interrupt does not wake; DONE puts the answer, masked to the width,
@@ -539,6 +565,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_mmio_undecodable_crashes, setup),
 	    cmocka_unit_test_setup(test_dispatch_needs_the_domain_lock, setup),
 	    cmocka_unit_test_setup(test_unclaimed_mmio, setup),
+	    cmocka_unit_test_setup(test_dom0_mmio_quota, setup),
 	    cmocka_unit_test_setup(test_ioreq_mmio_load, setup),
 	    cmocka_unit_test_setup(test_ioreq_port_and_doorbell, setup),
 	};

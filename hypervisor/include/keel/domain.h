@@ -122,7 +122,8 @@ struct domain {
 	/* Emulated port and MMIO ranges; filled while the domain is built. */
 	struct hvm_io_handler io_handlers[HVM_MAX_IO_HANDLERS];
 	unsigned nr_io_handlers;
-	uint64_t p2m_pages; /* page-table pages used */
+	uint64_t p2m_pages;	 /* page-table pages used */
+	uint64_t mmio_p2m_pages; /* of those, added by Dom0's MMIO (mmio.c) */
 	char crash_reason[96];
 	unsigned msr_refusals; /* MSR accesses answered with #GP (msr.c) */
 	char con_buf[160];     /* a partial line of serial output */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Debug registers must not leak between domains: drwrite fills DR0-DR3
+ * Per-vCPU registers must not leak between domains: drwrite fills DR0-DR3
  * and DR6 with its own values for ever; drread, on the same CPU, must
  * only ever read the reset values and then the values it wrote itself.
+ * auxwrite and auxread do the same with TSC_AUX, which RDTSCP returns.
  */
 #include "hostile.h"
 
@@ -67,4 +68,45 @@ void case_drread(void)
 	}
 	check(!bad, "%lu of %lu reads saw only its own DR0-3 and DR6",
 	      reads - bad, reads);
+}
+
+#define MSR_TSC_AUX 0xC0000103
+
+static uint32_t rdtscp_aux(void)
+{
+	uint32_t lo, hi, aux;
+
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	return aux;
+}
+
+void case_auxwrite(void)
+{
+	printf("hostile: auxwrite: writing TSC_AUX for ever\n");
+	for (uint32_t i = 0;; i++)
+		wrmsr(MSR_TSC_AUX, 0xBAD00000 | (i & 0xFFFF));
+}
+
+void case_auxread(void)
+{
+	uint64_t end, reads = 0, bad = 0;
+	uint32_t aux;
+
+	if (!check(cpuid(0x80000001).edx & (1u << 27), "CPUID shows RDTSCP"))
+		return;
+	delay_us(500000);
+	aux = rdtscp_aux();
+	check(aux == 0, "before any write: TSC_AUX %x (0 expected)", aux);
+	wrmsr(MSR_TSC_AUX, 0x1234);
+	end = rdtsc() + us_to_tsc(attack_seconds() * 1000000);
+	while (rdtsc() < end) {
+		aux = rdtscp_aux();
+		reads++;
+		if (aux != 0x1234 && bad++ == 0)
+			printf("hostile: auxread: RDTSCP gave TSC_AUX %x\n",
+			       aux);
+	}
+	check(!bad && rdmsr(MSR_TSC_AUX) == 0x1234,
+	      "%lu of %lu RDTSCPs saw only its own TSC_AUX", reads - bad,
+	      reads);
 }

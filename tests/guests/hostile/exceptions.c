@@ -172,3 +172,12 @@ void case_exceptions(void)
 	}
 	printf("hostile: exceptions: 20000 single-step #DBs taken\n");
 }
+
+/* With an IDT limit of 0, INT3 cannot be delivered, nor the #GP and #DF
+ * that follow: a triple fault, after which Keel stops the domain. */
+void case_triple(void)
+{
+	idt_load_empty();
+	__asm__ volatile("int3");
+	expect_stopped("triple fault");
+}

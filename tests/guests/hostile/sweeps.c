@@ -226,6 +226,10 @@ void case_hypercall(void)
 	      bad);
 	check(!is_errno(hypercall(KEEL_HC_VERSION, ~0ULL)),
 	      "the version hypercall still answers");
+}
+
+void case_hypercall_user(void)
+{
 	user_mode_init();
 	run_user(user_hypercall);
 	check(exinfo_faulted(user_hc_exinfo) &&

@@ -95,7 +95,11 @@ void user_mode_init(void)
 	struct dtr gdtr, idtr;
 	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1, cr4;
 	uint8_t *gate;
+	static bool done;
 
+	if (done)
+		return;
+	done = true;
 	__asm__ volatile("sgdt %0" : "=m"(gdtr));
 	memcpy(gdt, (void *)gdtr.base, 4 * sizeof(uint64_t));
 	gdt[4] = 0x00CFF2000000FFFFULL; /* data, DPL 3 */

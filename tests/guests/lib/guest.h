@@ -42,6 +42,8 @@ __noreturn void test_fail(const char *fmt, ...) __printf(1, 2);
 /* Prints "<name>: ok: <what>" or "<name>: FAILED: <what>" and remembers the
  * first failure; returns cond. */
 bool check(bool cond, const char *fmt, ...) __printf(2, 3);
+/* How many check() calls failed so far. */
+unsigned int checks_failed(void);
 /* PASS if no check() failed, else FAIL with the first failed check. */
 __noreturn void test_finish(void);
 __noreturn void halt_forever(void);

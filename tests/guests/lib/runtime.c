@@ -67,6 +67,11 @@ bool check(bool cond, const char *fmt, ...)
 	return cond;
 }
 
+unsigned int checks_failed(void)
+{
+	return __atomic_load_n(&failed_checks, __ATOMIC_ACQUIRE);
+}
+
 __noreturn void test_finish(void)
 {
 	unsigned int failed = __atomic_load_n(&failed_checks, __ATOMIC_ACQUIRE);

@@ -57,6 +57,34 @@ static void emulate(struct vcpu *v, uint64_t gpa,
 	hvm->set_state(v, &s);
 }
 
+/*
+ * Each 2 MiB of device memory Dom0 touches takes a page-table page from
+ * Keel's frame pool, which a Dom0 touching its whole address space would
+ * drain: the pages its on-demand mappings add are capped (a Linux Dom0
+ * needs a few).
+ */
+#define DOM0_MMIO_TABLES_MAX 1024
+
+static void dom0_map_mmio(struct domain *d, struct vcpu *v, uint64_t page)
+{
+	uint64_t before = d->p2m_pages;
+
+	if (d->mmio_p2m_pages >= DOM0_MMIO_TABLES_MAX) {
+		domain_crash(d, v,
+			     "MMIO %lx: over Dom0's quota of %u page-table "
+			     "pages",
+			     page, DOM0_MMIO_TABLES_MAX);
+		return;
+	}
+	if (p2m_map(d, page, page, PAGE_SIZE, P2M_RWX,
+		    !memmap_is_firmware(page))) {
+		domain_crash(d, v, "out of memory mapping MMIO %lx", page);
+		return;
+	}
+	if (d->p2m_pages > before)
+		d->mmio_p2m_pages += d->p2m_pages - before;
+}
+
 void hvm_npf(struct vcpu *v, struct vm_exit *e)
 {
 	struct domain *d = v->dom;
@@ -68,10 +96,7 @@ void hvm_npf(struct vcpu *v, struct vm_exit *e)
 		return;
 	}
 	if (d->privileged && !memmap_is_ram(page) && !memmap_is_private(page)) {
-		if (p2m_map(d, page, page, PAGE_SIZE, P2M_RWX,
-			    !memmap_is_firmware(page)))
-			domain_crash(d, v, "out of memory mapping MMIO %lx",
-				     page);
+		dom0_map_mmio(d, v, page);
 		return;
 	}
 	struct guest_state s;

@@ -285,6 +285,8 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return 0;
 	case MSR_TSC:
 		v->tsc_offset = val - rdtsc();
+		/* The kvmclock page holds a guest TSC: it moved with it. */
+		pvclock_update(v);
 		return 0;
 	case MSR_KVM_SYSTEM_TIME_NEW:
 		v->kvmclock_msr = val;
