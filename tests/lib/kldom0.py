@@ -8,7 +8,6 @@ for a domain to be gone, attaching to and leaving a DomU's console.
 """
 
 import json
-import re
 import time
 
 import pexpect
@@ -24,19 +23,12 @@ DOMU_PROMPT = r"domU:[^\r\n]*# "
 DOMU_DEADLINE = 600
 # `kl console` detaches on Ctrl-].
 CTRL_RIGHT_BRACKET = "\x1d"
-KEEL_LINE = re.compile(r"\([-\w]+\) ")
-
-
-def dom0_text(out):
-    """A command's output without Keel's tagged lines, which may cut one
-    of Dom0's lines in two: the pieces are joined."""
-    return "".join(line for line in out.replace("\r", "").split("\n")
-                   if not KEEL_LINE.match(line))
 
 
 def parse_json(out):
-    """The first JSON value in a command's output (raises ValueError)."""
-    text = dom0_text(out)
+    """The first JSON value in a command's output, Keel's tagged lines
+    (which may cut one of Dom0's in two) dropped (raises ValueError)."""
+    text = keeltest.dom0_stream(out)
     start = min([i for i in (text.find("["), text.find("{")) if i >= 0],
                 default=-1)
     if start < 0:
@@ -89,15 +81,17 @@ def detach(machine):
     """Ctrl-] leaves `kl console`; Dom0's prompt comes back."""
     forget_output(machine)
     machine.send(CTRL_RIGHT_BRACKET)
+    machine.sendline()
     machine.expect(keeltest.DOM0_PROMPT, timeout=60)
 
 
 def console_text(machine, name, seconds=3):
     """What `kl console NAME` shows in `seconds` (the ring's backlog, then
     what comes), captured in a Dom0 file so that Keel's own copy of the
-    DomU's output on the serial line cannot be mistaken for it."""
-    return dom0_text(machine.run(
-        "sleep %d | kl console %s > /tmp/console-%s.txt; "
+    DomU's output on the serial line cannot be mistaken for it; after
+    `status=N`, kl's exit status."""
+    return keeltest.dom0_stream(machine.run(
+        "sleep %d | kl console %s > /tmp/console-%s.txt; echo status=$?; "
         "cat /tmp/console-%s.txt" % (seconds, name, name, name), timeout=60))
 
 

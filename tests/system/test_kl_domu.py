@@ -43,27 +43,21 @@ one CPU, 2 GiB) and, at Dom0's shell:
 # suite-timeout: 2400
 # suite-parallel: yes
 
-import json
 import os
 import re
 import sys
 import time
 
-import pexpect
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import keeltest  # noqa: E402
+from kldom0 import (DOMU_BANNER, DOMU_DEADLINE, DOMU_PROMPT,  # noqa: E402
+                    CTRL_RIGHT_BRACKET, console_text, detach, domains,
+                    find, forget_output, parse_json, wait_gone)
 
 BOOT_DEADLINE = 300
-# Debian's kernel decompressing and booting inside a DomU under Keel
-# under TCG: slower than Dom0's own boot.
-DOMU_DEADLINE = 600
 CONFIG = "/etc/keel/examples/debian.cfg"
 NAME = "debian"  # the sample's domain name
-DOMU_BANNER = "Keel DomU ready"
-DOMU_PROMPT = r"domU:[^\r\n]*# "
-CTRL_RIGHT_BRACKET = "\x1d"
 # The freestanding test guests the test ISO's Dom0 carries.
 GUESTS = "/usr/share/keel/guests"
 CYCLES = 50
@@ -77,28 +71,6 @@ MEMFREE_SLACK = 16 << 20
 ROUND_SLACK = 64 << 20
 
 
-def parse_json(out):
-    """The JSON value in a command's output. Keel's own lines share the
-    serial console and may cut into it (keeltest.dom0_stream): they are
-    dropped and the pieces joined. Raises ValueError if it is not JSON."""
-    text = "".join(line for line in out.replace("\r", "").split("\n")
-                   if not re.match(r"\([-\w]+\) ", line))
-    start = min([i for i in (text.find("["), text.find("{")) if i >= 0],
-                default=-1)
-    if start < 0:
-        raise ValueError("no JSON in %r" % out)
-    return json.loads(text[start:])
-
-
-def domains(machine):
-    """`kl list --json` as Python objects (raises on bad JSON)."""
-    return parse_json(machine.run("kl list --json", timeout=60))
-
-
-def find(doms, name):
-    return next((d for d in doms if d.get("name") == name), None)
-
-
 def free_figures(machine):
     """(Keel's free bytes, Dom0's MemFree bytes) after dropping caches."""
     info = parse_json(machine.run("kl info --json", timeout=60))
@@ -107,40 +79,6 @@ def free_figures(machine):
                           "/proc/meminfo", timeout=30)
     memfree = keeltest.dom0_stream(memfree).strip()
     return info["free_memory_bytes"], int(memfree) * 1024
-
-
-def wait_gone(machine, name, timeout=60):
-    """Waits until `kl list` no longer shows name and its owning kl has
-    exited (no pid file, or one naming no process: a killed owner leaves
-    it behind); True if both happened."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if find(domains(machine), name) is None and "owner=gone" in \
-                machine.run("p=$(cat /run/keel/kl-%s.pid 2>/dev/null); "
-                            "if [ -n \"$p\" ] && kill -0 $p 2>/dev/null; "
-                            "then echo owner=alive; else echo owner=gone; fi"
-                            % name, timeout=30):
-            return True
-        time.sleep(2)
-    return False
-
-
-def forget_output(machine):
-    """Consumes what has come but was not matched yet (e.g. an earlier
-    Dom0 prompt), so the next expect() sees only new output."""
-    try:
-        while machine.child.expect([r"(?s).+", pexpect.TIMEOUT],
-                                   timeout=0.3) == 0:
-            pass
-    except pexpect.EOF:
-        raise keeltest.TestFailure("the emulator exited:\n" + machine.tail())
-
-
-def detach(machine):
-    """Ctrl-] leaves `kl console`; Dom0's prompt comes back."""
-    forget_output(machine)
-    machine.send(CTRL_RIGHT_BRACKET)
-    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
 
 
 def diagnostics(machine, suite, name):
@@ -380,16 +318,6 @@ def write_guest_configs(machine):
             lines.append('cmdline = "%s"' % cmdline)
         machine.run("printf '%s\\n' > /tmp/%s.cfg"
                     % ("\\n".join(lines), name), timeout=30, check=True)
-
-
-def console_text(machine, name, seconds=3):
-    """What `kl console NAME` shows in `seconds` (the ring's backlog, then
-    what comes), read in Dom0 into a file, so that Keel's own copy of
-    the DomUs' output on the serial line cannot be mistaken for it
-    (keeltest.dom0_stream: Keel's tagged lines dropped, lines joined)."""
-    return keeltest.dom0_stream(machine.run(
-        "sleep %d | kl console %s > /tmp/console-%s.txt; echo status=$?; "
-        "cat /tmp/console-%s.txt" % (seconds, name, name, name), timeout=60))
 
 
 def check_two_consoles(suite, machine, names):

@@ -29,27 +29,24 @@ Dom0's shell:
 # suite-timeout: 1500
 # suite-parallel: yes
 
-import json
 import os
 import re
 import sys
 import time
 
-import pexpect
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import keeltest  # noqa: E402
+from kldom0 import (DOMU_DEADLINE, DOMU_PROMPT, detach, domains,  # noqa: E402
+                    find, forget_output, owner_alive, parse_json,
+                    wait_gone)
 
 BOOT_DEADLINE = 300
-DOMU_DEADLINE = 600
 GUEST_DEADLINE = 600
 CONFIG = "/etc/keel/examples/debian.cfg"
 NAME = "debian"
 HOSTILE = "vqh"
 CONTROL = "vqctl"
-DOMU_PROMPT = r"domU:[^\r\n]*# "
-CTRL_RIGHT_BRACKET = "\x1d"
 IMG = "/tmp/vqh.img"
 PATTERN = "KEEL-VQ-PATTERN"
 GUEST = "/usr/share/keel/tests/vqhostile.bin"
@@ -58,63 +55,9 @@ GUEST = "/usr/share/keel/tests/vqhostile.bin"
 MIN_CASES = 31
 
 
-def parse_json(out):
-    """The JSON value in a command's output, Keel's own tagged lines
-    (which share the serial console) dropped."""
-    text = "".join(line for line in out.replace("\r", "").split("\n")
-                   if not re.match(r"\([-\w]+\) ", line))
-    start = min([i for i in (text.find("["), text.find("{")) if i >= 0],
-                default=-1)
-    if start < 0:
-        raise ValueError("no JSON in %r" % out)
-    return json.loads(text[start:])
-
-
-def domains(machine):
-    return parse_json(machine.run("kl list --json", timeout=60))
-
-
-def find(doms, name):
-    return next((d for d in doms if d.get("name") == name), None)
-
-
 def keel_free(machine):
     return parse_json(machine.run("kl info --json",
                                   timeout=60))["free_memory_bytes"]
-
-
-def owner_alive(machine, name):
-    return "owner=alive" in machine.run(
-        "p=$(cat /run/keel/kl-%s.pid 2>/dev/null); "
-        "if [ -n \"$p\" ] && kill -0 $p 2>/dev/null; "
-        "then echo owner=alive; else echo owner=gone; fi" % name,
-        timeout=30)
-
-
-def wait_gone(machine, name, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if find(domains(machine), name) is None and \
-                not owner_alive(machine, name):
-            return True
-        time.sleep(2)
-    return False
-
-
-def forget_output(machine):
-    try:
-        while machine.child.expect([r"(?s).+", pexpect.TIMEOUT],
-                                   timeout=0.3) == 0:
-            pass
-    except pexpect.EOF:
-        raise keeltest.TestFailure("the emulator exited:\n" + machine.tail())
-
-
-def detach(machine):
-    forget_output(machine)
-    machine.send(CTRL_RIGHT_BRACKET)
-    machine.sendline()
-    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
 
 
 def start_guest(machine, name, pattern):

@@ -76,7 +76,7 @@ class Lab:
 def memfree_kib(machine):
     out = machine.run("sync; echo 3 > /proc/sys/vm/drop_caches; "
                       "grep MemFree /proc/meminfo", timeout=60)
-    m = re.search(r"MemFree:\s+(\d+) kB", kldom0.dom0_text(out))
+    m = re.search(r"MemFree:\s+(\d+) kB", keeltest.dom0_stream(out))
     return int(m.group(1)) if m else None
 
 
