@@ -227,8 +227,8 @@ void kl_trace_names_free(struct kl_trace_names *n)
 	n->nr = 0;
 }
 
-static bool domain_matches(const char *want,
-			   const struct kl_trace_names *names, uint32_t domid)
+static bool domain_matches(const char *want, const struct kl_trace_names *names,
+			   uint32_t domid)
 {
 	const char *name = kl_trace_names_get(names, domid);
 	char *end;
@@ -248,8 +248,8 @@ bool kl_trace_match(const struct kl_trace_filter *f,
 	if (f->vcpu >= 0 &&
 	    (rec->kind == KEEL_TRACE_DOMAIN || rec->vcpu != f->vcpu))
 		return false;
-	if (f->exits && (rec->kind != KEEL_TRACE_EXIT ||
-			 rec->reason >= 32 || !(f->exits & (1u << rec->reason))))
+	if (f->exits && (rec->kind != KEEL_TRACE_EXIT || rec->reason >= 32 ||
+			 !(f->exits & (1u << rec->reason))))
 		return false;
 	return true;
 }
@@ -306,14 +306,17 @@ static const char *exit_action(const struct keel_trace_rec *r)
 }
 
 static const char *const sched_names[] = {
-    [KEEL_TRACE_SCHED_IN] = "in",	  [KEEL_TRACE_SCHED_OUT] = "out",
-    [KEEL_TRACE_SCHED_WAKE] = "wake",	  [KEEL_TRACE_SCHED_BLOCK] = "block",
+    [KEEL_TRACE_SCHED_IN] = "in",	    [KEEL_TRACE_SCHED_OUT] = "out",
+    [KEEL_TRACE_SCHED_WAKE] = "wake",	    [KEEL_TRACE_SCHED_BLOCK] = "block",
     [KEEL_TRACE_SCHED_MIGRATE] = "migrate",
 };
 static const char *const dom_names[] = {
-    [KEEL_TRACE_DOM_CREATE] = "create",	    [KEEL_TRACE_DOM_START] = "start",
-    [KEEL_TRACE_DOM_PAUSE] = "pause",	    [KEEL_TRACE_DOM_UNPAUSE] = "unpause",
-    [KEEL_TRACE_DOM_SHUTDOWN] = "shutdown", [KEEL_TRACE_DOM_CRASH] = "crash",
+    [KEEL_TRACE_DOM_CREATE] = "create",
+    [KEEL_TRACE_DOM_START] = "start",
+    [KEEL_TRACE_DOM_PAUSE] = "pause",
+    [KEEL_TRACE_DOM_UNPAUSE] = "unpause",
+    [KEEL_TRACE_DOM_SHUTDOWN] = "shutdown",
+    [KEEL_TRACE_DOM_CRASH] = "crash",
     [KEEL_TRACE_DOM_DESTROY] = "destroy",
 };
 
@@ -426,8 +429,9 @@ void kl_trace_print_json(FILE *out, const struct kl_trace_event *ev,
 	const struct keel_trace_rec *r = &ev->rec;
 	const char *name = kl_trace_names_get(names, r->domid);
 
-	fprintf(out, "{\"t\": %.6f, \"tsc\": %" PRIu64 ", \"cpu\": %u, "
-		     "\"domid\": %u, \"domain\": ",
+	fprintf(out,
+		"{\"t\": %.6f, \"tsc\": %" PRIu64 ", \"cpu\": %u, "
+		"\"domid\": %u, \"domain\": ",
 		kl_trace_seconds(r->tsc, tsc0, tsc_khz), r->tsc, ev->cpu,
 		r->domid);
 	if (name)
@@ -568,12 +572,14 @@ void kl_trace_stats_print(FILE *out, struct kl_trace_stats *s,
 			"p50(us)", "p99(us)");
 		for (unsigned r = 1; r < KEEL_TRACE_EXIT_NR; r++)
 			if (d->count[r])
-				fprintf(out, "  %-12s %10" PRIu64 " %10.2f %10.2f\n",
-					exits[r].name, d->count[r],
-					kl_trace_us(kl_trace_percentile(d, r, 50),
-						    tsc_khz),
-					kl_trace_us(kl_trace_percentile(d, r, 99),
-						    tsc_khz));
+				fprintf(
+				    out,
+				    "  %-12s %10" PRIu64 " %10.2f %10.2f\n",
+				    exits[r].name, d->count[r],
+				    kl_trace_us(kl_trace_percentile(d, r, 50),
+						tsc_khz),
+				    kl_trace_us(kl_trace_percentile(d, r, 99),
+						tsc_khz));
 	}
 }
 
@@ -583,7 +589,8 @@ void kl_trace_stats_print_json(FILE *out, struct kl_trace_stats *s,
 {
 	if (s->nr)
 		qsort(s->doms, s->nr, sizeof(*s->doms), by_domid);
-	fprintf(out, "{\"seconds\": %.3f, \"lost\": %" PRIu64 ", \"domains\": [",
+	fprintf(out,
+		"{\"seconds\": %.3f, \"lost\": %" PRIu64 ", \"domains\": [",
 		seconds, s->lost);
 	for (size_t i = 0; i < s->nr; i++) {
 		struct kl_trace_dom_stats *d = &s->doms[i];
@@ -600,14 +607,14 @@ void kl_trace_stats_print_json(FILE *out, struct kl_trace_stats *s,
 		for (unsigned r = 1; r < KEEL_TRACE_EXIT_NR; r++) {
 			if (!d->count[r])
 				continue;
-			fprintf(out,
-				"%s\"%s\": {\"count\": %" PRIu64
-				", \"p50_us\": %.3f, \"p99_us\": %.3f}",
-				first ? "" : ", ", exits[r].name, d->count[r],
-				kl_trace_us(kl_trace_percentile(d, r, 50),
-					    tsc_khz),
-				kl_trace_us(kl_trace_percentile(d, r, 99),
-					    tsc_khz));
+			fprintf(
+			    out,
+			    "%s\"%s\": {\"count\": %" PRIu64
+			    ", \"p50_us\": %.3f, \"p99_us\": %.3f}",
+			    first ? "" : ", ", exits[r].name, d->count[r],
+			    kl_trace_us(kl_trace_percentile(d, r, 50), tsc_khz),
+			    kl_trace_us(kl_trace_percentile(d, r, 99),
+					tsc_khz));
 			first = false;
 		}
 		fputs("}}", out);

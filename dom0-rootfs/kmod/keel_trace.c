@@ -43,8 +43,8 @@ long keel_trace_disable(void)
 
 	mutex_lock(&keel_trace_lock);
 	if (!keel_trace_maps)
-		ret = keel_hypercall(KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0,
-				     0);
+		ret =
+		    keel_hypercall(KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0, 0);
 	mutex_unlock(&keel_trace_lock);
 	return ret;
 }

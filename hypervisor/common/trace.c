@@ -114,4 +114,3 @@ void trace_write_exit(const struct vcpu *v, const struct vm_exit *e,
 	    .cycles = cycles > UINT32_MAX ? UINT32_MAX : (uint32_t)cycles};
 	publish(r);
 }
-

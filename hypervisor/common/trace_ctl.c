@@ -62,8 +62,9 @@ static int64_t enable(struct domain *dom0, uint64_t pages)
 		trace_rings[c] = phys_to_virt(pa);
 		memset(trace_rings[c], 0, size);
 		trace_rings[c]->cpu = c;
-		trace_rings[c]->nr_slots = (uint32_t)((size - sizeof(struct keel_trace_ring)) /
-						sizeof(struct keel_trace_rec));
+		trace_rings[c]->nr_slots =
+		    (uint32_t)((size - sizeof(struct keel_trace_ring)) /
+			       sizeof(struct keel_trace_rec));
 		spin_lock(&dom0->lock);
 		rc = p2m_map(dom0, pa, pa, size, P2M_R, false);
 		spin_unlock(&dom0->lock);
@@ -107,9 +108,8 @@ static int64_t describe(struct vcpu *caller, uint64_t gpa, uint64_t size)
 				desc.nr_cpus = c + 1;
 			}
 	}
-	return guest_phys_write(caller->dom, gpa, &desc, sizeof(desc))
-		   ? -EFAULT
-		   : 0;
+	return guest_phys_write(caller->dom, gpa, &desc, sizeof(desc)) ? -EFAULT
+								       : 0;
 }
 
 /* Only Dom0 gets here (the table says privileged): its rings are Dom0's. */

@@ -32,6 +32,8 @@ import re
 import sys
 import time
 
+import pexpect
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import keeltest  # noqa: E402
@@ -62,6 +64,23 @@ def write_cfg(machine, name, kernel, cmdline):
                 timeout=30, check=True)
 
 
+def forget_output(machine):
+    try:
+        while machine.child.expect([r"(?s).+", pexpect.TIMEOUT],
+                                   timeout=0.3) == 0:
+            pass
+    except pexpect.EOF:
+        raise keeltest.TestFailure("the emulator exited:\n" + machine.tail())
+
+
+def detach(machine):
+    """Leaves `kl console` (Ctrl-]) for Dom0's prompt."""
+    forget_output(machine)
+    machine.send("\x1d")
+    machine.sendline()
+    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
+
+
 def record(suite, machine, path, name, extra=""):
     """Records while tracework runs as domain `name`; True if it passed
     and the recording ended well."""
@@ -76,9 +95,12 @@ def record(suite, machine, path, name, extra=""):
     if "status=0" not in out:
         suite.fail("kl create %s (tracework)" % name, "output %r" % out)
         return False
+    # Its console ring keeps what it printed before we attach.
+    machine.sendline("kl console " + name)
     machine.expect(r"TEST tracework: (PASS|FAIL[^\r\n]*)",
                    timeout=GUEST_DEADLINE)
     result = machine.child.match.group(1)
+    detach(machine)
     out = machine.run("kill -INT $!; wait $!; echo status=$?; "
                       "cat /tmp/rec.err; kl destroy %s" % name, timeout=120)
     suite.check("tracework (%s) passes while kl trace -o %s %s records, "

@@ -226,7 +226,8 @@ static int refresh_names(int fd, struct trace_sink *s)
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < nr && rc >= 0; i++) {
-		const char *known = kl_trace_names_get(&s->names, doms[i].domid);
+		const char *known =
+		    kl_trace_names_get(&s->names, doms[i].domid);
 		char name[KEEL_DOMAIN_NAME_LEN + 1];
 
 		snprintf(name, sizeof(name), "%.*s", KEEL_DOMAIN_NAME_LEN,
@@ -331,7 +332,8 @@ static int trace_live(struct trace_sink *s, double *seconds)
 			pos[c] = __atomic_load_n(
 			    &((const struct keel_trace_ring
 				   *)((const char *)rings +
-				      (size_t)c * info.pages_per_cpu * KEEL_PAGE))
+				      (size_t)c * info.pages_per_cpu *
+					  KEEL_PAGE))
 				 ->head,
 			    __ATOMIC_ACQUIRE);
 	rc = refresh_names(fd, s);
@@ -410,9 +412,8 @@ static int trace_replay(struct trace_sink *s, double *seconds)
 
 int kl_cmd_trace(int argc, char **argv)
 {
-	struct trace_opts o = {.filter.vcpu = -1,
-			       .pages = DEFAULT_PAGES,
-			       .interval_ms = 10};
+	struct trace_opts o = {
+	    .filter.vcpu = -1, .pages = DEFAULT_PAGES, .interval_ms = 10};
 	struct trace_sink s = {.o = &o};
 	struct sigaction sa = {.sa_handler = on_signal};
 	double seconds = 0;

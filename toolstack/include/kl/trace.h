@@ -48,13 +48,12 @@ struct kl_trace_names {
 	struct {
 		uint32_t domid;
 		char name[KEEL_DOMAIN_NAME_LEN + 1];
-	} *e;
+	} * e;
 };
 /* 0 or -ENOMEM; a known domid gets the new name. */
 int kl_trace_names_set(struct kl_trace_names *n, uint32_t domid,
 		       const char *name);
-const char *kl_trace_names_get(const struct kl_trace_names *n,
-			       uint32_t domid);
+const char *kl_trace_names_get(const struct kl_trace_names *n, uint32_t domid);
 void kl_trace_names_free(struct kl_trace_names *n);
 
 struct kl_trace_filter {
@@ -88,7 +87,7 @@ struct kl_trace_stats {
 		uint64_t count[KEEL_TRACE_EXIT_NR];
 		size_t cap[KEEL_TRACE_EXIT_NR];
 		uint32_t *cycles[KEEL_TRACE_EXIT_NR];
-	} *doms;
+	} * doms;
 	uint64_t lost;
 };
 /* Counts an exit record (others are ignored): 0 or -ENOMEM. */
