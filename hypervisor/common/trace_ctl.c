@@ -120,15 +120,17 @@ int64_t hc_trace(struct vcpu *caller, uint64_t op, uint64_t a2, uint64_t a3,
 	int64_t rc;
 
 	(void)a4, (void)a5;
-	if (op == KEEL_TRACE_OP_DESCRIBE)
-		return describe(caller, a2, a3);
-	if (op != KEEL_TRACE_OP_ENABLE && op != KEEL_TRACE_OP_DISABLE)
+	if (op != KEEL_TRACE_OP_ENABLE && op != KEEL_TRACE_OP_DISABLE &&
+	    op != KEEL_TRACE_OP_DESCRIBE)
 		return -EINVAL;
 	/* Not a spinning lock: disable waits for every CPU to pass through
-	 * its loop, which a CPU spinning here would never do. */
+	 * its loop, which a CPU spinning here would never do. Describe too,
+	 * so it never reports rings being freed. */
 	if (__atomic_exchange_n(&busy, true, __ATOMIC_ACQUIRE))
 		return -EBUSY;
-	rc = op == KEEL_TRACE_OP_ENABLE ? enable(dom0, a2) : disable(dom0);
+	rc = op == KEEL_TRACE_OP_ENABLE	   ? enable(dom0, a2)
+	     : op == KEEL_TRACE_OP_DISABLE ? disable(dom0)
+					   : describe(caller, a2, a3);
 	__atomic_store_n(&busy, false, __ATOMIC_RELEASE);
 	return rc;
 }

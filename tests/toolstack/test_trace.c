@@ -206,8 +206,7 @@ static void test_format(void **state)
 	ev.rec.reason = KEEL_TRACE_SCHED_MIGRATE;
 	ev.rec.qual = 0ULL << 32 | 1;
 	kl_trace_format(line, sizeof(line), &ev, 2000000000ULL, KHZ);
-	assert_string_equal(line,
-			    "12.004512 d3v1 sched migrate cpu0 -> cpu1");
+	assert_string_equal(line, "12.004512 d3v1 sched migrate cpu0 -> cpu1");
 	ev.rec.kind = KEEL_TRACE_DOMAIN;
 	ev.rec.reason = KEEL_TRACE_DOM_DESTROY;
 	kl_trace_format(line, sizeof(line), &ev, 2000000000ULL, KHZ);
@@ -285,36 +284,38 @@ static void test_stats(void **state)
 	r.kind = KEEL_TRACE_SCHED;
 	assert_int_equal(kl_trace_stats_add(&s, &r), 0);
 	assert_int_equal(s.nr, 2);
-	assert_int_equal(kl_trace_percentile(&s.doms[0], KEEL_TRACE_EXIT_CPUID,
-					     50),
-			 50 * 2000);
-	assert_int_equal(kl_trace_percentile(&s.doms[0], KEEL_TRACE_EXIT_CPUID,
-					     99),
-			 99 * 2000);
-	assert_int_equal(kl_trace_percentile(&s.doms[0], KEEL_TRACE_EXIT_IO, 50),
-			 0);
+	assert_int_equal(
+	    kl_trace_percentile(&s.doms[0], KEEL_TRACE_EXIT_CPUID, 50),
+	    50 * 2000);
+	assert_int_equal(
+	    kl_trace_percentile(&s.doms[0], KEEL_TRACE_EXIT_CPUID, 99),
+	    99 * 2000);
+	assert_int_equal(
+	    kl_trace_percentile(&s.doms[0], KEEL_TRACE_EXIT_IO, 50), 0);
 	s.lost = 7;
 	assert_int_equal(kl_trace_names_set(&names, 1, "web"), 0);
 	f = open_memstream(&buf, &len);
 	kl_trace_stats_print_json(f, &s, &names, KHZ, 2.0);
 	fclose(f);
 	assert_string_equal(
-	    buf, "{\"seconds\": 2.000, \"lost\": 7, \"domains\": ["
-		 "{\"domid\": 0, \"name\": null, \"exits\": {\"hlt\": "
-		 "{\"count\": 1, \"p50_us\": 2.500, \"p99_us\": 2.500}}}, "
-		 "{\"domid\": 1, \"name\": \"web\", \"exits\": {\"cpuid\": "
-		 "{\"count\": 100, \"p50_us\": 50.000, \"p99_us\": 99.000}}}]}\n");
+	    buf,
+	    "{\"seconds\": 2.000, \"lost\": 7, \"domains\": ["
+	    "{\"domid\": 0, \"name\": null, \"exits\": {\"hlt\": "
+	    "{\"count\": 1, \"p50_us\": 2.500, \"p99_us\": 2.500}}}, "
+	    "{\"domid\": 1, \"name\": \"web\", \"exits\": {\"cpuid\": "
+	    "{\"count\": 100, \"p50_us\": 50.000, \"p99_us\": 99.000}}}]}\n");
 	free(buf);
 	f = open_memstream(&buf, &len);
 	kl_trace_stats_print(f, &s, &names, KHZ, 2.0);
 	fclose(f);
-	assert_string_equal(buf, "2.0 s, 7 records lost\n"
-				 "\nd0 ?: 1 exits\n"
-				 "  REASON            COUNT    p50(us)    p99(us)\n"
-				 "  hlt                   1       2.50       2.50\n"
-				 "\nd1 web: 100 exits\n"
-				 "  REASON            COUNT    p50(us)    p99(us)\n"
-				 "  cpuid               100      50.00      99.00\n");
+	assert_string_equal(
+	    buf, "2.0 s, 7 records lost\n"
+		 "\nd0 ?: 1 exits\n"
+		 "  REASON            COUNT    p50(us)    p99(us)\n"
+		 "  hlt                   1       2.50       2.50\n"
+		 "\nd1 web: 100 exits\n"
+		 "  REASON            COUNT    p50(us)    p99(us)\n"
+		 "  cpuid               100      50.00      99.00\n");
 	free(buf);
 	kl_trace_stats_free(&s);
 	kl_trace_names_free(&names);

@@ -186,6 +186,7 @@
  *  off. Dom0 must have unmapped them first: a later access stops Dom0.
  * (RDI: KEEL_TRACE_OP_DESCRIBE, RSI: gpa of a struct keel_trace_desc,
  *  RDX: its size) -> 0, the buffer filled in (pages_per_cpu 0 when off).
+ * Any of them: -EBUSY while another is in progress.
  */
 #define KEEL_HC_TRACE	       (KEEL_HC_BASE + 20)
 #define KEEL_TRACE_OP_ENABLE   1
