@@ -413,8 +413,9 @@ void kl_trace_format(char *buf, size_t len, const struct kl_trace_event *ev,
 				 r->domid, r->vcpu, (unsigned)(r->qual >> 32),
 				 (unsigned)(uint32_t)r->qual);
 		else
-			snprintf(buf, len, "%.6f d%uv%u sched %s cpu%" PRIu64,
-				 t, r->domid, r->vcpu, reason_name(r), r->qual);
+			snprintf(buf, len, "%.6f d%uv%u sched %s cpu%d", t,
+				 r->domid, r->vcpu, reason_name(r),
+				 (int)(int32_t)r->qual); /* -1: none */
 		break;
 	default:
 		snprintf(buf, len, "%.6f d%u %s %s", t, r->domid,
@@ -468,7 +469,7 @@ void kl_trace_print_json(FILE *out, const struct kl_trace_event *ev,
 				(unsigned)(r->qual >> 32),
 				(unsigned)(uint32_t)r->qual);
 		else
-			fprintf(out, ", \"pcpu\": %" PRIu64, r->qual);
+			fprintf(out, ", \"pcpu\": %d", (int)(int32_t)r->qual);
 		break;
 	default:
 		break;

@@ -13,7 +13,7 @@ void vcpu_wake(struct vcpu *v)
 	if (v->state == VCPU_BLOCKED && !v->ioreq.waiting) {
 		v->state = VCPU_RUNNABLE;
 		trace_vcpu(v, KEEL_TRACE_SCHED, KEEL_TRACE_SCHED_WAKE,
-			   this_cpu()->cpu);
+			   (uint64_t)v->pcpu);
 	}
 	if (v->state == VCPU_RUNNABLE && v->dom->state == DOM_RUNNING)
 		sched->vcpu_wake(v);

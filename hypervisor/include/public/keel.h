@@ -491,8 +491,9 @@ enum keel_trace_kind {
 	KEEL_TRACE_EXIT = 1,
 	/* reason: KEEL_TRACE_INJ_*, qual: the vector. */
 	KEEL_TRACE_INJECT = 2,
-	/* reason: KEEL_TRACE_SCHED_*, qual: the physical CPU (MIGRATE: the
-	 * one it leaves << 32 | the one it goes to). */
+	/* reason: KEEL_TRACE_SCHED_*, qual: the physical CPU that switches
+	 * (IN, OUT), whose run queue holds the vCPU (WAKE, BLOCK), or the one
+	 * it leaves << 32 | the one it goes to (MIGRATE). */
 	KEEL_TRACE_SCHED = 3,
 	/* reason: KEEL_TRACE_DOM_*, vcpu 0, qual: the shutdown reason. */
 	KEEL_TRACE_DOMAIN = 4,
@@ -541,7 +542,7 @@ enum keel_trace_inject {
 enum keel_trace_sched {
 	KEEL_TRACE_SCHED_IN = 1, /* the CPU starts running the vCPU */
 	KEEL_TRACE_SCHED_OUT,	 /* ...and stops: another or none runs */
-	KEEL_TRACE_SCHED_WAKE,	 /* made runnable (the writer's CPU woke it) */
+	KEEL_TRACE_SCHED_WAKE,	 /* made runnable again */
 	KEEL_TRACE_SCHED_BLOCK,	 /* HLT with nothing pending */
 	KEEL_TRACE_SCHED_MIGRATE,
 };

@@ -11,7 +11,6 @@
 #include <keel/guest_mem.h>
 #include <keel/hvm_exit.h>
 #include <keel/hypercall.h>
-#include <keel/percpu.h>
 #include <keel/sched.h>
 #include <keel/trace.h>
 #include <keel/x86.h>
@@ -173,7 +172,7 @@ static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 		v->state = VCPU_BLOCKED;
 		vcpu_sleep(v);
 		trace_vcpu(v, KEEL_TRACE_SCHED, KEEL_TRACE_SCHED_BLOCK,
-			   this_cpu()->cpu);
+			   (uint64_t)v->pcpu);
 	}
 }
 
