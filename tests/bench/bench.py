@@ -33,11 +33,11 @@ per read (fork and exec included: crude, and labelled so). Last, br0
 is built from eth0 and the DomU (vif bridge=br0) pings Dom0's br0
 address 20 times after its DHCP.
 
-Tracing (--only trace, two boots, 2-3 minutes): Dom0's boot to its
+Tracing (--only trace, two boots, 4-5 minutes): Dom0's boot to its
 shell with Keel's trace rings off and on from the start (trace=16 on
 Keel's command line), and the loop rate of the busy test guest (a
-CPU-bound DomU) with tracing off and on (kl trace in Dom0 draining the
-rings once a second).
+CPU-bound DomU) with tracing off and on, three times in turns, medians
+(kl trace in Dom0 draining the rings once a second).
 
 The configuration (QEMU command line, host CPUs and load) is printed with
 the results: figures from another machine or another load are not
@@ -450,6 +450,7 @@ def bench_io():
 # The tracing section (--only trace): what Keel's trace rings cost.
 TRACE_PAGES = 16
 TRACE_SAMPLES = 6  # busy's once-a-second progress lines per measurement
+TRACE_ROUNDS = 3  # measurements of the busy guest, off and on in turns
 BUSY_RE = r"busy: t=(\d+) progress=(\d+)"
 
 
@@ -478,7 +479,7 @@ def trace_machine(name, keel_cmdline):
 
 
 def bench_trace():
-    rows = {}
+    rows, busy = {}, {"off": [], "on": []}
     for mode, cmdline in (("off", "maxcpus=1"),
                           ("on", "maxcpus=1 trace=%d" % TRACE_PAGES)):
         machine = trace_machine("bench-trace-" + mode, cmdline)
@@ -493,25 +494,32 @@ def bench_trace():
                             "memory = 32\\ncmdline = \"seconds=0\"\\n' "
                             "> /tmp/busy.cfg; kl create -q /tmp/busy.cfg",
                             timeout=120, check=True)
-                rows.setdefault("busy", {})["off"] = busy_rate(machine)
-                # On from Dom0, with a reader draining once a second.
-                machine.sendline("kl trace -b %d -i 1000 -o /dev/null "
-                                 "2>/dev/null &" % TRACE_PAGES)
-                machine.expect("trace: on", 60)
-                machine.run("true", timeout=60)
-                rows["busy"]["on"] = busy_rate(machine)
-                machine.run("kill -INT $!; wait $!", timeout=60)
+                # Off and on in turns: the host's load drifts.
+                for _ in range(TRACE_ROUNDS):
+                    busy["off"].append(busy_rate(machine))
+                    # On from Dom0, with a reader draining once a second.
+                    machine.sendline("kl trace -b %d -i 1000 -o /dev/null "
+                                     "2>/dev/null &" % TRACE_PAGES)
+                    machine.expect("trace: on", 60)
+                    machine.run("true", timeout=60)
+                    busy["on"].append(busy_rate(machine))
+                    machine.run("kill -INT $!; wait $!", timeout=60)
+                rows["busy"] = {m: statistics.median(v)
+                                for m, v in busy.items()}
         print("round %s: Dom0 boot %.1f s" % (mode, rows["boot"][mode]),
               flush=True)
     print()
-    print("Tracing off vs on (Keel's trace rings, %d pages per CPU; one "
-          "boot each)" % TRACE_PAGES)
+    print("Tracing off vs on (Keel's trace rings, %d pages per CPU; Dom0: "
+          "one boot each)" % TRACE_PAGES)
     print("%-44s%12s%12s%10s" % ("", "off", "on", "on/off"))
     for key, label in (("boot", "Dom0 boot to its shell, s (trace=%d)"
                         % TRACE_PAGES),
                        ("busy", "busy DomU loop, iterations/s (kl trace)")):
         off, on = rows[key]["off"], rows[key]["on"]
         print("%-44s%12.1f%12.1f%10.3f" % (label, off, on, on / off))
+    print("busy rounds, off: %s; on: %s (medians above)"
+          % (", ".join("%.0f" % r for r in busy["off"]),
+             ", ".join("%.0f" % r for r in busy["on"])))
     print("keel: %s" % " ".join(command))
     print("busy: %d one-second progress lines each, under kl console; "
           "tracing on: kl trace -i 1000 -o /dev/null in Dom0"

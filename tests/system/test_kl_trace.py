@@ -84,8 +84,8 @@ def detach(machine):
 def record(suite, machine, path, name, extra=""):
     """Records while tracework runs as domain `name`; True if it passed
     and the recording ended well."""
-    machine.sendline("kl trace -o %s %s 2>/tmp/rec.err & echo started" %
-                     (path, extra))
+    command = ("kl trace -o %s %s" % (path, extra)).strip()
+    machine.sendline("%s 2>/tmp/rec.err & echo started" % command)
     # Keel's line and Dom0's prompt come in either order; run() syncs.
     machine.expect("trace: on", timeout=60)
     write_cfg(machine, name, "tracework.bin",
@@ -103,8 +103,8 @@ def record(suite, machine, path, name, extra=""):
     detach(machine)
     out = machine.run("kill -INT $!; wait $!; echo status=$?; "
                       "cat /tmp/rec.err; kl destroy %s" % name, timeout=120)
-    suite.check("tracework (%s) passes while kl trace -o %s %s records, "
-                "which ends with status 0 at SIGINT" % (name, path, extra),
+    suite.check("tracework (%s) passes while %s records, which ends "
+                "with status 0 at SIGINT" % (name, command),
                 result == "PASS" and "status=0" in out and
                 "recorded to" in out,
                 "guest %r, output %r" % (result, out))

@@ -54,7 +54,7 @@ struct trace_sink {
 	const struct trace_opts *o;
 	struct kl_trace_names names;
 	struct kl_trace_stats stats;
-	uint64_t tsc_khz, tsc0, shown;
+	uint64_t tsc_khz, tsc0;
 	bool have_tsc0;
 	uint32_t explained; /* reasons already explained */
 	FILE *rec;	    /* -o */
@@ -197,7 +197,6 @@ static int event(struct trace_sink *s, const struct kl_trace_event *ev)
 	}
 	if (!kl_trace_match(&s->o->filter, &s->names, &ev->rec))
 		return 0;
-	s->shown++;
 	if (s->o->stats)
 		return kl_trace_stats_add(&s->stats, &ev->rec);
 	if (s->o->json) {
