@@ -217,3 +217,42 @@ int keel_irq_line(int dfd, uint32_t gsi, uint32_t op)
 
 	return result(ioctl(dfd, KEEL_IOCTL_IRQ_LINE, &req));
 }
+
+int keel_trace_enable(int fd, uint32_t pages)
+{
+	return result(ioctl(fd, KEEL_IOCTL_TRACE_ENABLE, &pages));
+}
+
+int keel_trace_disable(int fd)
+{
+	return result(ioctl(fd, KEEL_IOCTL_TRACE_DISABLE));
+}
+
+int keel_trace_info(int fd, struct keel_ioctl_trace_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return result(ioctl(fd, KEEL_IOCTL_TRACE_INFO, info));
+}
+
+static size_t trace_map_len(const struct keel_ioctl_trace_info *info)
+{
+	return (size_t)info->nr_cpus * info->pages_per_cpu *
+	       (size_t)sysconf(_SC_PAGESIZE);
+}
+
+int keel_trace_map(int fd, const struct keel_ioctl_trace_info *info,
+		   const void **rings)
+{
+	void *p = mmap(NULL, trace_map_len(info), PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*rings = p;
+	return 0;
+}
+
+int keel_trace_unmap(const struct keel_ioctl_trace_info *info,
+		     const void *rings)
+{
+	return result(munmap((void *)rings, trace_map_len(info)));
+}

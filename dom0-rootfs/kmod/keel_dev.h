@@ -133,4 +133,10 @@ long keel_domain_create(struct keel_ioctl_create __user *uarg);
 long keel_console_open(struct keel_domain *d);
 void keel_console_init(struct keel_domain *d);
 
+/* The global fd's trace ioctls and mmap of the rings (keel_trace.c). */
+long keel_trace_enable(u32 __user *uarg);
+long keel_trace_disable(void);
+long keel_trace_info(struct keel_ioctl_trace_info __user *uarg);
+int keel_trace_mmap(struct file *file, struct vm_area_struct *vma);
+
 #endif

@@ -266,6 +266,12 @@ static long keel_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return keel_domain_create(uarg);
 	case KEEL_IOCTL_CONSOLE_OPEN:
 		return keel_console_open_domid(uarg);
+	case KEEL_IOCTL_TRACE_ENABLE:
+		return keel_trace_enable(uarg);
+	case KEEL_IOCTL_TRACE_DISABLE:
+		return keel_trace_disable();
+	case KEEL_IOCTL_TRACE_INFO:
+		return keel_trace_info(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -276,6 +282,7 @@ static const struct file_operations keel_fops = {
     .open = keel_open,
     .unlocked_ioctl = keel_ioctl,
     .compat_ioctl = compat_ptr_ioctl,
+    .mmap = keel_trace_mmap,
     .llseek = noop_llseek,
 };
 

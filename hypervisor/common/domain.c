@@ -12,6 +12,7 @@
 #include <keel/notify.h>
 #include <keel/p2m.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 #include <keel/vcpu_loop.h>
 #include <keel/vintr.h>
 
@@ -110,6 +111,7 @@ struct domain *domain_create(unsigned id, const char *name, bool privileged,
 		d->nr_vcpus++;
 	}
 	__atomic_store_n(&domains[id], d, __ATOMIC_RELEASE);
+	trace_domain(d, KEEL_TRACE_DOM_CREATE, 0);
 	return d;
 }
 
@@ -129,6 +131,7 @@ void domain_shutdown(struct domain *d, uint32_t reason)
 		return;
 	d->state = DOM_SHUTDOWN;
 	d->shutdown_reason = reason;
+	trace_domain(d, KEEL_TRACE_DOM_SHUTDOWN, reason);
 	domain_stop_vcpus(d);
 	printk("d%u '%s': shut down (%s)\n", d->id, d->name,
 	       reason == KEEL_SHUTDOWN_REBOOT ? "reboot" : "poweroff");
@@ -152,6 +155,7 @@ void domain_destroy(struct domain *d)
 
 	if (id == DOM0_ID)
 		panic("domain_destroy: Dom0");
+	trace_domain(d, KEEL_TRACE_DOM_DESTROY, 0);
 	spin_lock(&d->lock);
 	domain_stop_vcpus(d);
 	spin_unlock(&d->lock);
@@ -213,6 +217,7 @@ void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
 	vsnprintf(d->crash_reason, sizeof(d->crash_reason), fmt, ap);
 	va_end(ap);
 	d->state = DOM_CRASHED;
+	trace_domain(d, KEEL_TRACE_DOM_CRASH, 0);
 	printk("d%u: domain crashed: %s\n", d->id, d->crash_reason);
 	if (culprit)
 		dump_vcpu(culprit);

@@ -30,6 +30,7 @@
 #include <keel/p2m.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 #include <keel/vcpu_loop.h>
 
 #define CONSOLE_MIN_SIZE KiB(4)
@@ -180,6 +181,10 @@ static int64_t pause_or_unpause(uint64_t domid, bool pause)
 	 */
 	if (!rc && pause && !building)
 		vcpu_loop_evict_domain(d, true);
+	if (!rc && !building)
+		trace_domain(
+		    d, pause ? KEEL_TRACE_DOM_PAUSE : KEEL_TRACE_DOM_UNPAUSE,
+		    0);
 	if (!rc)
 		printk("d%lu '%s': %s\n", domid, d->name,
 		       building ? "to start paused"
@@ -251,6 +256,7 @@ int64_t hc_domain_start(struct vcpu *caller, uint64_t domid, uint64_t a2,
 	d->start_ns = now_ns();
 	spin_lock(&d->lock);
 	d->state = paused ? DOM_PAUSED : DOM_RUNNING;
+	trace_domain(d, KEEL_TRACE_DOM_START, 0);
 	d->vcpus[0]->state = VCPU_RUNNABLE;
 	if (!paused) /* else the unpause wakes it */
 		sched->vcpu_wake(d->vcpus[0]);

@@ -8,6 +8,7 @@
 #include <keel/mm.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 #include <public/keel.h>
 
 struct hypercall {
@@ -77,6 +78,7 @@ static const struct hypercall table[] = {
     {KEEL_HC_IOREQ_RANGE, true, hc_ioreq_range},
     {KEEL_HC_IOREQ_DONE, true, hc_ioreq_done},
     {KEEL_HC_IRQ_LINE, true, hc_irq_line},
+    {KEEL_HC_TRACE, true, hc_trace},
 };
 
 uint64_t hypercall_dispatch(struct vcpu *v)

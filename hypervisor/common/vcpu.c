@@ -3,14 +3,18 @@
 #include <keel/irq.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 
 void vcpu_wake(struct vcpu *v)
 {
 	int cpu;
 
 	/* Blocked on an I/O request, it waits for Dom0's answer only. */
-	if (v->state == VCPU_BLOCKED && !v->ioreq.waiting)
+	if (v->state == VCPU_BLOCKED && !v->ioreq.waiting) {
 		v->state = VCPU_RUNNABLE;
+		trace_vcpu(v, KEEL_TRACE_SCHED, KEEL_TRACE_SCHED_WAKE,
+			   (uint64_t)v->pcpu);
+	}
 	if (v->state == VCPU_RUNNABLE && v->dom->state == DOM_RUNNING)
 		sched->vcpu_wake(v);
 	/* A vCPU running elsewhere must exit to see a new interrupt. One

@@ -12,6 +12,7 @@
 #include <keel/domain.h>
 #include <keel/errno.h>
 #include <keel/lib.h>
+#include <keel/trace.h>
 
 #include "runq.h"
 
@@ -140,6 +141,8 @@ static void dequeue(struct runq *rq, struct sched_unit *u)
 /* Re-homes a unit that is not running; both queues locked. */
 static void move_unit(struct sched_unit *u, unsigned to)
 {
+	trace_vcpu(u->vcpu, KEEL_TRACE_SCHED, KEEL_TRACE_SCHED_MIGRATE,
+		   (uint64_t)u->cpu << 32 | to);
 	add_count(&runqs[u->cpu].nr_placed, -1);
 	add_count(&runqs[to].nr_placed, 1);
 	__atomic_store_n(&u->cpu, to, __ATOMIC_RELEASE);

@@ -10,7 +10,9 @@
 #                              Dom0 boot time; then (--only io) virtio-blk
 #                              MB/s and random reads in a DomU beside Dom0,
 #                              the ioreq round trip beside a vIOAPIC read,
-#                              and the DomU's ping RTT to Dom0
+#                              and the DomU's ping RTT to Dom0; then
+#                              (--only trace) Dom0 boot and a busy DomU's
+#                              loop rate with Keel's tracing off and on
 #
 # Run them on an otherwise idle machine: the emulator's speed is the
 # machine's.

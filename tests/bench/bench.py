@@ -33,11 +33,17 @@ per read (fork and exec included: crude, and labelled so). Last, br0
 is built from eth0 and the DomU (vif bridge=br0) pings Dom0's br0
 address 20 times after its DHCP.
 
+Tracing (--only trace, two boots, 4-5 minutes): Dom0's boot to its
+shell with Keel's trace rings off and on from the start (trace=16 on
+Keel's command line), and the loop rate of the busy test guest (a
+CPU-bound DomU) with tracing off and on, three times in turns, medians
+(kl trace in Dom0 draining the rings once a second).
+
 The configuration (QEMU command line, host CPUs and load) is printed with
 the results: figures from another machine or another load are not
 comparable.
 
-    tests/bench/bench.py [--rounds N] [--only boot|domu|io]
+    tests/bench/bench.py [--rounds N] [--only boot|domu|io|trace]
 """
 
 import argparse
@@ -46,6 +52,8 @@ import re
 import statistics
 import sys
 import time
+
+import pexpect
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -441,11 +449,97 @@ def bench_io():
           "%.0f s" % (DOMU_CONFIG, elapsed))
 
 
+# The tracing section (--only trace): what Keel's trace rings cost.
+TRACE_PAGES = 16
+TRACE_SAMPLES = 6  # busy's once-a-second progress lines per measurement
+TRACE_ROUNDS = 3  # measurements of the busy guest, off and on in turns
+BUSY_RE = r"busy: t=(\d+) progress=(\d+)\r*\n"
+
+
+def busy_rate(machine):
+    """Loop iterations per second of the running busy guest, from
+    TRACE_SAMPLES of its progress lines (its own TSC seconds)."""
+    machine.sendline("kl console busy")
+    machine.expect(BUSY_RE, 60)
+    # kl console replays what the ring still holds at once; new lines
+    # come a second apart: skip the burst.
+    while machine.child.expect([r"(?s).+", pexpect.TIMEOUT],
+                               timeout=0.5) == 0:
+        pass
+    samples = []
+    for _ in range(TRACE_SAMPLES + 1):
+        m = machine.expect(BUSY_RE, 60)
+        samples.append((int(m.group(1)), int(m.group(2))))
+    machine.send(CTRL_RIGHT_BRACKET)
+    machine.sendline()
+    machine.expect(keeltest.DOM0_PROMPT, 60)
+    (t0, p0), (t1, p1) = samples[0], samples[-1]
+    return (p1 - p0) / (t1 - t0)
+
+
+def trace_machine(name, keel_cmdline):
+    """The test ISO's Keel and Dom0 with this Keel command line."""
+    iso = keeltest.out_path("%s.iso" % name)
+    keeltest.build_iso(iso, keeltest.out_path("keel.elf"),
+                       keeltest.dom0_modules(), keel_cmdline=keel_cmdline)
+    return keeltest.Machine(name, iso=iso, cpu=CPU, mem=MEM,
+                            timeout=BOOT_TIMEOUT)
+
+
+def bench_trace():
+    rows, busy = {}, {"off": [], "on": []}
+    for mode, cmdline in (("off", "maxcpus=1"),
+                          ("on", "maxcpus=1 trace=%d" % TRACE_PAGES)):
+        machine = trace_machine("bench-trace-" + mode, cmdline)
+        with machine:
+            machine.wait_for_shell()
+            rows.setdefault("boot", {})[mode] = \
+                time.monotonic() - machine.started_at
+            command = machine.command
+            if mode == "off":
+                machine.run("printf 'name = \"busy\"\\nkernel = "
+                            "\"/usr/share/keel/tests/busy.bin\"\\n"
+                            "memory = 32\\ncmdline = \"seconds=0\"\\n' "
+                            "> /tmp/busy.cfg; kl create -q /tmp/busy.cfg",
+                            timeout=120, check=True)
+                # Off and on in turns: the host's load drifts.
+                for _ in range(TRACE_ROUNDS):
+                    busy["off"].append(busy_rate(machine))
+                    # On from Dom0, with a reader draining once a second.
+                    machine.sendline("kl trace -b %d -i 1000 -o /dev/null "
+                                     "2>/dev/null &" % TRACE_PAGES)
+                    machine.expect("trace: on", 60)
+                    machine.run("true", timeout=60)
+                    busy["on"].append(busy_rate(machine))
+                    machine.run("kill -INT $!; wait $!", timeout=60)
+                rows["busy"] = {m: statistics.median(v)
+                                for m, v in busy.items()}
+        print("round %s: Dom0 boot %.1f s" % (mode, rows["boot"][mode]),
+              flush=True)
+    print()
+    print("Tracing off vs on (Keel's trace rings, %d pages per CPU; Dom0: "
+          "one boot each)" % TRACE_PAGES)
+    print("%-44s%12s%12s%10s" % ("", "off", "on", "on/off"))
+    for key, label in (("boot", "Dom0 boot to its shell, s (trace=%d)"
+                        % TRACE_PAGES),
+                       ("busy", "busy DomU loop, iterations/s (kl trace)")):
+        off, on = rows[key]["off"], rows[key]["on"]
+        print("%-44s%12.1f%12.1f%10.3f" % (label, off, on, on / off))
+    print("busy rounds, off: %s; on: %s (medians above)"
+          % (", ".join("%.0f" % r for r in busy["off"]),
+             ", ".join("%.0f" % r for r in busy["on"])))
+    print("keel: %s" % " ".join(command))
+    print("busy: %d one-second progress lines each, under kl console; "
+          "tracing on: kl trace -i 1000 -o /dev/null in Dom0"
+          % TRACE_SAMPLES)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int,
                         default=int(os.environ.get("BENCH_ROUNDS", "3")))
-    parser.add_argument("--only", choices=["boot", "domu", "io"], default=None)
+    parser.add_argument("--only", choices=["boot", "domu", "io", "trace"],
+                        default=None)
     args = parser.parse_args()
     print(host_config())
     print("emulator: QEMU TCG, -cpu %s, -m %s, 1 CPU (the test ISO runs Keel "
@@ -459,6 +553,9 @@ def main():
         print()
     if args.only in (None, "io"):
         bench_io()
+        print()
+    if args.only in (None, "trace"):
+        bench_trace()
 
 
 if __name__ == "__main__":

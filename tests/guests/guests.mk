@@ -5,7 +5,7 @@
 #   make guests        out/guests/<name>.bin (and .elf with symbols)
 #   make test-guests   boot each guest under Keel in QEMU (tests/guests/run.py)
 
-GUESTS := cpuid timer hvmem triple e820 busy ipi fpu domctl hostile ioreq vqhostile
+GUESTS := cpuid timer hvmem triple e820 busy ipi fpu domctl hostile ioreq vqhostile tracework
 
 GUEST_DIR := tests/guests
 GUEST_OUT := $(OUT)/guests

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The hypercall table (hypervisor/common/hypercall.c) and the domain
- * control calls (common/domctl.c) as a guest reaches them: registers in a
+ * control calls (common/domctl.c) and the trace control call
+ * (common/trace_ctl.c) as a guest reaches them: registers in a
  * vCPU, buffers in the caller's RAM behind a real p2m (hypervisor/mm/p2m.c
  * over buddy.c, guest_mem.c's checked copy), extents checked by
  * mem_extent.c, boot states by boot_state.c, console rings by
@@ -42,7 +43,9 @@
 #include <keel/memmap.h>
 #include <keel/mm.h>
 #include <keel/p2m.h>
+#include <keel/percpu.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 #include <keel/vcpu_loop.h>
 #include <keel/x86.h>
 #include <public/keel.h>
@@ -122,6 +125,15 @@ void hvm_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 
 void vcpu_loop_wait_step(void)
 {
+}
+
+/* CPUs 0 and 2 are online (a hole at 1); trace_ctl.c waits for them. */
+struct percpu percpu_area[MAX_CPUS] = {[0].online = true, [2].online = true};
+static unsigned quiesced;
+
+void vcpu_loop_quiesce(void)
+{
+	quiesced++;
 }
 
 void vcpu_sleep(struct vcpu *v)
@@ -952,6 +964,92 @@ static void test_ioreq_calls(void **state)
 			 -ESRCH);
 }
 
+/*
+ * KEEL_HC_TRACE: sizes checked, one enable at a time, rings for the
+ * online CPUs only, mapped read-only into Dom0 at their own address while
+ * on, gone from Dom0's p2m after disable, which first waits for every
+ * CPU. Nobody but Dom0 may call it.
+ */
+static void test_trace(void **state)
+{
+	struct keel_trace_desc *desc = phys_to_virt(BUF_GPA);
+	uint64_t free_pages = frames_free_pages(), hpa, rings[3];
+
+	(void)state;
+	assert_int_equal(call(&vu, KEEL_HC_TRACE, KEEL_TRACE_OP_ENABLE, 1),
+			 -EPERM);
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, 0, 0), -EINVAL);
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0),
+			 -EINVAL);
+	for (uint64_t bad = 0; bad < 6; bad++) {
+		uint64_t pages = bad == 0   ? 0
+				 : bad == 1 ? 3
+				 : bad == 2 ? KEEL_TRACE_MAX_PAGES * 2
+				 : bad == 3 ? UINT64_MAX
+				 : bad == 4 ? 1ULL << 40
+					    : 6;
+
+		assert_int_equal(
+		    call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_ENABLE, pages),
+		    -EINVAL);
+	}
+	assert_false(trace_on);
+	assert_int_equal(call4(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DESCRIBE,
+			       BUF_GPA, sizeof(*desc), 0),
+			 0);
+	assert_int_equal(desc->pages_per_cpu, 0);
+	assert_int_equal(desc->tsc_khz, tsc_khz());
+
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_ENABLE, 2), 0);
+	assert_true(trace_on);
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_ENABLE, 2),
+			 -EBUSY);
+	assert_int_equal(free_pages - frames_free_pages() >= 4, true);
+	memset(desc, 0xA5, sizeof(*desc));
+	assert_int_equal(call4(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DESCRIBE,
+			       BUF_GPA, sizeof(*desc) - 1, 0),
+			 -EINVAL);
+	assert_int_equal(call4(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DESCRIBE,
+			       GUEST_RAM - 8, sizeof(*desc), 0),
+			 -EFAULT);
+	assert_int_equal(call4(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DESCRIBE,
+			       BUF_GPA, sizeof(*desc), 0),
+			 0);
+	assert_int_equal(desc->pages_per_cpu, 2);
+	assert_int_equal(desc->nr_cpus, 3);
+	assert_int_equal(desc->ring[1], 0);
+	for (unsigned c = 0; c < 3; c += 2) {
+		const struct keel_trace_ring *r = phys_to_virt(desc->ring[c]);
+
+		rings[c] = desc->ring[c];
+		assert_int_equal(rings[c] % (2 * PAGE_SIZE), 0);
+		assert_int_equal(r->head, 0);
+		assert_int_equal(r->cpu, c);
+		assert_int_equal(r->nr_slots, (2 * PAGE_SIZE - 64) / 32);
+		for (uint64_t off = 0; off < 2 * PAGE_SIZE; off += PAGE_SIZE) {
+			assert_int_equal(
+			    p2m_lookup(&dom0, rings[c] + off, &hpa), 0);
+			assert_int_equal(hpa, rings[c] + off);
+		}
+	}
+	assert_int_equal(call(&vu, KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0),
+			 -EPERM);
+	quiesced = 0;
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0), 0);
+	assert_false(trace_on);
+	assert_int_equal(quiesced, 1);
+	for (unsigned c = 0; c < 3; c += 2)
+		assert_int_equal(p2m_lookup(&dom0, rings[c], &hpa), -EFAULT);
+	assert_int_equal(frames_free_pages() <= free_pages, true);
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0),
+			 -EINVAL);
+	/* On again, at the largest size. */
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_ENABLE,
+			      KEEL_TRACE_MAX_PAGES),
+			 0);
+	assert_int_equal(call(&v0, KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1072,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_console_ring, setup),
 	    cmocka_unit_test_setup(test_dmesg, setup),
 	    cmocka_unit_test_setup(test_ioreq_calls, setup),
+	    cmocka_unit_test_setup(test_trace, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

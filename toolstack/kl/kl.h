@@ -47,5 +47,6 @@ int kl_cmd_vcpu_pin(int argc, char **argv);
 int kl_cmd_sched_credit(int argc, char **argv);
 int kl_cmd_create(int argc, char **argv);
 int kl_cmd_top(int argc, char **argv);
+int kl_cmd_trace(int argc, char **argv);
 
 #endif

@@ -42,6 +42,10 @@ static const char usage[] =
     "  top [-b] [-i SECONDS] [-n COUNT] [-v] [-s KEY] [--json]\n"
     "                  domains' CPU %, memory, exits, interrupts and I/O\n"
     "                  requests per second, refreshed (like xentop)\n"
+    "  trace [-d DOMAIN] [-v VCPU] [-e REASONS] [--explain] [--stats]\n"
+    "        [--json] [-t SECONDS] [-o FILE | -r FILE]\n"
+    "                  Keel's events live (exits, injections, scheduling,\n"
+    "                  domains), their statistics, or a recording\n"
     "  dmesg [-c]      Keel's log (-c: then clear it)\n"
     "  info [--json]   Keel's version, physical CPUs, scheduler, TSC rate,\n"
     "                  total and free memory (MiB; bytes in JSON), domains\n"
@@ -189,6 +193,7 @@ static const struct {
     {"vcpu-pin", kl_cmd_vcpu_pin},
     {"sched-credit", kl_cmd_sched_credit},
     {"top", kl_cmd_top},
+    {"trace", kl_cmd_trace},
     {"dmesg", kl_cmd_dmesg},
     {"info", cmd_info},
     {"version", cmd_version},

@@ -174,6 +174,24 @@
  * hold while it waits for Dom0, so keel.ko may call it from an interrupt.
  */
 #define KEEL_HC_IRQ_LINE (KEEL_HC_BASE + 19)
+/*
+ * Tracing (docs/trace.md): per-physical-CPU rings of struct
+ * keel_trace_rec that Keel fills and Dom0 maps read-only. Privileged.
+ * (RDI: KEEL_TRACE_OP_ENABLE, RSI: pages per CPU, a power of two from 1
+ *  to KEEL_TRACE_MAX_PAGES) -> 0: Keel allocates the rings, maps them
+ *  read-only into Dom0 at their own address and starts writing. -EBUSY if
+ *  tracing is on, -EINVAL for another size, -ENOMEM.
+ * (RDI: KEEL_TRACE_OP_DISABLE) -> 0: Keel stops writing, takes the rings
+ *  out of Dom0's memory (every CPU flushed) and frees them; -EINVAL when
+ *  off. Dom0 must have unmapped them first: a later access stops Dom0.
+ * (RDI: KEEL_TRACE_OP_DESCRIBE, RSI: gpa of a struct keel_trace_desc,
+ *  RDX: its size) -> 0, the buffer filled in (pages_per_cpu 0 when off).
+ * Any of them: -EBUSY while another is in progress.
+ */
+#define KEEL_HC_TRACE	       (KEEL_HC_BASE + 20)
+#define KEEL_TRACE_OP_ENABLE   1
+#define KEEL_TRACE_OP_DISABLE  2
+#define KEEL_TRACE_OP_DESCRIBE 3
 
 #define KEEL_VERSION_MAJOR 0
 #define KEEL_VERSION_MINOR 1
@@ -433,5 +451,123 @@ _Static_assert(sizeof(struct keel_ioreq_page) == KEEL_IOREQ_PAGE_SIZE,
  */
 #define KEEL_DOMU_BOOT_TIMER_PORT 0x0603
 #define KEEL_DOMU_BOOT_TIMER_MAX  16
+
+/*
+ * Trace rings (KEEL_HC_TRACE). Each physical CPU has one ring of
+ * pages_per_cpu pages: a struct keel_trace_ring header, then nr_slots
+ * records. Only that CPU writes it, with its interrupts off; Keel never
+ * waits for the reader (it cannot see one: the mapping is read-only) and
+ * overwrites the oldest record when the ring is full. `head` counts the
+ * records ever written; record n lives in slot n % nr_slots and is
+ * complete once head > n (Keel writes the record, then head, release). A
+ * reader copies the slots it wants, then reads head again: any record
+ * below that head - nr_slots may have been overwritten while it copied,
+ * and is counted lost.
+ */
+#define KEEL_TRACE_MAX_PAGES 256 /* 1 MiB per CPU */
+#define KEEL_TRACE_MAX_CPUS  64
+
+struct keel_trace_desc {
+	uint32_t pages_per_cpu; /* 0: tracing is off */
+	uint32_t nr_cpus;	/* rings: one per CPU index below this */
+	uint64_t tsc_khz;	/* to turn `tsc` into time */
+	/* Dom0-physical address of CPU i's ring, 0 for a CPU not online. */
+	uint64_t ring[KEEL_TRACE_MAX_CPUS];
+};
+
+struct keel_trace_ring {
+	uint64_t head;	   /* records ever written (release) */
+	uint32_t nr_slots; /* records the ring holds */
+	uint32_t cpu;
+	uint64_t pad[6];
+};
+_Static_assert(sizeof(struct keel_trace_ring) == 64, "fixed layout");
+
+/* struct keel_trace_rec.kind, and what reason and qual mean for it. */
+enum keel_trace_kind {
+	/* reason: KEEL_TRACE_EXIT_*, cycles: TSC cycles Keel spent on it,
+	 * qual: port (IO), MSR index (MSR_*), guest-physical address
+	 * (NPF), vector (EXCEPTION); info: KEEL_TRACE_IO_* or _NPF_*. */
+	KEEL_TRACE_EXIT = 1,
+	/* reason: KEEL_TRACE_INJ_*, qual: the vector. */
+	KEEL_TRACE_INJECT = 2,
+	/* reason: KEEL_TRACE_SCHED_*, qual: the physical CPU that switches
+	 * (IN, OUT), whose run queue holds the vCPU (WAKE, BLOCK), or the one
+	 * it leaves << 32 | the one it goes to (MIGRATE). */
+	KEEL_TRACE_SCHED = 3,
+	/* reason: KEEL_TRACE_DOM_*, vcpu 0, qual: the shutdown reason. */
+	KEEL_TRACE_DOMAIN = 4,
+};
+
+/* Keel's exit reasons, the same for SVM and VMX. */
+enum keel_trace_exit {
+	KEEL_TRACE_EXIT_EXTINT = 1,
+	KEEL_TRACE_EXIT_NMI,
+	KEEL_TRACE_EXIT_INTR_WINDOW,
+	KEEL_TRACE_EXIT_CPUID,
+	KEEL_TRACE_EXIT_MSR_READ,
+	KEEL_TRACE_EXIT_MSR_WRITE,
+	KEEL_TRACE_EXIT_IO,
+	KEEL_TRACE_EXIT_NPF,
+	KEEL_TRACE_EXIT_HLT,
+	KEEL_TRACE_EXIT_HYPERCALL,
+	KEEL_TRACE_EXIT_SHUTDOWN,
+	KEEL_TRACE_EXIT_EXCEPTION,
+	KEEL_TRACE_EXIT_INIT,
+	KEEL_TRACE_EXIT_DEADLINE,
+	KEEL_TRACE_EXIT_XSETBV,
+	KEEL_TRACE_EXIT_PAUSE,
+	KEEL_TRACE_EXIT_VIRT_INSN,
+	KEEL_TRACE_EXIT_ICEBP,
+	KEEL_TRACE_EXIT_INVALID,
+	KEEL_TRACE_EXIT_UNKNOWN,
+	KEEL_TRACE_EXIT_NR
+};
+
+/* info of an IO exit: the access size in bytes, and these bits. */
+#define KEEL_TRACE_IO_SIZE_MASK 0x7
+#define KEEL_TRACE_IO_IN	(1u << 3)
+#define KEEL_TRACE_IO_STRING	(1u << 4)
+/* info of an NPF exit. */
+#define KEEL_TRACE_NPF_WRITE (1u << 0)
+#define KEEL_TRACE_NPF_FETCH (1u << 1)
+/* info of any exit: the vCPU waits for Dom0 (an I/O request) after it. */
+#define KEEL_TRACE_IOREQ (1u << 8)
+
+enum keel_trace_inject {
+	KEEL_TRACE_INJ_IRQ = 1, /* an external interrupt from its vLAPIC */
+	KEEL_TRACE_INJ_NMI,
+};
+
+enum keel_trace_sched {
+	KEEL_TRACE_SCHED_IN = 1, /* the CPU starts running the vCPU */
+	KEEL_TRACE_SCHED_OUT,	 /* ...and stops: another or none runs */
+	KEEL_TRACE_SCHED_WAKE,	 /* made runnable again */
+	KEEL_TRACE_SCHED_BLOCK,	 /* HLT with nothing pending */
+	KEEL_TRACE_SCHED_MIGRATE,
+};
+
+enum keel_trace_domain {
+	KEEL_TRACE_DOM_CREATE = 1,
+	KEEL_TRACE_DOM_START,
+	KEEL_TRACE_DOM_PAUSE,
+	KEEL_TRACE_DOM_UNPAUSE,
+	KEEL_TRACE_DOM_SHUTDOWN,
+	KEEL_TRACE_DOM_CRASH,
+	KEEL_TRACE_DOM_DESTROY,
+};
+
+struct keel_trace_rec {
+	uint64_t tsc; /* host TSC when it happened (at the exit, for exits) */
+	uint16_t domid;
+	uint16_t vcpu;
+	uint8_t kind;	/* enum keel_trace_kind */
+	uint8_t reason; /* per kind, above */
+	uint16_t info;
+	uint64_t qual;
+	uint32_t cycles; /* saturates at 2^32 - 1 */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct keel_trace_rec) == 32, "fixed layout");
 
 #endif

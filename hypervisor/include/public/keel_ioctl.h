@@ -102,6 +102,27 @@ struct keel_ioctl_create {
  */
 #define KEEL_IOCTL_CONSOLE_OPEN _IOW(KEEL_IOCTL_MAGIC, 0x0B, uint32_t)
 
+/*
+ * Tracing (keel.h, KEEL_HC_TRACE). TRACE_ENABLE takes the pages per CPU
+ * (a power of two up to KEEL_TRACE_MAX_PAGES). TRACE_INFO says how the
+ * rings are laid out; mmap() of the global fd at offset 0, read-only and
+ * nr_cpus * pages_per_cpu pages long, shows CPU i's ring (struct
+ * keel_trace_ring, then its records) at i * pages_per_cpu pages, for each
+ * CPU in cpu_mask (EACCES for a writable mapping, EINVAL for another
+ * length, ENODATA while tracing is off). TRACE_DISABLE fails with EBUSY
+ * while any process maps the rings.
+ */
+struct keel_ioctl_trace_info {
+	uint32_t pages_per_cpu; /* 0: tracing is off */
+	uint32_t nr_cpus;
+	uint64_t tsc_khz;
+	uint64_t cpu_mask; /* CPUs with a ring */
+};
+#define KEEL_IOCTL_TRACE_ENABLE	 _IOW(KEEL_IOCTL_MAGIC, 0x20, uint32_t)
+#define KEEL_IOCTL_TRACE_DISABLE _IO(KEEL_IOCTL_MAGIC, 0x21)
+#define KEEL_IOCTL_TRACE_INFO                                                  \
+	_IOR(KEEL_IOCTL_MAGIC, 0x22, struct keel_ioctl_trace_info)
+
 /* The per-domain fd (from KEEL_IOCTL_CREATE). */
 
 /*

@@ -32,6 +32,16 @@ int keel_vcpu_info(int fd, uint32_t domid, uint32_t vcpu,
 int keel_sched_set(int fd, uint32_t domid, uint32_t weight, uint32_t cap);
 /* Bytes of Keel's log written to buf. */
 long keel_dmesg(int fd, void *buf, uint32_t size, uint32_t flags);
+/* Trace rings (keel_ioctl.h): pages per CPU; disable fails with -EBUSY
+ * while the rings are mapped. */
+int keel_trace_enable(int fd, uint32_t pages);
+int keel_trace_disable(int fd);
+int keel_trace_info(int fd, struct keel_ioctl_trace_info *info);
+/* The rings, read-only, in *rings (info->nr_cpus * pages_per_cpu pages). */
+int keel_trace_map(int fd, const struct keel_ioctl_trace_info *info,
+		   const void **rings);
+int keel_trace_unmap(const struct keel_ioctl_trace_info *info,
+		     const void *rings);
 /* A new domain (BUILDING): returns its per-domain fd, *domid set. */
 int keel_create(int fd, const char *name, uint32_t nr_vcpus, uint32_t *domid);
 /* The domain's console fd. */

@@ -14,6 +14,7 @@
 #include <keel/param.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 #include <keel/traps.h>
 #include <keel/vcpu_loop.h>
 #include <public/keel.h>
@@ -170,6 +171,7 @@ void start_keel(uint32_t magic, uint64_t mbi_pa)
 		if (sched->set_affinity(dom0->vcpus[i], 1ULL << i))
 			panic("cannot pin d0v%u to cpu%u", i, i);
 	}
+	trace_boot(dom0);
 	boot_domains_create(bi);
 	printk("starting Dom0; Ctrl-A three times switches the serial console "
 	       "to Keel\n");

@@ -12,6 +12,7 @@
 #include <keel/hvm_exit.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 #include <keel/x86.h>
 
 #define EXC_DB 1
@@ -170,6 +171,8 @@ static void handle_hlt(struct vcpu *v, const struct vm_exit *e)
 	    !v->nmi_pending) {
 		v->state = VCPU_BLOCKED;
 		vcpu_sleep(v);
+		trace_vcpu(v, KEEL_TRACE_SCHED, KEEL_TRACE_SCHED_BLOCK,
+			   (uint64_t)v->pcpu);
 	}
 }
 
@@ -317,8 +320,10 @@ void hvm_deliver_events(struct vcpu *v)
 {
 	int vec;
 
-	if (v->nmi_pending && hvm->inject_event(v, EVENT_NMI, 2, false, 0))
+	if (v->nmi_pending && hvm->inject_event(v, EVENT_NMI, 2, false, 0)) {
 		v->nmi_pending = false;
+		trace_vcpu(v, KEEL_TRACE_INJECT, KEEL_TRACE_INJ_NMI, 2);
+	}
 	vec = vlapic_pending_irq(&v->vlapic);
 	if (vec < 0) {
 		hvm->request_intr_window(v, false);
@@ -331,6 +336,8 @@ void hvm_deliver_events(struct vcpu *v)
 		hvm->request_intr_window(v, false);
 	} else if (hvm->inject_event(v, EVENT_EXTINT, (uint8_t)vec, false, 0)) {
 		vlapic_irq_injected(&v->vlapic, (uint8_t)vec);
+		trace_vcpu(v, KEEL_TRACE_INJECT, KEEL_TRACE_INJ_IRQ,
+			   (uint64_t)vec);
 		__atomic_store_n(&v->irqs_injected, v->irqs_injected + 1,
 				 __ATOMIC_RELAXED);
 		hvm->request_intr_window(v, false);

@@ -12,6 +12,7 @@
 #include <keel/irq.h>
 #include <keel/percpu.h>
 #include <keel/sched.h>
+#include <keel/trace.h>
 #include <keel/vcpu_loop.h>
 
 /* An idle CPU wakes at least this often; interrupts and kicks wake it
@@ -171,7 +172,7 @@ __noreturn void vcpu_loop(void)
 	while (!__atomic_load_n(&sched, __ATOMIC_ACQUIRE))
 		cpu_relax();
 	for (;;) {
-		uint64_t now = rdtsc(), horizon, start, exited;
+		uint64_t now = rdtsc(), horizon, start, exited, done;
 		struct sched_decision dec;
 		struct vcpu *v;
 
@@ -181,8 +182,14 @@ __noreturn void vcpu_loop(void)
 				   __ATOMIC_SEQ_CST);
 		horizon = run_vtimers(cpu, now + ns_to_tsc(IDLE_NS));
 		dec = sched_schedule(cpu, prev);
-		if (prev && dec.next != prev)
+		if (prev && dec.next != prev) {
 			fpu_release(prev); /* before another CPU can run it */
+			trace_vcpu(prev, KEEL_TRACE_SCHED, KEEL_TRACE_SCHED_OUT,
+				   cpu);
+		}
+		if (dec.next && dec.next != prev)
+			trace_vcpu(dec.next, KEEL_TRACE_SCHED,
+				   KEEL_TRACE_SCHED_IN, cpu);
 		prev = v = dec.next;
 		if (sched_kicked(cpu))
 			continue;
@@ -218,9 +225,11 @@ __noreturn void vcpu_loop(void)
 		spin_unlock(&v->dom->lock);
 		ioreq_notify_dom0(v); /* Dom0's lock may be needed for it */
 		take_interrupts();
-		/* What the exit cost Keel, for the debug key's profile:
-		 * handling and the host interrupts it let in, not the world
-		 * switch. */
-		v->exit_cycles[exit.reason] += rdtsc() - exited;
+		/* What the exit cost Keel, for the debug key's profile and
+		 * the trace: handling and the host interrupts it let in, not
+		 * the world switch. */
+		done = rdtsc();
+		v->exit_cycles[exit.reason] += done - exited;
+		trace_exit(v, &exit, exited, done);
 	}
 }
