@@ -2,7 +2,7 @@
 """Keel survives a VMRUN that hands back its own state as the guest's.
 
 The QEMU 7.2 TCG event of docs/testing-notes.md made on purpose: boot
-out/keel-test.iso at -smp 2 with QEMU's gdb stub, and once Dom0's shell is
+out/keel-test.iso with QEMU's gdb stub, and once Dom0's shell is
 up, stop at the instruction after a VMRUN (svm_vmrun_exit) three times and
 write Keel's own RIP, RSP, CR3 and the VMCB address (what QEMU's
 do_vmexit() stores when it runs twice) over the guest's save area. Keel
