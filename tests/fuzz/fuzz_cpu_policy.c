@@ -60,8 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input fi = fuzz_input(data, size);
 	static struct host_dump dump;
 	static struct cpu_policy p;
-	unsigned limits = fuzz_u8(&fi) & (CPU_POLICY_NO_RDTSCP |
-					  CPU_POLICY_NO_INVPCID);
+	unsigned limits =
+	    fuzz_u8(&fi) & (CPU_POLICY_NO_RDTSCP | CPU_POLICY_NO_INVPCID);
 	unsigned queries = 0;
 
 	dump.n = fuzz_u8(&fi) % (MAX_DUMP + 1);

@@ -12,7 +12,8 @@ static uint64_t entries_recovered;
 
 void hvm_entry_recovered(struct vcpu *v)
 {
-	uint64_t n = __atomic_add_fetch(&entries_recovered, 1, __ATOMIC_RELAXED);
+	uint64_t n =
+	    __atomic_add_fetch(&entries_recovered, 1, __ATOMIC_RELAXED);
 
 	printk("d%uv%u: the CPU returned Keel's own state as the guest's "
 	       "after VM entry; entered again from the saved state "
