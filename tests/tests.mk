@@ -11,10 +11,11 @@
 #   make test-list                 list the suites
 #   make format-check              fail (listing them) if clang-format would
 #                                  change any C file; `make format` does it
-#   make soak-boot                 SOAK_BOOTS (default 20) boots of the test
-#                                  ISO (SOAK_ISO=live: out/keel.iso) at
-#                                  -smp 2 to the Dom0 shell, one line each;
-#                                  not part of `make test` (an hour or more)
+#   make soak-boot                 SOAK_BOOTS (default 20) boots at -smp 2,
+#                                  Keel's defaults, of the test ISO's Dom0
+#                                  (SOAK_ISO=live: out/keel.iso) to its
+#                                  shell, one line each; not in `make test`
+#                                  (1 to 2.5 minutes a boot)
 
 .PHONY: test test-list format format-check soak-boot
 
