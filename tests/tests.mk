@@ -11,8 +11,13 @@
 #   make test-list                 list the suites
 #   make format-check              fail (listing them) if clang-format would
 #                                  change any C file; `make format` does it
+#   make soak-boot                 SOAK_BOOTS (default 20) boots at -smp 2,
+#                                  Keel's defaults, of the test ISO's Dom0
+#                                  (SOAK_ISO=live: out/keel.iso) to its
+#                                  shell, one line each; not in `make test`
+#                                  (1 to 2.5 minutes a boot)
 
-.PHONY: test test-list format format-check
+.PHONY: test test-list format format-check soak-boot
 
 # The build runs inside tests/run.py (make -k all test-iso unit) so that a
 # broken part counts as one failure and every suite that can still run does.
@@ -28,6 +33,12 @@ endif
 
 test-list:
 	@/usr/bin/python3 tests/run.py --list
+
+SOAK_BOOTS ?= 20
+SOAK_ISO ?= test
+soak-boot:
+	nice -n 10 /usr/bin/python3 tests/soak/soak_boot.py \
+		--boots $(SOAK_BOOTS) --iso $(SOAK_ISO)
 
 # Every tracked C file, in the repository's style (.clang-format).
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')

@@ -138,6 +138,8 @@ static void show_timers(void)
 			       gsi_interrupt_count(g));
 	printk("notification line: %lu edges raised to Dom0\n",
 	       dom0_notify_count());
+	printk("VM entries recovered from a lost guest state: %lu\n",
+	       hvm_entries_recovered());
 }
 
 static void switch_input(void)

@@ -510,7 +510,44 @@ def virtio():
     }
 
 
+def cpu_policy():
+    """Real CPUs' dumps (tests/unit/data/cpuid/), each with some queries."""
+    import re
+    dumps = os.path.join(os.path.dirname(CORPUS), "..", "unit", "data",
+                         "cpuid")
+    queries = b"".join(u8(kind) + u32(leaf) + u32(sub) + u64(cr4) + u64(xcr0)
+                       for kind, leaf, sub, cr4, xcr0 in [
+                           (0, 0, 0, 0, 1), (0, 1, 0, 1 << 18, 3),
+                           (0, 7, 0, 0, 7), (3, 0, 0, 1 << 18, 7),
+                           (0x83, 0, 2, 1 << 18, 0xE7),
+                           (2, 8, 0, 0, 0x207), (0, 0x80000000, 0, 0, 1)])
+    seeds = {}
+    for name in sorted(n for n in os.listdir(dumps) if n.endswith(".txt")):
+        entries, prev, nsub = [], None, 0
+        for line in open(os.path.join(dumps, name)):
+            m = re.match(r"CPUID ([0-9a-f]+): ([0-9a-f]+)-([0-9a-f]+)-"
+                         r"([0-9a-f]+)-([0-9a-f]+)(.*\[SL ([0-9a-f]+)\])?",
+                         line.strip(), re.I)
+            if not m:
+                continue
+            leaf = int(m.group(1), 16)
+            nsub = nsub + 1 if leaf == prev else 0
+            prev = leaf
+            sub = int(m.group(7), 16) if m.group(7) else nsub
+            low = leaf & 0x7FFFFFFF
+            if leaf >> 16 not in (0, 0x8000) or low > 0x3F or sub > 0xFF:
+                continue
+            sel = (0x80 if leaf & 0x80000000 else 0) | low
+            entries.append(u8(sel) + u8(sub) + b"".join(
+                u32(int(m.group(i), 16)) for i in range(2, 6)))
+        entries = entries[:64]
+        seeds[name.rsplit(".", 1)[0]] = (u8(0) + u8(len(entries)) +
+                                         b"".join(entries) + queries)
+    return seeds
+
+
 GENERATORS = {
+    "cpu_policy": cpu_policy,
     "xlcfg": xlcfg,
     "virtio": virtio,
     "mmio": mmio,

@@ -173,4 +173,12 @@ void hvm_reset_state(struct guest_state *s);
  */
 void hvm_startup_state(struct vcpu *v, uint8_t vector);
 
+/*
+ * Counts and logs a VM entry after which the CPU handed back Keel's own
+ * state as v's, which the backend recovered by entering v again from the
+ * state it was entered with (an emulator fault: svm.c).
+ */
+void hvm_entry_recovered(struct vcpu *v);
+uint64_t hvm_entries_recovered(void);
+
 #endif

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * svm_vmrun(vmcb_pa, gpr, host_vmcb_pa)
+ * svm_vmrun(vmcb_pa, gpr, host_vmcb_pa, host_rsp)
+ *
+ * *host_rsp gets Keel's RSP at the VMRUN, which returns to svm_vmrun_exit:
+ * together with CR3 they are the host state that svm.c checks the guest's
+ * save area against after the run (svm_lost_guest_state()).
  *
  * GIF stays clear from before VMLOAD of the guest's hidden state until the
  * host's is back (FS/GS/TR/syscall MSRs are not restored by #VMEXIT, APM
@@ -24,6 +28,7 @@ svm_vmrun:
 	pushq %rdx			/* host VMCB */
 	pushq %rsi			/* gpr array */
 	pushq %rdi			/* guest VMCB */
+	movq %rsp, (%rcx)
 
 	clgi
 	movq %rdx, %rax
@@ -48,6 +53,8 @@ svm_vmrun:
 	movq GPR(6)(%rsi), %rsi
 
 	vmrun %rax
+	.globl svm_vmrun_exit
+svm_vmrun_exit:
 
 	/* RAX = guest VMCB again (VMRUN restores host RAX). */
 	pushq %rsi

@@ -30,11 +30,28 @@
 #define EXC_AC 17
 #define EXC_MC 18
 
+/* The VMCB's state save area, up to g_pat and DBGCTL, as words. */
+#define SAVE_AREA	offsetof(struct vmcb, es)
+#define SAVE_AREA_WORDS ((offsetof(struct vmcb, dbgctl) + 8 - SAVE_AREA) / 8)
+
+/*
+ * What a VMRUN started from: the state save area, the event and interrupt
+ * controls a #VMEXIT rewrites, and the GPRs (svm_lost_guest_state()).
+ */
+struct svm_entry {
+	uint64_t save[SAVE_AREA_WORDS];
+	uint64_t gpr[NR_GPRS];
+	uint64_t vintr, interrupt_shadow, eventinj;
+	uint8_t tlb_control;
+	uint64_t host_rsp; /* Keel's RSP at the VMRUN */
+};
+
 struct svm_cpu {
 	uint64_t hsave_pa;
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD area for host hidden state */
 	uint64_t tsc_aux;      /* the value in TSC_AUX, ~0 before the first */
 	struct asid_pool asids;
+	struct svm_entry entry; /* the vCPU this CPU runs */
 };
 
 struct svm_vcpu {
@@ -367,6 +384,55 @@ static void svm_startup_ipi(struct vcpu *v, uint8_t vector)
 	__atomic_store_n(&to_svm(v)->startup_vector, vector, __ATOMIC_RELEASE);
 }
 
+static void copy_words(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	while (n--)
+		*dst++ = *src++;
+}
+
+static void entry_save(struct svm_entry *e, const struct vmcb *vmcb,
+		       const uint64_t *gpr)
+{
+	copy_words(e->save,
+		   (const uint64_t *)((const uint8_t *)vmcb + SAVE_AREA),
+		   SAVE_AREA_WORDS);
+	copy_words(e->gpr, gpr, NR_GPRS);
+	e->vintr = vmcb->vintr;
+	e->interrupt_shadow = vmcb->interrupt_shadow;
+	e->eventinj = vmcb->eventinj;
+	e->tlb_control = vmcb->tlb_control;
+}
+
+static void entry_restore(const struct svm_entry *e, struct vmcb *vmcb,
+			  uint64_t *gpr)
+{
+	copy_words((uint64_t *)((uint8_t *)vmcb + SAVE_AREA), e->save,
+		   SAVE_AREA_WORDS);
+	copy_words(gpr, e->gpr, NR_GPRS);
+	vmcb->vintr = e->vintr;
+	vmcb->interrupt_shadow = e->interrupt_shadow;
+	vmcb->eventinj = e->eventinj;
+	vmcb->tlb_control = e->tlb_control;
+	vmcb->exitintinfo = 0;
+}
+
+/*
+ * QEMU 7.2's TCG, rarely and under load, ends a VMRUN with the guest's
+ * save area holding Keel's own state at that VMRUN: RIP at svm_vmrun_exit,
+ * Keel's RSP and CR3 (docs/testing-notes.md). Its do_vmexit() does not
+ * check that the CPU is in guest mode, so a second #VMEXIT taken right
+ * after the first stores the just-restored host state over the guest's.
+ * No guest is ever at Keel's RIP with Keel's stack pointer and page
+ * tables: that exact state means the guest's was lost, never a guest
+ * fault.
+ */
+static bool svm_lost_guest_state(const struct vmcb *vmcb,
+				 const struct svm_entry *e)
+{
+	return vmcb->rip == (uint64_t)svm_vmrun_exit &&
+	       vmcb->rsp == e->host_rsp && vmcb->cr3 == read_cr3();
+}
+
 /* SVM has no timer of its own: Keel's LAPIC timer ends the run. */
 static void svm_vcpu_run(struct vcpu *v, uint64_t deadline, struct vm_exit *e)
 {
@@ -413,11 +479,18 @@ reenter:
 		drs_load(&s->drs, false);
 
 	hvm_msrs_guest_enter(v);
-	svm_vmrun(s->vmcb_pa, v->gpr, c->host_vmcb_pa);
+	entry_save(&c->entry, vmcb, v->gpr);
+	svm_vmrun(s->vmcb_pa, v->gpr, c->host_vmcb_pa, &c->entry.host_rsp);
 	hvm_msrs_guest_exit(v);
 
 	if (s->dr_active)
 		drs_save(&s->drs, false);
+	if (svm_lost_guest_state(vmcb, &c->entry)) {
+		/* Run it again from the state it was entered with. */
+		entry_restore(&c->entry, vmcb, v->gpr);
+		hvm_entry_recovered(v);
+		goto reenter;
+	}
 	vmcb->tlb_control = TLB_CONTROL_NONE;
 	v->gpr[GPR_RAX] = vmcb->rax;
 	v->gpr[GPR_RSP] = vmcb->rsp;

@@ -199,7 +199,13 @@ _Static_assert(offsetof(struct vmcb, cr2) == 0x640, "vmcb layout");
 _Static_assert(offsetof(struct vmcb, g_pat) == 0x668, "vmcb layout");
 _Static_assert(sizeof(struct vmcb) == 0x1000, "vmcb size");
 
-/* VMRUN with the guest GPRs in gpr[] (RAX/RSP travel in the VMCB). */
-void svm_vmrun(uint64_t vmcb_pa, uint64_t *gpr, uint64_t host_vmcb_pa);
+/*
+ * VMRUN with the guest GPRs in gpr[] (RAX/RSP travel in the VMCB); stores
+ * Keel's RSP at the VMRUN in *host_rsp. svm_vmrun_exit is the instruction
+ * after the VMRUN.
+ */
+void svm_vmrun(uint64_t vmcb_pa, uint64_t *gpr, uint64_t host_vmcb_pa,
+	       uint64_t *host_rsp);
+extern const char svm_vmrun_exit[];
 
 #endif
