@@ -83,7 +83,7 @@ LIVE_SQUASHFS := $(IMAGE_DIR)/squashfs.img
 KEEL_ISO := $(OUT)/keel.iso
 KEEL_QCOW2 := $(OUT)/keel.qcow2
 # The test guests the labs (docs/labs/) create, shipped in /usr/share/keel/guests.
-SHIPPED_GUESTS := $(addprefix $(OUT)/guests/,busy.bin hostile.bin triple.bin hvmem.bin)
+SHIPPED_GUESTS := $(addprefix $(OUT)/guests/,busy.bin hostile.bin triple.bin hvmem.bin tracework.bin)
 OVERLAY_FILES := $(shell find dom0-rootfs/overlay dom0-rootfs/overlay-live \
 	dom0-rootfs/overlay-disk -type f 2>/dev/null) image/grub.d/20_linux_keel \
 	image/grub.d/keel.cfg

@@ -498,7 +498,7 @@ def bench_trace():
             command = machine.command
             if mode == "off":
                 machine.run("printf 'name = \"busy\"\\nkernel = "
-                            "\"/usr/share/keel/tests/busy.bin\"\\n"
+                            "\"/usr/share/keel/guests/busy.bin\"\\n"
                             "memory = 32\\ncmdline = \"seconds=0\"\\n' "
                             "> /tmp/busy.cfg; kl create -q /tmp/busy.cfg",
                             timeout=120, check=True)

@@ -103,7 +103,8 @@ def check_man_page(suite):
 # The kernel release the small base tree pretends to have.
 KVER = "6.1.0-99-amd64"
 # The test guests the images ship for the labs (image/image.mk).
-GUESTS = ("busy.bin", "hostile.bin", "triple.bin", "hvmem.bin")
+GUESTS = ("busy.bin", "hostile.bin", "triple.bin", "hvmem.bin",
+          "tracework.bin")
 
 UNITS = {"systemd-networkd.service": "multi-user.target",
          "systemd-resolved.service": "multi-user.target",

@@ -25,6 +25,7 @@ Boots Keel and the test ISO's Dom0 under QEMU TCG (-cpu max, 2 CPUs,
    recording with status 1).
 """
 # suite-timeout: 900
+# suite-parallel: yes
 
 import json
 import os
@@ -40,7 +41,7 @@ import keeltest  # noqa: E402
 
 BOOT_DEADLINE = 300
 GUEST_DEADLINE = 300
-GUESTS = "/usr/share/keel/tests"
+GUESTS = "/usr/share/keel/guests"
 N_CPUID, M_IO, K_HLT = 100, 50, 10
 WORK_PORT, MARK_PORT = 0x80, 0x81
 

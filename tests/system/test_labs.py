@@ -321,6 +321,65 @@ def lab3(suite, machine):
     lab.finish()
 
 
+def lab4(suite, machine):
+    lab = Lab(suite, machine, 4, "lab4-exits.md")
+    out = lab.run("kl create -p /etc/keel/examples/tracework.cfg",
+                  timeout=120)
+    lab.typed("kl trace -o /tmp/tw.trace &")
+    machine.sendline("kl trace -o /tmp/tw.trace 2>/tmp/tw.err &")
+    try:
+        machine.expect("trace: on", 60)
+    except keeltest.TestFailure as e:
+        suite.fail("lab 4: kl trace -o turns Keel's tracing on", e)
+        lab.finish()
+        return
+    lab.run("kl unpause tracework")
+    lab.typed("kl console tracework")
+    deadline = time.monotonic() + 300
+    console = ""
+    while time.monotonic() < deadline and "TEST tracework:" not in console:
+        console += kldom0.console_text(machine, "tracework", seconds=2)
+    suite.check("lab 4: tracework runs to its end and passes",
+                "Started domain tracework" in out and
+                "TEST tracework: PASS" in console, "console %r" % console)
+    out = lab.run("kill %1", actual="kill $!; wait $!; cat /tmp/tw.err")
+    suite.check("lab 4: kl trace ends at the signal and says what it "
+                "recorded", "recorded to" in out, "output %r" % out)
+
+    lab.run("kl trace -r /tmp/tw.trace -d tracework --explain > /tmp/tw.txt",
+            timeout=120)
+    lab.typed("less /tmp/tw.txt")
+    looks = {"cpuid explained": r"# cpuid: The guest ran CPUID",
+             "cpuid exits": r"d\d+v0 exit cpuid -> ",
+             "the port writes": r"exit io out 0x80 len 1 -> ",
+             "xAPIC accesses": r"exit npf [^\n]*0xfee00",
+             "hlt exits": r"exit hlt -> ",
+             "blocks and wakes": r"sched block",
+             "the timer's injections": r"inject [^\n]*0x40",
+             "console bytes": r"exit io out 0x3f8 len 1 -> "}
+    text = machine.run("cat /tmp/tw.txt", timeout=120)
+    missing = [what for what, pattern in looks.items()
+               if not re.search(pattern, text)]
+    suite.check("lab 4: --explain shows what the lab says to look for",
+                not missing, "missing %r in %r" % (missing, text[:3000]))
+
+    out = lab.run("kl trace -r /tmp/tw.trace -d tracework --stats",
+                  timeout=120)
+    counts = dict((m.group(1), int(m.group(2))) for m in re.finditer(
+        r"^\s+([-\w]+)\s+(\d+)\s+[\d.]+\s+[\d.]+$", out, re.M))
+    suite.note("tracework's exits: %r" % counts)
+    suite.check("lab 4: --stats counts the workload's exits (cpuid >= 100, "
+                "hlt >= 10, io >= 52) with p50 and p99",
+                counts.get("cpuid", 0) >= 100 and counts.get("hlt", 0) >= 10
+                and counts.get("io", 0) >= 52 and
+                re.search(r"p50\(us\)\s+p99\(us\)", out), "output %r" % out)
+    out = lab.run("kl trace -d 0 --stats -t 3", timeout=120)
+    suite.check("lab 4: Dom0's own exits, live for 3 s",
+                re.search(r"^\s+io\s+\d+", out, re.M), "output %r" % out)
+    lab.run("kl destroy tracework")
+    lab.finish()
+
+
 def wait_for(machine, command, pattern, timeout=60):
     """Run command until its output matches pattern; the last output."""
     deadline = time.monotonic() + timeout
@@ -425,7 +484,7 @@ def main():
         except keeltest.TestFailure as e:
             suite.fail("Dom0 shell", e)
             suite.finish()
-        for lab in (lab1, lab2, lab3, lab5):
+        for lab in (lab1, lab2, lab3, lab4, lab5):
             try:
                 if lab is lab1:
                     lab(suite, machine, machine.log_text())
