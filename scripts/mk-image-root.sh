@@ -4,21 +4,23 @@
 # of the image's own overlay, with its systemd units enabled.
 #
 # Usage (as root):
-#   scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD
+#   scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD \
+#       DOMU_DISK
 #   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init;
 #         the kickstart installer kickstart/keel-install and what it needs)
 #   disk  the qcow2's root (overlay-disk/: serial getty, cloud-init)
 # KMOD is keel.ko (built for the pinned kernel), loaded at every boot; KL
 # the toolstack's `kl` command; DOMU_INITRD the busybox DomU's initramfs
 # (dom0-rootfs/domu.mk), which the sample configurations boot with the
-# image's own kernel.
+# image's own kernel; DOMU_DISK the sample Debian DomU's read-only disk
+# (scripts/mk-domu-disk.sh).
 #
 # DEST shares the base's files through hard links (fast, little space);
 # overlay files replace links rather than write through them.
 set -euo pipefail
 
-if [ $# -ne 6 ]; then
-	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD" >&2
+if [ $# -ne 7 ]; then
+	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD DOMU_DISK" >&2
 	exit 2
 fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +30,7 @@ dest=$(realpath -m "$3")
 kmod=$4
 kl=$5
 domu_initrd=$6
+domu_disk=$7
 case $variant in
 live | disk) ;;
 *)
@@ -44,7 +47,7 @@ for overlay in "$repo/dom0-rootfs/overlay" "$repo/dom0-rootfs/overlay-$variant";
 done
 
 units=(systemd-networkd.service systemd-resolved.service
-	keel-ssh-hostkeys.service)
+	keel-ssh-hostkeys.service keel-domu-disk.service)
 if [ "$variant" = disk ]; then
 	# A login prompt on COM1 even when the kernel's console is elsewhere.
 	units+=(serial-getty@ttyS0.service)
@@ -71,6 +74,7 @@ install -D -m 644 "$repo/toolstack/kl/kl.bash-completion" \
 mkdir -p "$dest/usr/share/keel/domu" "$dest/etc/keel/examples"
 ln -f "$dest/boot/vmlinuz-$kver" "$dest/usr/share/keel/domu/vmlinuz"
 install -m 644 "$domu_initrd" "$dest/usr/share/keel/domu/initrd.img"
+install -m 444 "$domu_disk" "$dest/usr/share/keel/domu/debian-disk.qcow2"
 install -m 644 "$repo"/dom0-rootfs/examples/*.cfg "$dest/etc/keel/examples/"
 # update-grub, which every kernel upgrade runs, keeps Keel in the menu and
 # as its default entry.
