@@ -45,7 +45,7 @@ rm -rf --one-file-system "$tree" "$raw"
 # A copy, not hard links: dpkg rewrites files of the tree.
 cp -a "$base" "$tree"
 mount -t proc proc "$tree/proc" && mounted+=("$tree/proc")
-kernel=$(cd "$tree/lib/modules" && ls | head -n 1)
+kernel=$(basename "$(find "$tree/lib/modules" -mindepth 1 -maxdepth 1 | head -n 1)")
 chroot "$tree" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
 	apt-get purge -y -q --autoremove \
 	"linux-image-$kernel" linux-base cloud-init cloud-guest-utils \
@@ -57,7 +57,7 @@ chroot "$tree" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 \
 }
 cleanup
 mounted=()
-rm -rf "$tree/boot"/* "$tree/lib/modules" "$tree/var/cache/apt"/*.bin \
+rm -rf "${tree:?}/boot"/* "$tree/lib/modules" "$tree/var/cache/apt"/*.bin \
 	"$tree/var/lib/apt/lists"/*
 
 cp -r --remove-destination --no-preserve=ownership \
