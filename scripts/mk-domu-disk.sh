@@ -68,8 +68,8 @@ install -m 644 "$repo/dom0-rootfs/overlay/etc/systemd/system/keel-ssh-hostkeys.s
 systemctl --quiet --root="$tree" enable systemd-networkd.service \
 	systemd-resolved.service keel-ssh-hostkeys.service
 # Periodic maintenance a lab DomU does not live long enough for, and
-# systemd-firstboot, which would ask on the console for what the image
-# has set already.
+# systemd-firstboot (its first boot has an empty machine-id), which may
+# prompt on the console for settings the image has made already.
 systemctl --quiet --root="$tree" mask apt-daily.timer \
 	apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
 	e2scrub_reap.service fstrim.timer systemd-networkd-wait-online.service \
