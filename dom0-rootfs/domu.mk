@@ -38,3 +38,12 @@ $(DOMU_TEST_ROOT): tests/domu-root/init | $(DEPS_STAMP)
 	rm -rf $@.d
 
 $(DOM0_INITRAMFS): $(DOMU_TEST_ROOT)
+
+# A blank qcow2 disk for test_kl_virtio.py's qcow2 checks (kl exports it
+# with qemu-nbd, which the Dom0 test initramfs carries).
+DOMU_TEST_DISK := $(OUT)/domu-test-disk.qcow2
+
+$(DOMU_TEST_DISK): | $(DEPS_STAMP)
+	qemu-img create -q -f qcow2 $@ 16M
+
+$(DOM0_INITRAMFS): $(DOMU_TEST_DISK)

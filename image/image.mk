@@ -80,6 +80,8 @@ ROOTFS := $(IMAGE_DIR)/rootfs
 ROOTFS_STAMP := $(IMAGE_DIR)/rootfs.stamp
 DRACUT_INITRD := $(IMAGE_DIR)/initrd.img
 LIVE_SQUASHFS := $(IMAGE_DIR)/squashfs.img
+# The sample Debian DomU's disk, derived from the same base tree.
+DOMU_DISK := $(IMAGE_DIR)/debian-disk.qcow2
 KEEL_ISO := $(OUT)/keel.iso
 KEEL_QCOW2 := $(OUT)/keel.qcow2
 # The test guests the labs (docs/labs/) create, shipped in /usr/share/keel/guests.
@@ -105,6 +107,12 @@ $(ROOTFS_STAMP): dom0-rootfs/packages scripts/mk-rootfs.sh \
 	scripts/mk-rootfs.sh $(ROOTFS) $(BUILD)/kernel-deb/linux-image-*.deb
 	@touch $@
 
+$(DOMU_DISK): $(ROOTFS_STAMP) scripts/mk-domu-disk.sh \
+		$(shell find dom0-rootfs/overlay-domu -type f) \
+		dom0-rootfs/overlay/etc/systemd/system/keel-ssh-hostkeys.service
+	@echo "image: sample Debian DomU disk: the base tree less Dom0's parts (about a minute)"
+	scripts/mk-domu-disk.sh $(ROOTFS) $@
+
 $(DRACUT_INITRD): $(ROOTFS_STAMP) image/dracut.conf scripts/mk-dracut.sh
 	@echo "image: [2/5] initramfs: dracut for the pinned kernel (about a minute)"
 	scripts/mk-dracut.sh $(ROOTFS) $@
@@ -116,11 +124,11 @@ $(LIVE_SQUASHFS): $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES) \
 		README.md image/grub-disk.cfg $(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
 		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion \
 		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg) \
-		$(SHIPPED_GUESTS) $(wildcard docs/labs/*.md)
+		$(DOMU_DISK) $(SHIPPED_GUESTS) $(wildcard docs/labs/*.md)
 	@echo "image: [3/5] live root filesystem: squashfs"
 	scripts/mk-image-root.sh $(ROOTFS) live $(IMAGE_DIR)/live-root \
 		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz \
-		$(SHIPPED_GUESTS)
+		$(DOMU_DISK) $(SHIPPED_GUESTS)
 	scripts/mk-squashfs.sh $(IMAGE_DIR)/live-root $@
 
 $(KEEL_ISO): $(OUT)/keel.elf $(KERNEL_STAMP) $(DRACUT_INITRD) $(LIVE_SQUASHFS) \
@@ -135,11 +143,11 @@ $(KEEL_QCOW2): $(OUT)/keel.elf $(ROOTFS_STAMP) $(DRACUT_INITRD) $(OVERLAY_FILES)
 		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl \
 		toolstack/kl/kl.1 toolstack/kl/kl.bash-completion \
 		$(OUT)/domu-initramfs.cpio.gz $(wildcard dom0-rootfs/examples/*.cfg) \
-		$(SHIPPED_GUESTS) $(wildcard docs/labs/*.md)
+		$(DOMU_DISK) $(SHIPPED_GUESTS) $(wildcard docs/labs/*.md)
 	@echo "image: [5/5] qcow2: GPT (BIOS boot + ESP + ext4 root), GRUB for BIOS and UEFI"
 	scripts/mk-image-root.sh $(ROOTFS) disk $(IMAGE_DIR)/disk-root \
 		$(OUT)/kmod/keel.ko $(OUT)/toolstack/kl $(OUT)/domu-initramfs.cpio.gz \
-		$(SHIPPED_GUESTS)
+		$(DOMU_DISK) $(SHIPPED_GUESTS)
 	scripts/mk-qcow2.sh $@ $(IMAGE_DIR)/disk-root $(OUT)/keel.elf
 
 image-summary:

@@ -5,14 +5,15 @@
 #
 # Usage (as root):
 #   scripts/mk-image-root.sh BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD \
-#       [GUEST.bin...]
+#       DOMU_DISK [GUEST.bin...]
 #   live  the live ISO's squashfs (overlay-live/: autologin, no cloud-init;
 #         the kickstart installer kickstart/keel-install and what it needs)
 #   disk  the qcow2's root (overlay-disk/: serial getty, cloud-init)
 # KMOD is keel.ko (built for the pinned kernel), loaded at every boot; KL
 # the toolstack's `kl` command; DOMU_INITRD the busybox DomU's initramfs
 # (dom0-rootfs/domu.mk), which the sample configurations boot with the
-# image's own kernel. The GUESTs are freestanding test guests
+# image's own kernel; DOMU_DISK the sample Debian DomU's read-only disk
+# (scripts/mk-domu-disk.sh). The GUESTs are freestanding test guests
 # (tests/guests/) that the course labs (docs/labs/) create with the sample
 # configurations, installed in /usr/share/keel/guests.
 #
@@ -20,8 +21,8 @@
 # overlay files replace links rather than write through them.
 set -euo pipefail
 
-if [ $# -lt 6 ]; then
-	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD [GUEST.bin...]" >&2
+if [ $# -lt 7 ]; then
+	echo "usage: $0 BASE_ROOTFS live|disk DEST KMOD KL DOMU_INITRD DOMU_DISK [GUEST.bin...]" >&2
 	exit 2
 fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +32,8 @@ dest=$(realpath -m "$3")
 kmod=$4
 kl=$5
 domu_initrd=$6
-shift 6
+domu_disk=$7
+shift 7
 guests=("$@")
 case $variant in
 live | disk) ;;
@@ -49,7 +51,7 @@ for overlay in "$repo/dom0-rootfs/overlay" "$repo/dom0-rootfs/overlay-$variant";
 done
 
 units=(systemd-networkd.service systemd-resolved.service
-	keel-ssh-hostkeys.service)
+	keel-ssh-hostkeys.service keel-domu-disk.service)
 if [ "$variant" = disk ]; then
 	# A login prompt on COM1 even when the kernel's console is elsewhere.
 	units+=(serial-getty@ttyS0.service)
@@ -76,6 +78,7 @@ install -D -m 644 "$repo/toolstack/kl/kl.bash-completion" \
 mkdir -p "$dest/usr/share/keel/domu" "$dest/etc/keel/examples"
 ln -f "$dest/boot/vmlinuz-$kver" "$dest/usr/share/keel/domu/vmlinuz"
 install -m 644 "$domu_initrd" "$dest/usr/share/keel/domu/initrd.img"
+install -m 444 "$domu_disk" "$dest/usr/share/keel/domu/debian-disk.qcow2"
 install -m 644 "$repo"/dom0-rootfs/examples/*.cfg "$dest/etc/keel/examples/"
 if [ ${#guests[@]} -gt 0 ]; then
 	install -D -m 644 -t "$dest/usr/share/keel/guests" "${guests[@]}"

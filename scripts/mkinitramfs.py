@@ -192,6 +192,25 @@ OVERLAY_FILES = [
 ]
 
 
+def shared_libraries(path):
+    """The libraries a dynamic executable loads (the loader included), as
+    ldd resolves them on the build host: the Dom0 test initramfs runs the
+    host's Debian binaries, e.g. qemu-nbd."""
+    with open(path, "rb") as f:
+        if f.read(4) != b"\x7fELF":
+            return []
+    out = subprocess.run(["ldd", path], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL).stdout.decode()
+    libs = []
+    for line in out.splitlines():
+        fields = line.split()
+        if "=>" in fields and fields[fields.index("=>") + 1].startswith("/"):
+            libs.append(fields[fields.index("=>") + 1])
+        elif fields and fields[0].startswith("/"):
+            libs.append(fields[0])
+    return libs
+
+
 def manifest_files(overlay):
     """The overlay's `files` manifest as --extra-file PATH:DEST specs: one
     "PATH DEST" a line, PATH relative to the repository, $OUT and $BUILD
@@ -284,6 +303,12 @@ def main():
             data = f.read()
         cpio.directories_for(dest)
         cpio.file(dest, data, 0o755 if os.access(path, os.X_OK) else 0o644)
+        for lib in shared_libraries(path):
+            name = lib.strip("/")
+            if name not in cpio.names:
+                cpio.directories_for(name)
+                with open(lib, "rb") as f:
+                    cpio.file(name, f.read(), 0o755)
 
     base = "lib/modules/" + release + "/"
     dep_lines = []

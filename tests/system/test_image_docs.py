@@ -141,9 +141,11 @@ def check_image_roots(suite):
         with open(base_dep, "w") as f:
             f.write("base\n")
         # What the build hands over: keel.ko (a real module when `make
-        # kmod` built one), kl and the DomU initramfs.
+        # kmod` built one), kl, the DomU initramfs and the Debian DomU's
+        # disk.
         parts = {}
-        for name in ("keel.ko", "kl", "domu-initramfs.cpio.gz") + GUESTS:
+        for name in ("keel.ko", "kl", "domu-initramfs.cpio.gz",
+                     "debian-disk.qcow2") + GUESTS:
             parts[name] = os.path.join(work, name)
             built = keeltest.out_path("kmod", "keel.ko")
             if name == "keel.ko" and os.path.isfile(built):
@@ -156,7 +158,8 @@ def check_image_roots(suite):
             dest = os.path.join(work, variant)
             proc = run([os.path.join(REPO, "scripts", "mk-image-root.sh"),
                         base, variant, dest, parts["keel.ko"], parts["kl"],
-                        parts["domu-initramfs.cpio.gz"]] +
+                        parts["domu-initramfs.cpio.gz"],
+                        parts["debian-disk.qcow2"]] +
                        [parts[g] for g in GUESTS])
             suite.check("mk-image-root.sh %s runs" % variant,
                         proc.returncode == 0, proc.stdout + proc.stderr)
@@ -184,7 +187,9 @@ def check_image_roots(suite):
                     "usr/share/bash-completion/completions/kl",
                     "usr/share/keel/domu/vmlinuz",
                     "usr/share/keel/domu/initrd.img",
+                    "usr/share/keel/domu/debian-disk.qcow2",
                     "etc/keel/examples/debian.cfg",
+                    "etc/keel/examples/debian-disk.cfg",
                     "etc/keel/examples/debian-2vcpu.cfg"] + \
                 ["etc/keel/examples/%s.cfg" % g[:-4] for g in GUESTS] + \
                 ["usr/share/keel/guests/" + g for g in GUESTS] + [
@@ -194,7 +199,7 @@ def check_image_roots(suite):
                        if not os.path.isfile(os.path.join(dest, p))]
             dep = os.path.join(dest, "lib/modules", KVER, "modules.dep")
             suite.check("%s root: keel.ko indexed and loaded at boot, kl "
-                        "with its page and completion, the sample DomU, "
+                        "with its page and completion, the sample DomUs, "
                         "the labs' guests and their configurations, the "
                         "GRUB generator" % variant,
                         not missing and "updates/keel.ko:" in read(dep) and

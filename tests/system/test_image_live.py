@@ -16,6 +16,11 @@ banner and root's automatic login on the serial console; then:
   - (UEFI boot) the README's first DomU: `kl create -c` of the sample
     DomU (debian.cfg) reaches its shell, which runs the pinned kernel;
     Ctrl-] returns to Dom0, `kl list` shows it, `kl destroy` ends it
+  - (BIOS boot) the sample Debian disk DomU (debian-disk.cfg) on the
+    qcow2 overlay Dom0 made at boot: systemd boots from the virtio disk
+    to a login prompt, root logs in, its NIC gets a DHCP lease over br0;
+    `kl shutdown` presses its power button and its console shows systemd
+    reaching poweroff.target before the domain ends
 
 The two boots are independent and run side by side (each keeps one host
 CPU busy), so results of both come mixed, told apart by bios: and uefi:;
@@ -48,6 +53,11 @@ DOMU_CONFIG = "/etc/keel/examples/debian.cfg"
 DOMU_DEADLINE = 600
 DOMU_PROMPT = r"domU:[^\r\n]*# "
 CTRL_RIGHT_BRACKET = "\x1d"
+DISK_CONFIG = "/etc/keel/examples/debian-disk.cfg"
+DISK_OVERLAY = "/var/lib/keel/debian-disk.qcow2"
+DISK_LOGIN = r"keel-domu login: "
+DISK_PROMPT = r"root@keel-domu:[^\r\n]*# "
+POWEROFF_TARGET = r"Reached target.*(poweroff\.target|System Power Off)"
 
 
 def check_shell(suite, machine, variant):
@@ -125,6 +135,60 @@ def check_first_domu(suite, machine, variant):
                 "kl destroy and kl list printed:\n%s" % out)
 
 
+def check_debian_disk(suite, machine, variant):
+    """The sample Debian disk DomU, as the README tells a participant:
+    systemd from its qcow2 disk to a login prompt, DHCP, kl shutdown."""
+    out = machine.run("qemu-img info %s | grep -E '^(file format|backing "
+                      "file):'" % DISK_OVERLAY, 60)
+    suite.check("%s: Dom0 made the Debian DomU's qcow2 overlay at boot"
+                % variant, "file format: qcow2" in out and
+                "debian-disk.qcow2" in out.split("backing file:")[-1],
+                "qemu-img info printed:\n%s" % out)
+    what = "%s: kl create -c %s boots systemd to a login prompt" % (
+        variant, DISK_CONFIG)
+    started = time.monotonic()
+    machine.sendline("kl create -c " + DISK_CONFIG)
+    try:
+        machine.expect(DISK_LOGIN, DOMU_DEADLINE)
+    except keeltest.TestFailure as e:
+        suite.fail(what, e)
+        machine.send(CTRL_RIGHT_BRACKET)
+        machine.run("kl destroy debian-disk", 60)
+        return
+    suite.ok("%s (%.0f s)" % (what, time.monotonic() - started))
+    machine.sendline("root")
+    machine.expect(DISK_PROMPT, 120)
+    machine.sendline("for i in $(seq 120); do ip -4 -o addr show scope "
+                     "global | grep -q inet && break; sleep 1; done; "
+                     "ip -4 -o addr show scope global; echo DHCP-$?-END")
+    machine.expect(r"DHCP-\d+-END", 240)
+    out = machine.child.before
+    suite.check("%s: the Debian DomU's NIC gets a DHCP lease over br0"
+                % variant, re.search(r"inet 10\.0\.2\.\d+/", out),
+                "ip printed:\n%s" % out)
+    machine.expect(DISK_PROMPT, 60)
+    machine.send(CTRL_RIGHT_BRACKET)
+    machine.expect(ROOT_PROMPT, 60)
+    # Back on its console at once: systemd's shutdown takes seconds.
+    what = ("%s: kl shutdown: systemd in the Debian DomU reaches "
+            "poweroff.target and the domain ends" % variant)
+    started = time.monotonic()
+    machine.sendline("kl shutdown debian-disk && kl console debian-disk")
+    try:
+        machine.expect(POWEROFF_TARGET, DOMU_DEADLINE)
+        machine.expect(ROOT_PROMPT, 300)
+    except keeltest.TestFailure as e:
+        suite.fail(what, e)
+        machine.send(CTRL_RIGHT_BRACKET)
+        machine.run("kl destroy debian-disk", 60)
+        return
+    log = machine.run("kl list; cat /var/log/keel/kl-debian-disk.log", 60)
+    suite.check("%s (%.0f s)" % (what, time.monotonic() - started),
+                "powered off" in log and
+                not re.search(r"^debian-disk\s", log, re.M),
+                "kl list and the owner's log:\n%s" % log)
+
+
 def boot_live(suite, iso, uefi):
     variant = "uefi" if uefi else "bios"
     machine = keeltest.Machine(
@@ -152,12 +216,15 @@ def boot_live(suite, iso, uefi):
             check_shell(suite, machine, variant)
         except keeltest.TestFailure as e:
             suite.fail("%s: shell checks" % variant, e)
-        # One DomU boot is enough, and UEFI's Dom0 boot is the faster.
-        if uefi:
-            try:
+        # One DomU of each kind: the busybox one after UEFI's faster Dom0
+        # boot, the Debian disk one (the longer) after BIOS's.
+        try:
+            if uefi:
                 check_first_domu(suite, machine, variant)
-            except keeltest.TestFailure as e:
-                suite.fail("%s: the first DomU" % variant, e)
+            else:
+                check_debian_disk(suite, machine, variant)
+        except keeltest.TestFailure as e:
+            suite.fail("%s: the sample DomU" % variant, e)
 
 
 def main():

@@ -5,24 +5,31 @@ Boots out/keel-test.iso under QEMU TCG (-cpu max, 2 CPUs, 2 GiB, a
 virtio NIC on QEMU's user network) and, at Dom0's shell, with raw images
 in Dom0's tmpfs and a bridge br0 over eth0:
 
-1. Bad input changes nothing: a missing image, a qcow2 entry, a bridge
-   that does not exist each fail with a message and leave no domain.
-2. A busybox DomU with a writable disk (xvda) and a read-only one (xvdb)
-   reads the pattern Dom0 wrote at the start of each; it writes another
-   pattern to vda and syncs; writing to vdb fails inside the DomU.
+1. Bad input changes nothing: a missing image, a file that is not
+   qcow2 given as one (qemu-nbd refuses it), a bridge that does not exist
+   each fail with a message and leave no domain, no qemu-nbd and no
+   connected nbd device.
+2. A busybox DomU with a writable disk (xvda), a read-only one (xvdb)
+   and a qcow2 one (xvdc, exported by kl with qemu-nbd) reads the pattern
+   Dom0 wrote at the start of the raw ones; it writes another pattern to
+   vda and vdc and syncs; writing to vdb fails inside the DomU.
 3. While it runs, a second DomU asking for the same image writable is
    refused.
 4. `kl shutdown -w` presses the DomU's ACPI power button: acpid in the
    DomU powers it off and the owner ends it. Dom0 then reads the DomU's
-   pattern from the image, and the read-only image is unchanged.
+   pattern from the raw image and (with qemu-nbd) from the qcow2 one, the
+   read-only image is unchanged, and the qcow2 export is gone.
    The same DomU has a vif on br0: it leases an address by DHCP from the
    network Dom0's bridge sits on and pings Dom0's br0.
-5. `kl reboot -w` brings a DomU back as a new instance.
+5. `kl reboot -w` brings a DomU with a qcow2 disk back as a new
+   instance; `kl destroy` then ends its export too.
 6. With root=/dev/vda on its command line, the DomU initramfs mounts
    the disk (an ext4 image with busybox, tests/domu-root/) and hands
    over to its /sbin/init; what that system writes is in the image.
 7. SIGKILL of the owner (the device model) while the DomU reads its disk
-   in a loop ends the domain: no domain and no owner are left.
+   in a loop ends the domain: no domain, no owner and no qcow2 export are
+   left, and what the DomU wrote and synced before is in its raw and its
+   qcow2 image.
 """
 # suite-timeout: 1800
 # suite-parallel: yes
@@ -42,8 +49,13 @@ CONFIG = "/etc/keel/examples/debian.cfg"
 DOMU_PROMPT = r"domU:[^\r\n]*# "
 CTRL_RIGHT_BRACKET = "\x1d"
 RW_IMG, RO_IMG = "/tmp/rw.img", "/tmp/ro.img"
+QCOW2_IMG = "/tmp/q.qcow2"
+BLANK_QCOW2 = "/usr/share/keel/tests/disk.qcow2"
+# Dom0 reads a qcow2 image through its own export on the last nbd device.
+CHECK_NBD = "/dev/nbd15"
 RW_PATTERN, RO_PATTERN = "KEEL-RW-PATTERN", "KEEL-RO-PATTERN"
 DOMU_PATTERN = "WRITTEN-BY-DOMU"
+KILL_PATTERN = "SYNCED-BEFORE-KILL"
 DOMU_OFFSET = 4096  # bytes: where the DomU writes (sector 8)
 # Dom0's eth0 joins br0, which takes its DHCP lease (QEMU's user network).
 MAKE_BRIDGE = ("killall udhcpc; brctl addbr br0 && brctl addif br0 eth0 && "
@@ -52,9 +64,31 @@ MAKE_BRIDGE = ("killall udhcpc; brctl addbr br0 && brctl addif br0 eth0 && "
 DHCP = "udhcpc -i eth0 -s /etc/udhcpc/default.script -t 5 -T 2 -n -q"
 
 
-def disk(target, vdev, access):
-    return "format=raw, vdev=%s, access=%s, target=%s" % (vdev, access,
-                                                          target)
+def disk(target, vdev, access, fmt="raw"):
+    return "format=%s, vdev=%s, access=%s, target=%s" % (fmt, vdev, access,
+                                                         target)
+
+
+def qcow2_read(machine, path, offset, length):
+    """What Dom0 reads at offset of a qcow2 image's disk (qemu-nbd)."""
+    return machine.run("qemu-nbd -r -f qcow2 -k /tmp/check.sock -c %s %s "
+                       "&& dd if=%s bs=512 skip=%d count=1 2>/dev/null | "
+                       "head -c %d; echo; qemu-nbd -d %s >/dev/null"
+                       % (CHECK_NBD, path, CHECK_NBD, offset // 512, length,
+                          CHECK_NBD), timeout=60)
+
+
+def exports_left(machine):
+    """qemu-nbd processes and connected nbd devices, as one string."""
+    return machine.run("ps | grep -v grep | grep qemu-nbd; "
+                       "ls /sys/block/nbd*/pid 2>/dev/null; true",
+                       timeout=30).strip()
+
+
+def write_cmd(dev, pattern=DOMU_PATTERN):
+    """The DomU's command that writes pattern at DOMU_OFFSET and syncs."""
+    return ("printf %s | dd of=/dev/%s bs=512 seek=%d conv=fsync 2>&1 && "
+            "sync" % (pattern, dev, DOMU_OFFSET // 512))
 
 
 def create_cmd(name, disks, extra="", vif=""):
@@ -97,15 +131,18 @@ def check_bad_input(suite, machine):
     cases = [
         ("a missing image", [disk("/tmp/missing.img", "xvda", "rw")],
          "cannot open '/tmp/missing.img'"),
-        ("a qcow2 entry", ["format=qcow2, vdev=xvda, target=%s" % RW_IMG],
-         "only raw images"),
+        ("a raw image given as qcow2", [disk(RW_IMG, "xvda", "rw",
+                                             "qcow2")],
+         "Image is not in qcow2 format"),
     ]
     for what, disks, message in cases:
         out = machine.run(create_cmd("bad", disks) + " 2>&1; echo status=$?",
                           timeout=120)
+        left = exports_left(machine)
         suite.check("kl create refuses %s, and nothing is created" % what,
                     message in out and "status=1" in out and
-                    "bad" not in domains(machine), "output %r" % out)
+                    "bad" not in domains(machine) and not left,
+                    "output %r, exports %r" % (out, left))
     out = machine.run("kl create %s 'name=\"bad\"' "
                       "'vif=[\"bridge=nosuchbr\"]' 2>&1; echo status=$?"
                       % CONFIG, timeout=120)
@@ -117,7 +154,9 @@ def check_bad_input(suite, machine):
 
 def check_disks(suite, machine, dom0_ip):
     machine.sendline(create_cmd("disks", [disk(RW_IMG, "xvda", "rw"),
-                                          disk(RO_IMG, "xvdb", "ro")],
+                                          disk(RO_IMG, "xvdb", "ro"),
+                                          disk(QCOW2_IMG, "xvdc", "rw",
+                                               "qcow2")],
                                 "-c", "bridge=br0"))
     machine.expect(r"Started domain disks", timeout=120)
     machine.expect(DOMU_PROMPT, timeout=DOMU_DEADLINE)
@@ -126,11 +165,10 @@ def check_disks(suite, machine, dom0_ip):
                       "R1")
     suite.check("the DomU reads Dom0's patterns from vda and vdb",
                 RW_PATTERN in out and RO_PATTERN in out, "output %r" % out)
-    out, status = domu_run(machine, "printf %s | dd of=/dev/vda bs=512 "
-                           "seek=%d conv=fsync 2>&1; sync"
-                           % (DOMU_PATTERN, DOMU_OFFSET // 512), "W1")
-    suite.check("the DomU writes to vda and syncs", status == 0,
-                "output %r" % out)
+    out, status = domu_run(machine, write_cmd("vda") + " && " +
+                           write_cmd("vdc"), "W1")
+    suite.check("the DomU writes to vda and the qcow2 vdc and syncs",
+                status == 0, "output %r" % out)
     out, status = domu_run(machine, "printf X | dd of=/dev/vdb bs=512 "
                            "seek=8 conv=fsync 2>&1", "W2")
     suite.check("writing to the read-only vdb fails inside the DomU",
@@ -171,10 +209,17 @@ def check_disks(suite, machine, dom0_ip):
                 DOMU_PATTERN in out, "output %r" % out)
     suite.check("the read-only image still holds Dom0's pattern",
                 RO_PATTERN in out, "output %r" % out)
+    left = exports_left(machine)
+    out = qcow2_read(machine, QCOW2_IMG, DOMU_OFFSET, len(DOMU_PATTERN))
+    suite.check("its poweroff ended the qcow2 export, and Dom0 reads the "
+                "DomU's pattern from the qcow2 image with qemu-nbd",
+                not left and DOMU_PATTERN in out,
+                "exports %r, read %r" % (left, out))
 
 
 def check_reboot(suite, machine):
-    machine.sendline(create_cmd("rb", [disk(RW_IMG, "xvda", "rw")], "-c"))
+    machine.sendline(create_cmd("rb", [disk(QCOW2_IMG, "xvda", "rw",
+                                            "qcow2")], "-c"))
     machine.expect(DOMU_PROMPT, timeout=DOMU_DEADLINE)
     detach(machine)
     out = machine.run("kl reboot -w rb; echo status=$?", timeout=600)
@@ -183,7 +228,10 @@ def check_reboot(suite, machine):
                 "status=0" in out and "restarted" in log and
                 "rb" in domains(machine), "output %r, log %r" % (out, log))
     machine.run("kl destroy rb", timeout=60)
-    wait_gone(machine, "rb")
+    gone = wait_gone(machine, "rb")
+    left = exports_left(machine)
+    suite.check("kl destroy ends the domain and its qcow2 export",
+                gone and not left, "exports %r" % left)
 
 
 def check_root(suite, machine):
@@ -219,9 +267,16 @@ def check_root(suite, machine):
 
 
 def check_kill(suite, machine):
-    machine.sendline(create_cmd("victim", [disk(RW_IMG, "xvda", "rw")],
-                                "-c"))
+    machine.run("cp %s %s" % (BLANK_QCOW2, QCOW2_IMG), timeout=30,
+                check=True)
+    machine.sendline(create_cmd("victim", [disk(RW_IMG, "xvda", "rw"),
+                                           disk(QCOW2_IMG, "xvdb", "rw",
+                                                "qcow2")], "-c"))
     machine.expect(DOMU_PROMPT, timeout=DOMU_DEADLINE)
+    out, status = domu_run(machine, write_cmd("vda", KILL_PATTERN) +
+                           " && " + write_cmd("vdb", KILL_PATTERN), "K1")
+    suite.check("the DomU writes to its raw and qcow2 disks and syncs",
+                status == 0, "output %r" % out)
     machine.sendline("while :; do dd if=/dev/vda of=/dev/null bs=64k "
                      "2>/dev/null; done")
     time.sleep(5)
@@ -237,6 +292,15 @@ def check_kill(suite, machine):
     suite.check("no owner process is left, and kl knows it",
                 out.splitlines()[0].strip() == "0" and
                 "no domain" in out, "output %r" % out)
+    left = exports_left(machine)
+    raw = machine.run("dd if=%s bs=512 skip=%d count=1 2>/dev/null | "
+                      "head -c %d; echo" % (RW_IMG, DOMU_OFFSET // 512,
+                                            len(KILL_PATTERN)), timeout=60)
+    qcow2 = qcow2_read(machine, QCOW2_IMG, DOMU_OFFSET, len(KILL_PATTERN))
+    suite.check("the killed owner's qemu-nbd let go, and what the DomU "
+                "synced is in the raw and the qcow2 image",
+                not left and KILL_PATTERN in raw and KILL_PATTERN in qcow2,
+                "exports %r, raw %r, qcow2 %r" % (left, raw, qcow2))
     out = machine.run(create_cmd("after", [disk(RW_IMG, "xvda", "rw")]) +
                       " 2>&1; echo status=$?; kl destroy after", timeout=120)
     suite.check("the image's lock went with the killed owner",
@@ -259,9 +323,10 @@ def main():
             machine.run("dd if=/dev/zero of=%s bs=1M count=8 && "
                         "dd if=/dev/zero of=%s bs=1M count=4 && "
                         "printf %s | dd of=%s conv=notrunc && "
-                        "printf %s | dd of=%s conv=notrunc"
+                        "printf %s | dd of=%s conv=notrunc && cp %s %s"
                         % (RW_IMG, RO_IMG, RW_PATTERN, RW_IMG, RO_PATTERN,
-                           RO_IMG), timeout=60, check=True)
+                           RO_IMG, BLANK_QCOW2, QCOW2_IMG), timeout=60,
+                        check=True)
             out = machine.run(MAKE_BRIDGE + "; ip -4 addr show br0",
                               timeout=120)
             dom0_ip = re.search(r"inet (10\.0\.2\.\d+)", out)

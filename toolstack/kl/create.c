@@ -489,6 +489,11 @@ fail:
 	return -1;
 }
 
+static void log_path(const char *name, char *path, size_t len)
+{
+	snprintf(path, len, LOG_DIR "/kl-%s.log", name);
+}
+
 /* The owner's log: the daemon has no terminal. */
 static void open_log(const char *name)
 {
@@ -498,7 +503,7 @@ static void open_log(const char *name)
 	mkdir("/var", 0755);
 	mkdir("/var/log", 0755);
 	mkdir(LOG_DIR, 0755);
-	snprintf(path, sizeof(path), LOG_DIR "/kl-%s.log", name);
+	log_path(name, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -671,6 +676,35 @@ static int watch(int fd, struct domu *u)
 	return 0;
 }
 
+/* The log's size now: where what the owner writes next begins. */
+static off_t log_end(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	log_path(name, path, sizeof(path));
+	return stat(path, &st) ? 0 : st.st_size;
+}
+
+/* Copies the owner's log from offset from to stderr: why it gave up. */
+static void show_log(const char *name, off_t from)
+{
+	char path[128], buf[4096];
+	ssize_t n;
+	int fd;
+
+	log_path(name, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || lseek(fd, from, SEEK_SET) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stderr);
+	close(fd);
+}
+
 static const char create_usage[] =
     "Usage: kl create [-c] [-p] [-q] [-t] FILE [KEY=VALUE...]\n"
     "  Builds and starts the domain that FILE (xl.cfg syntax, the PVH\n"
@@ -691,7 +725,9 @@ int kl_cmd_create(int argc, char **argv)
 	char err[256];
 	struct timespec t0;
 	pid_t pid;
-	int fd, rc;
+	off_t log_start;
+	int fd, rc, ready[2];
+	char started;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = kl_create_args_parse(argc, argv, &args, err, sizeof(err));
@@ -740,7 +776,10 @@ int kl_cmd_create(int argc, char **argv)
 	fflush(stdout);
 	fflush(stderr);
 
-	pid = fork();
+	/* The owner says on ready when its devices serve (qemu-nbd may
+	 * refuse a qcow2 image); if they do not, it destroys the domain. */
+	log_start = log_end(res.cfg.name);
+	pid = pipe2(ready, O_CLOEXEC) ? -1 : fork();
 	if (pid < 0) {
 		/* No owner process: the domain ends with this one. */
 		fprintf(stderr, "kl create: fork: %s; destroying %s\n",
@@ -751,6 +790,7 @@ int kl_cmd_create(int argc, char **argv)
 	if (pid == 0) {
 		struct sigaction sa = {.sa_handler = on_signal};
 
+		close(ready[0]);
 		setsid();
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
@@ -768,6 +808,10 @@ int kl_cmd_create(int argc, char **argv)
 		log_line("domain %s (%" PRIu32 ") %s", res.cfg.name, u.domid,
 			 "started");
 		pid_file(res.cfg.name, true);
+		if (write(ready[1], "", 1) != 1)
+			log_line("domain %s (%" PRIu32 ") %s", res.cfg.name,
+				 u.domid, "kl create left before it started");
+		close(ready[1]);
 		rc = watch(fd, &u);
 		/* The pid file goes last: once it is gone, so is the
 		 * domain's memory. */
@@ -779,6 +823,18 @@ int kl_cmd_create(int argc, char **argv)
 	/* The child holds the domain now; this copy must not keep it. */
 	end_domain(&u);
 	kl_dm_close(&u.dm);
+	close(ready[1]);
+	if (read(ready[0], &started, 1) != 1) {
+		fprintf(stderr,
+			"kl create: %s's devices did not start; it was "
+			"destroyed. Its owner's log says:\n",
+			res.cfg.name);
+		show_log(res.cfg.name, log_start);
+		close(ready[0]);
+		rc = 1;
+		goto out;
+	}
+	close(ready[0]);
 	rc = 0;
 	if (args.console && kl_console_attach(fd, u.domid, res.cfg.name))
 		rc = 1;

@@ -14,6 +14,7 @@
 
 #include "devmodel.h"
 #include "kl.h"
+#include "nbd.h"
 
 /* virtio 1.2 section 4.2.2: QueueNotify, the one register that is a
  * doorbell (the vCPU does not wait for it). */
@@ -96,14 +97,8 @@ int kl_dm_open(struct kl_dm *dm, const struct kl_domain_config *c)
 			const struct kl_disk *k = &c->disks[i];
 
 			snprintf(d->what, sizeof(d->what), "disk %s", k->vdev);
-			if (k->format != KL_DISK_RAW) {
-				fprintf(stderr,
-					"kl create: disk %s: only raw images "
-					"can be attached (qemu-img convert -O "
-					"raw makes one)\n",
-					k->vdev);
-				goto fail;
-			}
+			/* A qcow2 image is locked like a raw one; the owner
+			 * exports it (kl_dm_start). */
 			if (open_disk(d, k))
 				goto fail;
 		} else {
@@ -189,7 +184,8 @@ static int create_backend(struct kl_dm *dm, size_t i,
 
 	if (i < c->nr_disks) {
 		const struct kl_disk *k = &c->disks[i];
-		struct virtio_blk_params p = {.path = k->target,
+		struct virtio_blk_params p = {.path = d->nbd[0] ? d->nbd
+								: k->target,
 					      .readonly = k->readonly,
 					      .serial = k->vdev,
 					      .workers = BLK_WORKERS};
@@ -237,9 +233,19 @@ int kl_dm_start(struct kl_dm *dm, const struct virtio_mem *mem)
 			strerror(-rc));
 		return -1;
 	}
-	for (size_t i = 0; i < dm->nr; i++)
+	for (size_t i = 0; i < dm->nr; i++) {
+		struct kl_dm_dev *d = &dm->dev[i];
+		const struct kl_disk *k =
+		    i < dm->cfg->nr_disks ? &dm->cfg->disks[i] : NULL;
+
+		/* Exported once: a restarted domain finds it in place. */
+		if (k && k->format == KL_DISK_QCOW2 && !d->nbd_pid &&
+		    kl_nbd_export(d->what, k->target, k->readonly, d->nbd,
+				  sizeof(d->nbd), &d->nbd_pid))
+			return -1;
 		if (create_backend(dm, i, mem))
 			return -1;
+	}
 	return 0;
 }
 
@@ -372,6 +378,10 @@ void kl_dm_close(struct kl_dm *dm)
 {
 	kl_dm_stop(dm);
 	for (size_t i = 0; i < dm->nr; i++) {
+		if (dm->dev[i].nbd_pid > 0)
+			kl_nbd_stop(dm->dev[i].nbd_pid);
+		dm->dev[i].nbd_pid = 0;
+		dm->dev[i].nbd[0] = '\0';
 		if (dm->dev[i].lock_fd >= 0)
 			close(dm->dev[i].lock_fd);
 		dm->dev[i].lock_fd = -1;

@@ -10,9 +10,10 @@
  * (kl_dm_windows) and registers them with Keel before the start
  * (kl_dm_attach); the owner, after the fork, creates the back ends
  * (kl_dm_start: virtio-blk's worker threads must live in the process that
- * serves) and serves (kl_dm_serve). kl_dm_stop ends the back ends; it
- * must come before the domain's fd is closed, whose mapping of the ioreq
- * page would otherwise keep the domain alive.
+ * serves, and a qcow2 disk's qemu-nbd is its child) and serves
+ * (kl_dm_serve). kl_dm_stop ends the back ends; it must come before the
+ * domain's fd is closed, whose mapping of the ioreq page would otherwise
+ * keep the domain alive.
  */
 #ifndef KL_DEVMODEL_H
 #define KL_DEVMODEL_H
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <kl/acpi_domu.h>
 #include <kl/xlcfg.h>
@@ -38,6 +40,8 @@ struct kl_dm_dev {
 	uint64_t base;
 	uint32_t gsi;
 	int lock_fd;   /* a disk's image, flock()ed; -1 for a vif */
+	pid_t nbd_pid; /* a qcow2 disk's qemu-nbd in the owner (nbd.h) */
+	char nbd[16];  /* and the /dev/nbdN the back end serves */
 	int doorbell;  /* Keel's range id of its QueueNotify */
 	bool broken;   /* logged as broken (virtio_mmio_broken()) */
 	char what[64]; /* "disk xvda", "vif kl-web" for the log */
@@ -72,7 +76,8 @@ int kl_dm_start(struct kl_dm *dm, const struct virtio_mem *mem);
 int kl_dm_serve(struct kl_dm *dm, int timeout_ms);
 /* Stops the back ends and unmaps the ioreq page. */
 void kl_dm_stop(struct kl_dm *dm);
-/* Drops the disks' locks (the domain is gone for good). */
+/* Ends the qcow2 exports and drops the disks' locks (the domain is gone
+ * for good). */
 void kl_dm_close(struct kl_dm *dm);
 
 #endif
