@@ -108,3 +108,33 @@ def top_table(out):
             reports[-1][fields[0]] = {"cpu": float(fields[4]),
                                       "exits": float(fields[7])}
     return reports
+
+
+def dom0_machine(suite, name, keel_cmdline="maxcpus=2 dom0_max_vcpus=1",
+                 boot_deadline=300):
+    """A Machine for Keel and the test ISO's Dom0 on two physical CPUs
+    with 2 GiB, from an ISO of its own with keel_cmdline: by default
+    Dom0 has one vCPU (with more, QEMU 7.2's multi-threaded TCG can crash
+    while Dom0 sizes its PCI BARs: docs/testing-notes.md). Ends the suite
+    if Keel or the Dom0 is not built."""
+    needed = [keeltest.out_path("keel.elf")] + \
+        [path for path, _ in keeltest.dom0_modules()]
+    missing = keeltest.missing_files(needed)
+    if missing:
+        suite.fail("Keel and the test ISO's Dom0 are built",
+                   "missing %s: run 'make test-iso' first" % missing)
+        suite.finish()
+    iso = keeltest.out_path("test-%s.iso" % name)
+    keeltest.build_iso(iso, keeltest.out_path("keel.elf"),
+                       keeltest.dom0_modules(), keel_cmdline=keel_cmdline)
+    return keeltest.Machine(name, iso=iso, cpu="max", smp=2, mem="2G",
+                            timeout=boot_deadline)
+
+
+def wait_for_dom0(suite, machine):
+    """Dom0's shell, or the suite ends with the boot's failure."""
+    try:
+        machine.wait_for_shell()
+    except keeltest.TestFailure as e:
+        suite.fail("Dom0 shell", e)
+        suite.finish()

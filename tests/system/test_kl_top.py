@@ -39,6 +39,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import keeltest  # noqa: E402
+import kldom0  # noqa: E402
 
 BOOT_DEADLINE = 300
 GUESTS = "/usr/share/keel/guests"  # the test guests in the test ISO's Dom0
@@ -210,25 +211,10 @@ def check_bad_args(suite, machine):
 
 def main():
     suite = keeltest.Suite("kl top")
-    needed = [keeltest.out_path("keel.elf")] + \
-        [path for path, _ in keeltest.dom0_modules()]
-    missing = keeltest.missing_files(needed)
-    if missing:
-        suite.fail("Keel and the test ISO's Dom0 are built",
-                   "missing %s: run 'make test-iso' first" % missing)
-        suite.finish()
-    iso = keeltest.out_path("test-kl-top.iso")
-    keeltest.build_iso(iso, keeltest.out_path("keel.elf"),
-                       keeltest.dom0_modules(),
-                       keel_cmdline="maxcpus=2 dom0_max_vcpus=1")
-    machine = keeltest.Machine("kl-top", iso=iso, cpu="max", smp=2,
-                               mem="2G", timeout=BOOT_DEADLINE)
+    machine = kldom0.dom0_machine(suite, "kl-top",
+                                  boot_deadline=BOOT_DEADLINE)
     with machine:
-        try:
-            machine.wait_for_shell()
-        except keeltest.TestFailure as e:
-            suite.fail("Dom0 shell", e)
-            suite.finish()
+        kldom0.wait_for_dom0(suite, machine)
         try:
             if create_guests(suite, machine):
                 time.sleep(3)  # past their start-up

@@ -33,11 +33,11 @@ import re
 import sys
 import time
 
-import pexpect
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import keeltest  # noqa: E402
+import kldom0  # noqa: E402
+from kldom0 import detach  # noqa: E402
 
 BOOT_DEADLINE = 300
 GUEST_DEADLINE = 300
@@ -65,21 +65,8 @@ def write_cfg(machine, name, kernel, cmdline):
                 timeout=30, check=True)
 
 
-def forget_output(machine):
-    try:
-        while machine.child.expect([r"(?s).+", pexpect.TIMEOUT],
-                                   timeout=0.3) == 0:
-            pass
-    except pexpect.EOF:
-        raise keeltest.TestFailure("the emulator exited:\n" + machine.tail())
 
 
-def detach(machine):
-    """Leaves `kl console` (Ctrl-]) for Dom0's prompt."""
-    forget_output(machine)
-    machine.send("\x1d")
-    machine.sendline()
-    machine.expect(keeltest.DOM0_PROMPT, timeout=60)
 
 
 def record(suite, machine, path, name, extra=""):
@@ -221,26 +208,11 @@ def check_bad_args(suite, machine):
 
 def main():
     suite = keeltest.Suite("kl trace")
-    needed = [keeltest.out_path("keel.elf")] + \
-        [path for path, _ in keeltest.dom0_modules()]
-    missing = keeltest.missing_files(needed)
-    if missing:
-        suite.fail("Keel and the test ISO's Dom0 are built",
-                   "missing %s: run 'make test-iso' first" % missing)
-        suite.finish()
-    iso = keeltest.out_path("test-kl-trace.iso")
-    keeltest.build_iso(iso, keeltest.out_path("keel.elf"),
-                       keeltest.dom0_modules(),
-                       keel_cmdline="maxcpus=2 dom0_max_vcpus=1")
-    machine = keeltest.Machine("kl-trace", iso=iso, cpu="max", smp=2,
-                               mem="2G", timeout=BOOT_DEADLINE)
+    machine = kldom0.dom0_machine(suite, "kl-trace",
+                                  boot_deadline=BOOT_DEADLINE)
     started = time.monotonic()
     with machine:
-        try:
-            machine.wait_for_shell()
-        except keeltest.TestFailure as e:
-            suite.fail("Dom0 shell", e)
-            suite.finish()
+        kldom0.wait_for_dom0(suite, machine)
         suite.note("Dom0 shell after %.0f s" % (time.monotonic() - started))
         try:
             write_cfg(machine, "other", "busy.bin", "seconds=0")

@@ -205,9 +205,11 @@ def lab2(suite, machine):
     during = memfree_kib(machine)
     suite.note("Dom0 MemFree: %s KiB before, %s KiB with the DomU"
                % (before, during))
+    # Dom0's own use moves MemFree by tens of MiB meanwhile (page cache,
+    # slabs, per-CPU lists): the DomU's 128 MiB within +-64 MiB.
     suite.check("lab 2: Dom0's MemFree dropped by about 128 MiB",
                 before and during and
-                100 << 10 <= before - during <= 160 << 10,
+                64 << 10 <= before - during <= 192 << 10,
                 "before %s, during %s KiB" % (before, during))
     out = lab.run("cat /run/keel/kl-debian.pid")
     suite.check("lab 2: the owner's pid is in /run/keel",
@@ -355,8 +357,9 @@ def lab4(suite, machine):
              "xAPIC accesses": r"exit npf [^\n]*0xfee00",
              "hlt exits": r"exit hlt -> ",
              "blocks and wakes": r"sched block",
-             "the timer's injections": r"inject [^\n]*0x40",
-             "console bytes": r"exit io out 0x3f8 len 1 -> "}
+             "the timer's injections": r"inject [^\n]*vector 64",
+             "console bytes": r"exit io in 0x3fd len 1 -> [^\n]*\n"
+                              r"[^\n]*exit io out 0x3f8 len 1 -> "}
     text = machine.run("cat /tmp/tw.txt", timeout=120)
     missing = [what for what, pattern in looks.items()
                if not re.search(pattern, text)]
@@ -374,8 +377,10 @@ def lab4(suite, machine):
                 and counts.get("io", 0) >= 52 and
                 re.search(r"p50\(us\)\s+p99\(us\)", out), "output %r" % out)
     out = lab.run("kl trace -d 0 --stats -t 3", timeout=120)
-    suite.check("lab 4: Dom0's own exits, live for 3 s",
-                re.search(r"^\s+io\s+\d+", out, re.M), "output %r" % out)
+    suite.check("lab 4: Dom0's own exits, live for 3 s: msr-write and hlt",
+                re.search(r"d0 Domain-0: \d+ exits", out) and
+                re.search(r"^\s+msr-write\s+\d+", out, re.M) and
+                re.search(r"^\s+hlt\s+\d+", out, re.M), "output %r" % out)
     lab.run("kl destroy tracework")
     lab.finish()
 
@@ -462,28 +467,10 @@ def lab5(suite, machine):
 def main():
     suite = keeltest.Suite("the course labs (docs/labs)")
     lab1_static(suite)
-    needed = [keeltest.out_path("keel.elf")] + \
-        [path for path, _ in keeltest.dom0_modules()]
-    missing = keeltest.missing_files(needed)
-    if missing:
-        suite.fail("Keel and the test ISO's Dom0 are built",
-                   "missing %s: run 'make test-iso' first" % missing)
-        suite.finish()
-    # Two physical CPUs, Dom0 with one vCPU: with more, QEMU 7.2's
-    # multi-threaded TCG can crash while Dom0 sizes its PCI BARs
-    # (docs/testing-notes.md; the lab index tells students the same).
-    iso = keeltest.out_path("test-labs.iso")
-    keeltest.build_iso(iso, keeltest.out_path("keel.elf"),
-                       keeltest.dom0_modules(),
-                       keel_cmdline="maxcpus=2 dom0_max_vcpus=1")
-    machine = keeltest.Machine("labs", iso=iso, cpu="max", smp=2,
-                               mem="2G", timeout=BOOT_DEADLINE)
+    # Dom0 with one vCPU (the lab index tells students why).
+    machine = kldom0.dom0_machine(suite, "labs", boot_deadline=BOOT_DEADLINE)
     with machine:
-        try:
-            machine.wait_for_shell()
-        except keeltest.TestFailure as e:
-            suite.fail("Dom0 shell", e)
-            suite.finish()
+        kldom0.wait_for_dom0(suite, machine)
         for lab in (lab1, lab2, lab3, lab4, lab5):
             try:
                 if lab is lab1:
