@@ -15,10 +15,12 @@ void hvm_entry_recovered(struct vcpu *v)
 	uint64_t n =
 	    __atomic_add_fetch(&entries_recovered, 1, __ATOMIC_RELAXED);
 
-	printk("d%uv%u: the CPU returned Keel's own state as the guest's "
-	       "after VM entry; entered again from the saved state "
-	       "(%lu recovered so far)\n",
-	       v->dom->id, v->id, n);
+	/* The first few, then one in 1024: a guest could cause them. */
+	if (n <= 16 || !(n % 1024))
+		printk("d%uv%u: the CPU returned Keel's own state as the "
+		       "guest's after VM entry; entered again from the saved "
+		       "state (%lu recovered so far)\n",
+		       v->dom->id, v->id, n);
 }
 
 uint64_t hvm_entries_recovered(void)

@@ -419,18 +419,19 @@ static void entry_restore(const struct svm_entry *e, struct vmcb *vmcb,
 /*
  * QEMU 7.2's TCG, rarely and under load, ends a VMRUN with the guest's
  * save area holding Keel's own state at that VMRUN: RIP at svm_vmrun_exit,
- * Keel's RSP and CR3 (docs/testing-notes.md). Its do_vmexit() does not
- * check that the CPU is in guest mode, so a second #VMEXIT taken right
- * after the first stores the just-restored host state over the guest's.
- * No guest is ever at Keel's RIP with Keel's stack pointer and page
- * tables: that exact state means the guest's was lost, never a guest
- * fault.
+ * Keel's RSP and CR3, RAX the VMCB's address (docs/testing-notes.md). Its
+ * do_vmexit() does not check that the CPU is in guest mode, so a second
+ * #VMEXIT taken right after the first stores the just-restored host state
+ * over the guest's. A guest that knew all four values could set them on
+ * purpose: it then only gets its previous state back and runs again, and
+ * hvm_entry_recovered() rate-limits the log line.
  */
-static bool svm_lost_guest_state(const struct vmcb *vmcb,
+static bool svm_lost_guest_state(const struct vmcb *vmcb, uint64_t vmcb_pa,
 				 const struct svm_entry *e)
 {
 	return vmcb->rip == (uint64_t)svm_vmrun_exit &&
-	       vmcb->rsp == e->host_rsp && vmcb->cr3 == read_cr3();
+	       vmcb->rsp == e->host_rsp && vmcb->cr3 == read_cr3() &&
+	       vmcb->rax == vmcb_pa;
 }
 
 /* SVM has no timer of its own: Keel's LAPIC timer ends the run. */
@@ -485,7 +486,7 @@ reenter:
 
 	if (s->dr_active)
 		drs_save(&s->drs, false);
-	if (svm_lost_guest_state(vmcb, &c->entry)) {
+	if (svm_lost_guest_state(vmcb, s->vmcb_pa, &c->entry)) {
 		/* Run it again from the state it was entered with. */
 		entry_restore(&c->entry, vmcb, v->gpr);
 		hvm_entry_recovered(v);
