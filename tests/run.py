@@ -23,7 +23,8 @@ another such suite (`-j`, default 2 on a machine with two or more CPUs,
 KEEL_TEST_JOBS overrides): on a 2-core machine most boots keep one core
 busy, so two of them take about as long as one. Suites that measure
 rates or latencies (scheduler shares, a neighbour's progress, timer
-lateness) do not declare it and run alone, after the others. A suite run
+lateness), or that already run two boots at once, do not declare it and
+run alone, after the others. A suite run
 beside another prints its output whole when it ends.
 
 The last line printed is `N passed, N failed` (`, N skipped` when some were

@@ -33,7 +33,6 @@ the models boot two at a time (the time to each shell is a TAP comment).
   tests/system/test_cpu_models.py [--only MODEL]...
 """
 # suite-timeout: 2400
-# suite-parallel: yes
 
 import argparse
 import json

@@ -31,7 +31,6 @@ without it every result is skipped (this file is also found by
 `make test`, where building the images would take too long).
 """
 # suite-timeout: 2400
-# suite-parallel: yes
 
 import functools
 import os

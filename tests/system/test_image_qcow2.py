@@ -30,7 +30,6 @@ Run by `make image-test` (image/image.mk), which sets KEEL_IMAGE_TESTS=1;
 without it every result is skipped.
 """
 # suite-timeout: 2700
-# suite-parallel: yes
 
 import functools
 import os

@@ -32,7 +32,6 @@ apart by their names; every boot has its serial log in out/test-logs/
 Run by `make image-test` (KEEL_IMAGE_TESTS=1); skipped otherwise.
 """
 # suite-timeout: 3600
-# suite-parallel: yes
 
 import functools
 import os
