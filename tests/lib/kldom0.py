@@ -95,6 +95,17 @@ def console_text(machine, name, seconds=3):
         "cat /tmp/console-%s.txt" % (seconds, name, name, name), timeout=60))
 
 
+def console_until(machine, name, marker, timeout):
+    """`kl console NAME` read a few seconds at a time until `marker` came
+    or `timeout` passed; everything it showed. Each read consumes the
+    console ring's backlog, so what came is kept."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline and marker not in text:
+        text += console_text(machine, name, seconds=2)
+    return text
+
+
 def top_table(out):
     """The reports of `kl top -b` (text): a list, one per report, of
     {name: {"cpu": CPU %, "exits": exits/s}}."""

@@ -337,10 +337,8 @@ def lab4(suite, machine):
         return
     lab.run("kl unpause tracework")
     lab.typed("kl console tracework")
-    deadline = time.monotonic() + 300
-    console = ""
-    while time.monotonic() < deadline and "TEST tracework:" not in console:
-        console += kldom0.console_text(machine, "tracework", seconds=2)
+    console = kldom0.console_until(machine, "tracework", "TEST tracework:",
+                                   300)
     suite.check("lab 4: tracework runs to its end and passes",
                 "Started domain tracework" in out and
                 "TEST tracework: PASS" in console, "console %r" % console)
@@ -420,11 +418,8 @@ def lab5(suite, machine):
                 "Started domain attacker" in out and shared >= NEIGHBOUR_MIN,
                 "create %r, report %r" % (out, report))
     lab.typed("kl console attacker")
-    deadline = time.monotonic() + 90
-    verdict = ""
-    # Each read consumes the console ring's backlog: keep what came.
-    while time.monotonic() < deadline and "hostile: verdict" not in verdict:
-        verdict += kldom0.console_text(machine, "attacker", seconds=2)
+    verdict = kldom0.console_until(machine, "attacker", "hostile: verdict",
+                                   90)
     suite.check("lab 5: the timer attacker got the architectural answer "
                 "(verdict timer-period: PASS)",
                 re.search(r"hostile: timer: periodic count 1: \d+ interrupts "
