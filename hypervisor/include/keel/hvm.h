@@ -43,6 +43,10 @@ struct vm_exit {
 	enum exit_reason reason;
 	uint64_t raw;	  /* the vendor's exit code, for logs */
 	uint8_t insn_len; /* 0 = not reported by hardware: decode it */
+	/* An interrupt injected for this run that the guest did not take:
+	 * back to the vLAPIC's IRR. */
+	bool irq_requeue;
+	uint8_t irq_vector;
 	union {
 		struct {
 			uint16_t port;

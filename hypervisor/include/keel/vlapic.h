@@ -180,6 +180,8 @@ int vlapic_pending_irq(struct vlapic *l);
 
 /* The vCPU took vector: move it from the IRR to the ISR. */
 void vlapic_irq_injected(struct vlapic *l, uint8_t vector);
+/* The vCPU did not take an injected vector after all: back to the IRR. */
+void vlapic_irq_requeue(struct vlapic *l, uint8_t vector);
 
 /*
  * Guest TSC at which vlapic_timer_expire should next be called, 0 when no

@@ -111,7 +111,7 @@ void case_icr(void)
  * lasts, each taken. */
 void case_selfipi(void)
 {
-	uint64_t before, end, sent = 0;
+	uint64_t before, end, sent = 0, masked;
 
 	lapic_init();
 	before = fixed_count;
@@ -123,6 +123,7 @@ void case_selfipi(void)
 	      fixed_count - before);
 
 	before = fixed_count;
+	masked = irq_if_clear_count;
 	end = rdtsc() + us_to_tsc(attack_seconds() * 1000000);
 	__asm__ volatile("sti");
 	while (rdtsc() < end) {
@@ -130,11 +131,16 @@ void case_selfipi(void)
 		sent++;
 	}
 	__asm__ volatile("nop; cli");
-	printf("hostile: selfipi: %lu self-IPIs with IF=1, %lu taken\n", sent,
-	       fixed_count - before);
+	masked = irq_if_clear_count - masked;
+	printf("hostile: selfipi: %lu self-IPIs with IF=1, %lu taken, %lu of "
+	       "them into code running with IF=0\n",
+	       sent, fixed_count - before, masked);
 	check(fixed_count - before == sent,
 	      "each self-IPI with IF=1 taken (%lu of %lu)",
 	      fixed_count - before, sent);
+	/* Their handler runs with IF=0: one arriving there came twice. */
+	check(masked == 0, "no self-IPI interrupts its own handler (%lu did)",
+	      masked);
 }
 
 void case_eoi(void)

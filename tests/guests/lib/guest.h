@@ -82,6 +82,7 @@ bool cmdline_u64(const char *key, uint64_t *out);
 /* Interrupts and exceptions. */
 typedef void (*irq_handler_t)(uint8_t vector);
 void irq_set_handler(uint8_t vector, irq_handler_t handler);
+extern volatile uint64_t irq_if_clear_count;
 /* Masks both legacy 8259 PICs: firmware leaves IRQ0 (the PIT) routed to
  * vector 8, which would look like a #DF once interrupts are enabled. A
  * machine without them (Keel's boot-time DomUs: the ports fault) needs

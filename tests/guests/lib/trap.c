@@ -32,6 +32,7 @@ struct descriptor_table_register {
 } __attribute__((packed));
 
 #define GATE_PRESENT_INTERRUPT 0x8e /* P=1, DPL=0, type 0xE */
+#define RFLAGS_IF	       (1u << 9)
 #define TRAP_STUB_SIZE	       16
 #define FIRST_INTERRUPT_VECTOR 32
 
@@ -45,6 +46,9 @@ extern const struct extable_entry __start_extable[], __stop_extable[];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_t irq_handlers[256];
 static irq_handler_t nmi_handler;
+/* Maskable interrupts that arrived in code running with IF=0: on a real
+ * CPU, none. */
+volatile uint64_t irq_if_clear_count;
 
 static const char *const exception_names[FIRST_INTERRUPT_VECTOR] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
@@ -127,6 +131,8 @@ void trap_dispatch(struct trap_frame *frame)
 			test_fail("unexpected interrupt, vector 0x%lx at rip "
 				  "0x%lx on cpu%u",
 				  frame->vector, frame->rip, cpu_index());
+		if (!(frame->rflags & RFLAGS_IF))
+			irq_if_clear_count++;
 		handler((uint8_t)frame->vector);
 		return;
 	}

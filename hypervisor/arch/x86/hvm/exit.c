@@ -238,6 +238,11 @@ static void handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 void hvm_handle_exit(struct vcpu *v, struct vm_exit *e)
 {
 	v->exits[e->reason]++;
+	if (e->irq_requeue) {
+		vlapic_irq_requeue(&v->vlapic, e->irq_vector);
+		__atomic_store_n(&v->irqs_injected, v->irqs_injected - 1,
+				 __ATOMIC_RELAXED);
+	}
 	switch (e->reason) {
 	case EXIT_EXTINT:
 	case EXIT_NMI:

@@ -251,6 +251,12 @@ void vlapic_irq_injected(struct vlapic *l, uint8_t vector)
 	vec_set(l->isr, vector);
 }
 
+void vlapic_irq_requeue(struct vlapic *l, uint8_t vector)
+{
+	vec_clear(l->isr, vector);
+	vec_set(l->irr, vector);
+}
+
 /* EOI retires the highest in-service vector (§11.8.5). */
 static void eoi(struct vlapic *l)
 {

@@ -78,6 +78,10 @@ struct svm_vcpu {
 	 */
 	bool nmi_blocked, nmi_iret_seen;
 	uint64_t nmi_iret_rip;
+	/* An interrupt handed to V_IRQ for delivery (svm_inject_event),
+	 * settled at the next exit back to common code (virq_settle). */
+	bool virq_pending;
+	uint8_t virq_vector;
 };
 
 static uint32_t svm_features;
@@ -290,19 +294,52 @@ static void nmi_unblock_after_iret(struct svm_vcpu *s)
 	}
 }
 
+/* V_IRQ with its priority and vector: a window request or a delivery. */
+#define VINTR_IRQ_FIELDS                                                       \
+	(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT) |                   \
+	 (0xFFULL << V_INTR_VECTOR_SHIFT))
+
+/*
+ * With an interrupt pending delivery in V_IRQ, the VINTR intercept alone
+ * makes it the window: the CPU exits instead of delivering it, and
+ * virq_settle() puts it back in the IRR.
+ */
 static void set_intr_window(struct svm_vcpu *s, bool on)
 {
 	struct vmcb *vmcb = s->vmcb;
 
 	if (on || s->nmi_iret_seen) {
-		vmcb->vintr |=
-		    V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
+		if (!s->virq_pending)
+			vmcb->vintr |=
+			    V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
 		vmcb->intercept_misc1 |= INTERCEPT_VINTR;
 	} else {
-		vmcb->vintr &=
-		    ~(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT));
+		if (!s->virq_pending)
+			vmcb->vintr &= ~VINTR_IRQ_FIELDS;
 		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
 	}
+}
+
+/*
+ * An interrupt given to V_IRQ was taken if the CPU cleared V_IRQ, or if
+ * this exit cut its delivery short (EXITINTINFO holds it, and it goes in
+ * again through EVENTINJ). Otherwise it returns to the vLAPIC's IRR and
+ * the next entry picks the highest pending vector afresh.
+ */
+static void virq_settle(struct svm_vcpu *s, struct vm_exit *e)
+{
+	struct vmcb *vmcb = s->vmcb;
+	uint64_t info = vmcb->exitintinfo;
+	bool cut = (info & EVENTINJ_VALID) &&
+		   (info & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_INTR &&
+		   (uint8_t)info == s->virq_vector;
+
+	if ((vmcb->vintr & V_IRQ) && !cut) {
+		e->irq_requeue = true;
+		e->irq_vector = s->virq_vector;
+	}
+	vmcb->vintr &= ~VINTR_IRQ_FIELDS;
+	s->virq_pending = false;
 }
 
 /*
@@ -499,6 +536,8 @@ reenter:
 	if (!(vmcb->exitintinfo & EVENTINJ_VALID) && svm_handled_exit(s))
 		goto reenter;
 	svm_translate_exit(v, e);
+	if (s->virq_pending)
+		virq_settle(s, e);
 
 	/*
 	 * An event that was being delivered when the exit happened (e.g. an
@@ -584,14 +623,31 @@ static bool svm_inject_event(struct vcpu *v, enum event_type type,
 	struct svm_vcpu *s = to_svm(v);
 	struct vmcb *vmcb = s->vmcb;
 	static const uint64_t types[] = {
-	    [EVENT_EXTINT] = EVENTINJ_TYPE_INTR,
 	    [EVENT_NMI] = EVENTINJ_TYPE_NMI,
 	    [EVENT_EXCEPTION] = EVENTINJ_TYPE_EXC,
 	    [EVENT_SOFTINT] = EVENTINJ_TYPE_SOFT,
 	};
 
-	if (vmcb->eventinj & EVENTINJ_VALID)
+	if ((vmcb->eventinj & EVENTINJ_VALID) || s->virq_pending)
 		return false;
+	/*
+	 * External interrupts go through V_IRQ, which the CPU delivers at
+	 * the first instruction boundary where the guest can take them, as
+	 * it would an EVENTINJ interrupt. QEMU's TCG leaves an EVENTINJ
+	 * interrupt's vector behind as a pending exception after delivering
+	 * it, and delivers it again, into code running with IF=0, the next
+	 * time its CPU loop is asked to exit (docs/testing-notes.md).
+	 */
+	if (type == EVENT_EXTINT) {
+		vmcb->vintr = (vmcb->vintr & ~VINTR_IRQ_FIELDS) | V_IRQ |
+			      V_IGN_TPR |
+			      ((uint64_t)(vector >> 4) << V_INTR_PRIO_SHIFT) |
+			      ((uint64_t)vector << V_INTR_VECTOR_SHIFT);
+		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
+		s->virq_pending = true;
+		s->virq_vector = vector;
+		return true;
+	}
 	if (type == EVENT_NMI) {
 		if (s->nmi_blocked)
 			return false;

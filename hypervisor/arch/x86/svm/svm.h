@@ -62,6 +62,7 @@
 
 #define EVENTINJ_VALID	   (1ULL << 31)
 #define EVENTINJ_ERR_VALID (1ULL << 11)
+#define EVENTINJ_TYPE_MASK (7ULL << 8)
 #define EVENTINJ_TYPE_INTR (0ULL << 8)
 #define EVENTINJ_TYPE_NMI  (2ULL << 8)
 #define EVENTINJ_TYPE_EXC  (3ULL << 8)
