@@ -317,6 +317,26 @@ static void test_priority_tpr_ppr(void **state)
 	assert_int_equal(level_eois, 0);
 }
 
+/* An injected vector the CPU did not take is requested again, once. */
+static void test_requeue_not_taken(void **state)
+{
+	(void)state;
+	software_enable();
+	vlapic_accept_irq(&lapic, 0x45, false);
+	vlapic_irq_injected(&lapic, 0x45);
+	/* The same vector again before the CPU took the first: one request,
+	 * as in a real IRR. */
+	vlapic_accept_irq(&lapic, 0x45, false);
+	vlapic_irq_requeue(&lapic, 0x45);
+	assert_int_equal(rd(REG_ISR + 0x20), 0);
+	assert_int_equal(rd(REG_IRR + 0x20), 1u << 0x05);
+	assert_int_equal(rd(REG_PPR), 0);
+	assert_int_equal(vlapic_pending_irq(&lapic), 0x45);
+	vlapic_irq_injected(&lapic, 0x45);
+	wr(REG_EOI, 0);
+	assert_int_equal(vlapic_pending_irq(&lapic), -1);
+}
+
 static void test_level_eoi_callback(void **state)
 {
 	(void)state;
@@ -891,6 +911,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_xapic_reserved_bits_ignored, setup),
 	    cmocka_unit_test_setup(test_software_disable_masks_lvt, setup),
 	    cmocka_unit_test_setup(test_priority_tpr_ppr, setup),
+	    cmocka_unit_test_setup(test_requeue_not_taken, setup),
 	    cmocka_unit_test_setup(test_level_eoi_callback, setup),
 	    cmocka_unit_test_setup(test_illegal_vectors_and_esr, setup),
 	    cmocka_unit_test_setup(test_xapic_icr, setup),
