@@ -82,9 +82,17 @@ struct svm_vcpu {
 	 * settled at the next exit back to common code (virq_settle). */
 	bool virq_pending;
 	uint8_t virq_vector;
+	uint64_t virq_rip; /* where the guest was when it was handed over */
 };
 
 static uint32_t svm_features;
+/*
+ * Set once a guest ran instructions with IF=1 and left V_IRQ pending: that
+ * CPU does not take a virtual interrupt pending at VMRUN (Bochs 2.7 leaves
+ * it masked until the guest changes IF), so external interrupts go
+ * through EVENTINJ from then on.
+ */
+static bool virq_unreliable;
 static struct svm_cpu svm_cpus[MAX_CPUS];
 
 static uint64_t alloc_zeroed(unsigned order)
@@ -337,6 +345,11 @@ static void virq_settle(struct svm_vcpu *s, struct vm_exit *e)
 	if ((vmcb->vintr & V_IRQ) && !cut) {
 		e->irq_requeue = true;
 		e->irq_vector = s->virq_vector;
+		if (vmcb->rip != s->virq_rip && !virq_unreliable) {
+			virq_unreliable = true;
+			printk("SVM: V_IRQ not taken at VMRUN; interrupts go "
+			       "through EVENTINJ\n");
+		}
 	}
 	vmcb->vintr &= ~VINTR_IRQ_FIELDS;
 	s->virq_pending = false;
@@ -623,6 +636,7 @@ static bool svm_inject_event(struct vcpu *v, enum event_type type,
 	struct svm_vcpu *s = to_svm(v);
 	struct vmcb *vmcb = s->vmcb;
 	static const uint64_t types[] = {
+	    [EVENT_EXTINT] = EVENTINJ_TYPE_INTR,
 	    [EVENT_NMI] = EVENTINJ_TYPE_NMI,
 	    [EVENT_EXCEPTION] = EVENTINJ_TYPE_EXC,
 	    [EVENT_SOFTINT] = EVENTINJ_TYPE_SOFT,
@@ -638,7 +652,7 @@ static bool svm_inject_event(struct vcpu *v, enum event_type type,
 	 * it, and delivers it again, into code running with IF=0, the next
 	 * time its CPU loop is asked to exit (docs/testing-notes.md).
 	 */
-	if (type == EVENT_EXTINT) {
+	if (type == EVENT_EXTINT && !virq_unreliable) {
 		vmcb->vintr = (vmcb->vintr & ~VINTR_IRQ_FIELDS) | V_IRQ |
 			      V_IGN_TPR |
 			      ((uint64_t)(vector >> 4) << V_INTR_PRIO_SHIFT) |
@@ -646,6 +660,7 @@ static bool svm_inject_event(struct vcpu *v, enum event_type type,
 		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
 		s->virq_pending = true;
 		s->virq_vector = vector;
+		s->virq_rip = vmcb->rip;
 		return true;
 	}
 	if (type == EVENT_NMI) {
