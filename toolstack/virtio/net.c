@@ -136,7 +136,7 @@ static void net_tx(struct net *n)
 		virtio_mmio_used(dev, TXQ);
 }
 
-/* The byte at offset off of iov[0..nr), which holds it. */
+/* The byte at offset off of iov, which the caller knows holds it. */
 static uint8_t *iov_byte(const struct iovec *iov, size_t off)
 {
 	while (off >= iov->iov_len)
@@ -280,8 +280,9 @@ static void net_start(struct virtio_mmio_dev *dev)
 	unsigned long offloads = virtio_net_tun_offloads(dev->driver_features);
 
 	/* Before any frame is read: the TAP hands over only frames the
-	 * driver can take. The probe at creation accepted these. */
-	if (!n->tap_dead && ioctl(n->tap, TUNSETOFFLOAD, offloads))
+	 * driver can take. The probe at creation accepted these; it left
+	 * none set, as net_stop() does. */
+	if (offloads && !n->tap_dead && ioctl(n->tap, TUNSETOFFLOAD, offloads))
 		link_down(n);
 	n->rx_stalled = false;
 	net_tx(n);
