@@ -2,17 +2,19 @@
 /*
  * The virtio back ends' guest-facing parsers (toolstack/virtio/: the
  * virtio-mmio registers, the split-virtqueue parser, virtio-blk request
- * parsing and I/O) against a hostile driver. A virtio-blk device on a
- * small memfd disk (served inline, no worker threads, so runs are
- * deterministic) sits on fake guest RAM: two 256 KiB regions at gpa 0 and
- * 4 GiB around a block that is not guest RAM and must stay intact.
+ * parsing and I/O, virtio-net receive) against a hostile driver. A
+ * virtio-blk device on a small memfd disk (served inline, no worker
+ * threads, so runs are deterministic), or a virtio-net device on a
+ * datagram socket pair standing in for its TAP (queue 0 is then its
+ * receive queue), sits on fake guest RAM: two 256 KiB regions at gpa 0
+ * and 4 GiB around a block that is not guest RAM and must stay intact.
  *
  * Input: a header, then operations until the input ends.
  *   header: u8 flags (bit 0 read-only disk, bit 1 rings at raw
- *           addresses, bit 2 skip DRIVER_OK), u64 driver features (the
- *           offered ones are OR-ed in unless bit 3), u16 queue size, and
- *           with bit 1 three u64 ring addresses
- *   op u8 % 9:
+ *           addresses, bit 2 skip DRIVER_OK, bit 4 virtio-net), u64
+ *           driver features (the offered ones are OR-ed in unless bit
+ *           3), u16 queue size, and with bit 1 three u64 ring addresses
+ *   op u8 % 10:
  *     0 poke: u32 offset into guest RAM (both regions), u8 n, n bytes
  *     1 descriptor: u16 index (mod the queue size), u64 addr, u32 len,
  *       u16 flags, u16 next (when the rings are at the usual place)
@@ -23,6 +25,8 @@
  *     6 register read: u16 offset, u8 size
  *     7 well-formed request: u32 type, u64 sector, u16 length, u8 flags
  *     8 interrupt acknowledge
+ *     9 a frame from the TAP (virtio-net): u16 length, its bytes (vnet
+ *       header first)
  * Checked: nothing outside guest RAM is written (ASan for the host heap,
  * the canary block for the hole), the interrupt line follows
  * InterruptStatus, a broken device says DEVICE_NEEDS_RESET.
@@ -31,6 +35,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define VD_REGION (256u << 10)
@@ -72,6 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = fuzz_input(data, size);
 	struct virtio_blk_params p = {.serial = "fuzz"};
+	struct virtio_net_params np = {.mac = {2, 0, 0, 0, 0, 1}};
+	static uint8_t frame[65536];
+	int tap[2] = {-1, -1};
 	static struct vd d;
 	static uint8_t *ram;
 	uint64_t features, desc = RING_DESC, avail = RING_AVAIL,
@@ -100,8 +108,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	p.path = disk_path;
 	p.readonly = flags & 1;
-	FUZZ_CHECK(virtio_blk_create(&d.mem, &p, &d.dev, err, sizeof(err)) ==
-		   0);
+	if (flags & 16) {
+		FUZZ_CHECK(socketpair(AF_UNIX,
+				      SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				      0, tap) == 0);
+		np.tap_fd = tap[0];
+		FUZZ_CHECK(virtio_net_create(&d.mem, &np, &d.dev, err,
+					     sizeof(err)) == 0);
+	} else {
+		FUZZ_CHECK(virtio_blk_create(&d.mem, &p, &d.dev, err,
+					     sizeof(err)) == 0);
+	}
 	vd_attach(&d, d.dev);
 	if (!(flags & 8))
 		features |= ~0ULL;
@@ -126,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.next_buf = 0x8000;
 
 	while (in.left) {
-		uint8_t op = fuzz_u8(&in) % 9;
+		uint8_t op = fuzz_u8(&in) % 10;
 		uint64_t v = 0;
 
 		switch (op) {
@@ -203,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 * data, status, indirect table). */
 			if (d.next_buf + len + 128 > VD_REGION)
 				d.next_buf = 0x8000;
-			if (usual && num >= 3)
+			if (usual && num >= 3 && tap[0] < 0)
 				vd_blk_submit(&d, type, sector, len, f, f & 1);
 			break;
 		}
@@ -213,10 +230,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			virtio_mmio_write(d.dev, VIRTIO_MMIO_INTERRUPT_ACK, 4,
 					  v);
 			break;
+		case 9: {
+			size_t len = fuzz_bytes(&in, frame, fuzz_u16(&in));
+
+			if (tap[1] >= 0 && send(tap[1], frame, len, 0) >= 0)
+				virtio_mmio_handle_fd(d.dev, tap[0], POLLIN);
+			break;
+		}
 		}
 		check(&d);
 	}
 	FUZZ_CHECK(vd_canary_intact(&d));
-	virtio_mmio_destroy(d.dev);
+	virtio_mmio_destroy(d.dev); /* closes tap[0] */
+	if (tap[1] >= 0)
+		close(tap[1]);
 	return 0;
 }

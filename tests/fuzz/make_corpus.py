@@ -484,9 +484,29 @@ def virtio():
     def request(kind, sector, length, flags=0):
         return u8(7) + u32(kind) + u64(sector) + u16(length) + u8(flags)
 
+    def tap_frame(length, gso=0):
+        # vnet header (flags, gso_type, hdr_len, gso_size, csum_start,
+        # csum_offset, num_buffers), then the frame's bytes
+        hdr = u8(1 if gso else 0) + u8(gso) + u16(54) + u16(1448) \
+            + u16(34) + u16(16) + u16(0)
+        return u8(9) + u16(12 + length) + hdr + bytes(
+            (i * 7) & 0xFF for i in range(length))
+
     IN, OUT, FLUSH, GET_ID = 0, 1, 4, 8
     NEXT, WRITE, INDIRECT = 1, 2, 4
+    NET, VERSION_1 = 16, 1 << 32
     return {
+        # virtio-net, every feature: a GSO frame over merged buffers
+        "net-merge": header(flags=NET) + desc(0, 0x8000, 1024, WRITE, 0)
+        + publish(0) + desc(1, 0x9000, 1024, WRITE, 0) + publish(1)
+        + desc(2, 0xA000, 1024, WRITE, 0) + publish(2) + kick()
+        + tap_frame(2500, gso=1) + tap_frame(100) + u8(8),
+        # no MRG_RXBUF and no offloads: a chain of two buffers, a frame
+        # too big for it, a GSO frame not negotiated, one that fits
+        "net-single": header(flags=NET | 8, features=VERSION_1)
+        + desc(0, 0x8000, 12, NEXT | WRITE, 1)
+        + desc(1, 0x9000, 1500, WRITE, 0) + publish(0) + kick()
+        + tap_frame(2000) + tap_frame(100, gso=1) + tap_frame(1400),
         "read-write": header() + request(OUT, 3, 1024, 0x42)
         + request(IN, 3, 1024) + kick() + u8(8),
         "flush-getid-indirect": header() + request(FLUSH, 0, 0, 1)

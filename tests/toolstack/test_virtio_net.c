@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
@@ -34,12 +36,16 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
+#include "virtio/virtio_dev.h"
 #include "virtio_driver.h"
 
 #define ETHERTYPE_TEST 0x88B5 /* IEEE local experimental */
 #define HDR_LEN	       sizeof(struct virtio_net_hdr_v1)
 #define RX_BUF	       1526
 #define TAP_NAME       "kl-test0"
+#define F(bit)	       (1ULL << VIRTIO_NET_F_##bit)
+#define GUEST_TSO      (F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_ECN))
+#define PAGE	       4096
 
 static const char *no_tap; /* why the TAP tests are skipped */
 
@@ -275,6 +281,85 @@ static ssize_t capture(struct netfix *f, uint8_t *buf, size_t max)
 	return recv(f->psock, buf, max, 0);
 }
 
+/* Frames the device dropped on receive (rx) or transmit. */
+static uint64_t dropped(struct netfix *f, bool rx)
+{
+	uint64_t r, t;
+
+	virtio_net_dropped(f->d.dev, &r, &t);
+	return rx ? r : t;
+}
+
+/* An IPv4 TCP frame with len bytes of payload marked seq; its length. */
+static size_t tcp_frame(uint8_t *buf, size_t len, uint8_t seq)
+{
+	static const uint8_t head[54] = {
+	    2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00,
+	    /* IPv4: 10.9.0.1 -> 10.9.0.2, TCP */
+	    0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2,
+	    /* TCP 1234 -> 5678, seq 1, ack 1, ACK */
+	    0x04, 0xd2, 0x16, 0x2e, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0xff,
+	    0xff, 0, 0, 0, 0};
+
+	memcpy(buf, head, sizeof(head));
+	buf[16] = (uint8_t)((40 + len) >> 8);
+	buf[17] = (uint8_t)(40 + len);
+	for (size_t i = 0; i < len; i++)
+		buf[sizeof(head) + i] = (uint8_t)(seq + i * 7);
+	return sizeof(head) + len;
+}
+
+/* A packet socket for IPv4 on the TAP interface with vnet headers: what
+ * it sends reaches the TAP fd as one GSO frame if the TAP takes TSO. */
+static int gso_socket(void)
+{
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       htons(ETH_P_IP)),
+	    on = 1;
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_IP)};
+
+	assert_true(s >= 0);
+	sll.sll_ifindex = (int)if_nametoindex(TAP_NAME);
+	assert_int_equal(
+	    setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)), 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	return s;
+}
+
+/* Sends a TCP segment of len payload bytes as one TSO frame (gso_size
+ * 1448, checksum to fill); the frame (without header) is in buf. */
+static size_t send_gso(int s, uint8_t *buf, size_t len, uint8_t seq)
+{
+	struct virtio_net_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				   .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				   .hdr_len = 54,
+				   .gso_size = 1448,
+				   .csum_start = 34,
+				   .csum_offset = 16};
+	size_t n = tcp_frame(buf, len, seq);
+	struct iovec v[2] = {{&h, sizeof(h)}, {buf, n}};
+	struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
+
+	assert_int_equal(sendmsg(s, &m, 0), (ssize_t)(sizeof(h) + n));
+	return n;
+}
+
+/* The TAP's TSO and transmit checksum (what TUNSETOFFLOAD set), as
+ * ethtool reads them: bit 0 TSO, bit 1 checksum. */
+static unsigned tap_offloads(void)
+{
+	struct ethtool_value tso = {.cmd = ETHTOOL_GTSO},
+			     csum = {.cmd = ETHTOOL_GTXCSUM};
+	struct ifreq ifr = ifreq(TAP_NAME);
+
+	ifr.ifr_data = (void *)&tso;
+	assert_int_equal(ctl(SIOCETHTOOL, &ifr), 0);
+	ifr.ifr_data = (void *)&csum;
+	assert_int_equal(ctl(SIOCETHTOOL, &ifr), 0);
+	return (tso.data ? 1u : 0) | (csum.data ? 2u : 0);
+}
+
 /* Serves the device's fds for up to ms milliseconds. */
 static void serve(struct netfix *f, int ms)
 {
@@ -310,9 +395,13 @@ static void test_net_config(void **state)
 	assert_int_equal(vd_rd(&f->d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_MAC);
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_STATUS);
-	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_CSUM);
-	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_GUEST_CSUM);
-	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	/* Offloads as QEMU's TAP back end has them, UFO aside. */
+	assert_int_equal(f->d.features &
+			     (F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) |
+			      F(HOST_TSO6) | F(HOST_ECN) | GUEST_TSO |
+			      F(MRG_RXBUF) | F(HOST_UFO) | F(GUEST_UFO)),
+			 F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) | F(HOST_TSO6) |
+			     F(HOST_ECN) | GUEST_TSO | F(MRG_RXBUF));
 	for (int i = 0; i < 6; i++) {
 		assert_int_equal(
 		    virtio_mmio_read(f->d.dev, VIRTIO_MMIO_CONFIG + (uint64_t)i,
@@ -364,24 +453,30 @@ static void test_net_tx(void **state)
 	assert_memory_equal(got, want, sizeof(want));
 	assert_int_equal(f->d.irq_level, 1);
 
-	/* One buffer for both, with offload requests in the header the
-	 * driver had no right to make: they are not passed on. */
+	/* Offload requests the TAP refuses (a checksum offset past the
+	 * frame) or that were never offered (UFO): dropped and counted,
+	 * the buffers returned. */
 	frame(want, 64, 2);
 	pkt = vd_alloc(&f->d, HDR_LEN + 64);
 	h = vd_host(&f->d, pkt);
 	memset(h, 0, HDR_LEN);
 	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h->csum_start = 60000;
-	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-	h->gso_size = 1;
 	memcpy((uint8_t *)h + HDR_LEN, want, 64);
 	struct vd_buf b2[] = {{pkt, HDR_LEN + 64, false}};
 	head = vd_add_indirect(&f->d, 1, b2, 1);
 	vd_kick(&f->d, 1);
 	assert_true(vd_get_used(&f->d, 1, &id, &len));
 	assert_int_equal(id, head);
-	assert_int_equal(capture(f, got, sizeof(got)), 64);
-	assert_memory_equal(got, want, 64);
+	h->flags = 0;
+	h->gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	h->gso_size = 100;
+	head = vd_add(&f->d, 1, b2, 1);
+	vd_kick(&f->d, 1);
+	assert_true(vd_get_used(&f->d, 1, &id, &len));
+	assert_int_equal(id, head);
+	assert_int_equal(capture(f, got, sizeof(got)), -1);
+	assert_int_equal(dropped(f, false), 2);
 
 	/* Shorter than the header: dropped, the buffer returned. */
 	struct vd_buf b3[] = {{pkt, 4, false}};
@@ -389,6 +484,7 @@ static void test_net_tx(void **state)
 	vd_kick(&f->d, 1);
 	assert_true(vd_get_used(&f->d, 1, &id, &len));
 	assert_int_equal(id, head);
+	assert_int_equal(dropped(f, false), 3);
 	assert_null(virtio_mmio_broken(f->d.dev));
 	net_free(f);
 }
@@ -469,7 +565,7 @@ static void test_net_rx_stall(void **state)
 	(void)state;
 	need_tap();
 	f = net_make();
-	vd_setup(&f->d, ~0ULL, 2);
+	vd_setup(&f->d, ~F(MRG_RXBUF), 2);
 	inject(f, 100, 9);
 	serve(f, 200);
 	assert_int_equal(tap_events(f), 0);
@@ -482,6 +578,7 @@ static void test_net_rx_stall(void **state)
 	assert_int_equal(tap_events(f), POLLIN);
 	inject(f, 40, 10);
 	assert_int_equal(receive(f, gpa, head, 1, 10, &at), HDR_LEN + 40);
+	assert_int_equal(dropped(f, true), 1);
 
 	head[1] = post_rx(f, RX_BUF, &gpa[1]);
 	vd_kick(&f->d, 0);
@@ -510,6 +607,351 @@ static void test_net_rx_malformed(void **state)
 	assert_true(vd_rd(&f->d, VIRTIO_MMIO_STATUS) &
 		    VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_int_equal(tap_events(f), 0);
+	net_free(f);
+}
+
+static void test_offload_mapping(void **state)
+{
+	const uint64_t host =
+	    F(CSUM) | F(HOST_TSO4) | F(HOST_TSO6) | F(HOST_ECN);
+	const unsigned all =
+	    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	struct virtio_net_hdr_v1 h;
+
+	(void)state;
+	/* Offered: what the TAP takes on receive, with dependencies. */
+	assert_int_equal(virtio_net_offload_features(0), host);
+	assert_int_equal(virtio_net_offload_features(TUN_F_TSO4), host);
+	assert_int_equal(virtio_net_offload_features(TUN_F_CSUM),
+			 host | F(GUEST_CSUM));
+	assert_int_equal(
+	    virtio_net_offload_features(TUN_F_CSUM | TUN_F_TSO_ECN),
+	    host | F(GUEST_CSUM));
+	assert_int_equal(virtio_net_offload_features(all),
+			 host | F(GUEST_CSUM) | GUEST_TSO);
+	/* Set on the TAP: what the driver accepted. */
+	assert_int_equal(virtio_net_tun_offloads(~0ULL), all);
+	assert_int_equal(virtio_net_tun_offloads(host | GUEST_TSO), 0);
+	assert_int_equal(virtio_net_tun_offloads(F(GUEST_CSUM)), TUN_F_CSUM);
+	assert_int_equal(virtio_net_tun_offloads(F(GUEST_CSUM) | F(GUEST_TSO6)),
+			 TUN_F_CSUM | TUN_F_TSO6);
+	assert_int_equal(virtio_net_tun_offloads(F(GUEST_CSUM) | F(GUEST_ECN)),
+			 TUN_F_CSUM);
+
+	/* Transmit: only what was negotiated. */
+	memset(&h, 0, sizeof(h));
+	assert_true(virtio_net_tx_hdr_ok(0, &h));
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	assert_false(virtio_net_tx_hdr_ok(~F(CSUM), &h));
+	assert_true(virtio_net_tx_hdr_ok(F(CSUM), &h));
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	assert_false(virtio_net_tx_hdr_ok(F(CSUM) | F(HOST_TSO6), &h));
+	assert_true(virtio_net_tx_hdr_ok(F(CSUM) | F(HOST_TSO4), &h));
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN;
+	assert_false(virtio_net_tx_hdr_ok(F(CSUM) | F(HOST_TSO6), &h));
+	assert_true(virtio_net_tx_hdr_ok(host, &h));
+	h.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	assert_false(virtio_net_tx_hdr_ok(~0ULL, &h));
+	h.gso_type = VIRTIO_NET_HDR_GSO_ECN;
+	assert_false(virtio_net_tx_hdr_ok(~0ULL, &h));
+	h.gso_type = 0;
+	h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	assert_false(virtio_net_tx_hdr_ok(~0ULL, &h));
+
+	/* Receive: DATA_VALID only with GUEST_CSUM; NEEDS_CSUM and GSO
+	 * the driver did not take drop the frame. */
+	h.flags = VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_RSC_INFO;
+	assert_true(virtio_net_rx_hdr_fix(F(GUEST_CSUM), &h));
+	assert_int_equal(h.flags, VIRTIO_NET_HDR_F_DATA_VALID);
+	assert_true(virtio_net_rx_hdr_fix(0, &h));
+	assert_int_equal(h.flags, 0);
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	assert_false(virtio_net_rx_hdr_fix(~F(GUEST_CSUM), &h));
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	assert_false(virtio_net_rx_hdr_fix(F(GUEST_CSUM) | F(GUEST_TSO6), &h));
+	assert_true(virtio_net_rx_hdr_fix(F(GUEST_CSUM) | F(GUEST_TSO4), &h));
+	h.gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+	assert_false(virtio_net_rx_hdr_fix(F(GUEST_CSUM) | F(GUEST_TSO4), &h));
+	assert_true(virtio_net_rx_hdr_fix(~0ULL, &h));
+}
+
+/* The TAP's offloads follow what the driver accepted, and a reset takes
+ * them away. */
+static void test_net_tap_offloads(void **state)
+{
+	struct netfix *f;
+
+	(void)state;
+	need_tap();
+	f = net_make();
+	assert_int_equal(tap_offloads(), 0);
+	vd_setup(&f->d, ~0ULL, 2);
+	assert_int_equal(tap_offloads(), 3);
+	vd_wr(&f->d, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(tap_offloads(), 0);
+	vd_setup(&f->d, ~GUEST_TSO, 2);
+	assert_int_equal(tap_offloads(), 2);
+	vd_setup(&f->d, ~F(GUEST_CSUM), 2);
+	assert_int_equal(tap_offloads(), 0);
+	net_free(f);
+}
+
+/* A TSO frame from the guest reaches Dom0 whole, with its header. */
+static void test_net_tx_gso(void **state)
+{
+	static uint8_t want[20100], got[20100];
+	struct virtio_net_hdr *gh = (void *)got;
+	struct netfix *f;
+	struct virtio_net_hdr_v1 *h;
+	uint64_t hdr, pkt;
+	uint32_t id, len;
+	size_t n;
+	int s;
+
+	(void)state;
+	need_tap();
+	f = net_make();
+	vd_setup(&f->d, ~0ULL, 2);
+	s = gso_socket();
+	n = tcp_frame(want, 20000, 3);
+	hdr = vd_alloc(&f->d, HDR_LEN);
+	pkt = vd_alloc(&f->d, n);
+	h = vd_host(&f->d, hdr);
+	*h = (struct virtio_net_hdr_v1){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					.hdr_len = 54,
+					.gso_size = 1448,
+					.csum_start = 34,
+					.csum_offset = 16};
+	memcpy(vd_host(&f->d, pkt), want, n);
+	struct vd_buf b[] = {{hdr, HDR_LEN, false}, {pkt, (uint32_t)n, false}};
+	vd_add(&f->d, 1, b, 2);
+	vd_kick(&f->d, 1);
+	assert_true(vd_get_used(&f->d, 1, &id, &len));
+	assert_int_equal(dropped(f, false), 0);
+	struct pollfd p = {.fd = s, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(recv(s, got, sizeof(got), 0), sizeof(*gh) + n);
+	assert_int_equal(gh->gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(gh->gso_size, 1448);
+	assert_memory_equal(got + sizeof(*gh), want, n);
+	close(s);
+	net_free(f);
+}
+
+/* Posts one receive chain: a header buffer then pages of PAGE bytes
+ * (as Linux's big-packet mode does), through an indirect table; fills
+ * them and guard bytes after each with 0xEE. */
+static uint16_t post_big(struct netfix *f, unsigned pages, uint64_t *gpas)
+{
+	struct vd_buf b[20];
+
+	assert_true(pages < 20);
+	for (unsigned i = 0; i <= pages; i++) {
+		uint32_t size = i ? PAGE : HDR_LEN;
+
+		gpas[i] = vd_alloc(&f->d, size + 16);
+		memset(vd_host(&f->d, gpas[i]), 0xEE, size + 16);
+		b[i] = (struct vd_buf){gpas[i], size, true};
+	}
+	return vd_add_indirect(&f->d, 0, b, pages + 1);
+}
+
+/* Reads len bytes of the guest's buffers at gpas (the first HDR_LEN
+ * long, the others PAGE) after the header into out. */
+static void gather(struct netfix *f, const uint64_t *gpas, size_t len,
+		   uint8_t *out)
+{
+	for (unsigned i = 1; len; i++) {
+		size_t n = len < PAGE ? len : PAGE;
+
+		memcpy(out, vd_host(&f->d, gpas[i]), n);
+		out += n;
+		len -= n;
+	}
+}
+
+/* Guard bytes after each of the chain's buffers are untouched. */
+static bool guards_intact(struct netfix *f, const uint64_t *gpas,
+			  unsigned pages)
+{
+	for (unsigned i = 0; i <= pages; i++) {
+		uint8_t *g =
+		    (uint8_t *)vd_host(&f->d, gpas[i]) + (i ? PAGE : HDR_LEN);
+
+		for (int j = 0; j < 16; j++)
+			if (g[j] != 0xEE)
+				return false;
+	}
+	return true;
+}
+
+/* Without MRG_RXBUF: a 60 KB GSO frame lands in one chain of 17 pages,
+ * header as Dom0's stack made it; one too big for the next chain is
+ * dropped and counted, nothing written past that chain. */
+static void test_net_rx_gso(void **state)
+{
+	static uint8_t want[61000], got[61000];
+	uint64_t big[18], small[5];
+	struct virtio_net_hdr_v1 *h;
+	struct netfix *f;
+	uint32_t id, len;
+	uint16_t head;
+	size_t n;
+	int s;
+
+	(void)state;
+	need_tap();
+	f = net_make();
+	vd_setup(&f->d, ~F(MRG_RXBUF), 2);
+	s = gso_socket();
+	head = post_big(f, 17, big);
+	vd_kick(&f->d, 0);
+	n = send_gso(s, want, 60000, 5);
+	for (int i = 0; i < 20 && !vd_get_used(&f->d, 0, &id, &len); i++)
+		serve(f, 100);
+	assert_int_equal(id, head);
+	assert_int_equal(len, HDR_LEN + n);
+	h = vd_host(&f->d, big[0]);
+	assert_int_equal(h->gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(h->gso_size, 1448);
+	assert_int_equal(h->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(h->csum_start, 34);
+	assert_int_equal(h->num_buffers, 1);
+	gather(f, big, n, got);
+	assert_memory_equal(got, want, n);
+	assert_true(guards_intact(f, big, 17));
+
+	/* 4 pages: too small for the next one. */
+	head = post_big(f, 4, small);
+	vd_kick(&f->d, 0);
+	send_gso(s, want, 60000, 6);
+	for (int i = 0; i < 5 && !dropped(f, true); i++)
+		serve(f, 100);
+	assert_int_equal(dropped(f, true), 1);
+	assert_false(vd_get_used(&f->d, 0, &id, &len));
+	assert_true(guards_intact(f, small, 4));
+	uint8_t *p = vd_host(&f->d, small[1]);
+	assert_int_equal(p[0], 0xEE);
+	/* The chain takes the next frame that fits. */
+	n = send_gso(s, want, 3000, 7);
+	for (int i = 0; i < 20 && !vd_get_used(&f->d, 0, &id, &len); i++)
+		serve(f, 100);
+	assert_int_equal(id, head);
+	assert_int_equal(len, HDR_LEN + n);
+	gather(f, small, n, got);
+	assert_memory_equal(got, want, n);
+	assert_true(guards_intact(f, small, 4));
+	assert_true(vd_canary_intact(&f->d));
+	close(s);
+	net_free(f);
+}
+
+/* Posts n one-page receive buffers (Linux's mergeable buffers); their
+ * guest addresses by head in gpa_of. */
+static void post_pages(struct netfix *f, unsigned n, uint64_t *gpa_of)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t gpa = vd_alloc(&f->d, PAGE);
+		struct vd_buf b = {gpa, PAGE, true};
+
+		gpa_of[vd_add(&f->d, 0, &b, 1)] = gpa;
+	}
+	vd_kick(&f->d, 0);
+}
+
+/* Collects one frame of a MRG_RXBUF queue into out (header included):
+ * its length, and its buffers' count in *nb; 0 if none came. */
+static size_t take_merged(struct netfix *f, const uint64_t *gpa_of,
+			  uint8_t *out, unsigned *nb)
+{
+	uint32_t id, len;
+	size_t total = 0;
+	unsigned want = 1;
+
+	for (unsigned got = 0; got < want;) {
+		int tries = 0;
+
+		while (!vd_get_used(&f->d, 0, &id, &len)) {
+			if (++tries > 20)
+				return 0;
+			serve(f, 100);
+		}
+		assert_true(len <= PAGE);
+		memcpy(out + total, vd_host(&f->d, gpa_of[id]), len);
+		if (!got++)
+			want = ((struct virtio_net_hdr_v1 *)out)->num_buffers;
+		total += len;
+	}
+	*nb = want;
+	return total;
+}
+
+/* With MRG_RXBUF: a GSO frame spreads over as many buffers as it needs;
+ * with too few it waits, and comes once the guest adds more. */
+static void test_net_rx_mrg(void **state)
+{
+	static uint8_t want[61000], got[62000];
+	uint64_t gpa_of[VD_QNUM];
+	struct netfix *f;
+	unsigned nb;
+	size_t n;
+	int s;
+
+	(void)state;
+	need_tap();
+	f = net_make();
+	vd_setup(&f->d, ~0ULL, 2);
+	s = gso_socket();
+	post_pages(f, VD_QNUM, gpa_of);
+	n = send_gso(s, want, 60000, 8);
+	assert_int_equal(take_merged(f, gpa_of, got, &nb), HDR_LEN + n);
+	assert_int_equal(nb, (HDR_LEN + n + PAGE - 1) / PAGE);
+	assert_memory_equal(got + HDR_LEN, want, n);
+	assert_int_equal(((struct virtio_net_hdr_v1 *)got)->gso_type,
+			 VIRTIO_NET_HDR_GSO_TCPV4);
+
+	/* One buffer left: the next frame waits, the TAP is not polled. */
+	n = send_gso(s, want, 50000, 9);
+	serve(f, 300);
+	assert_int_equal(vd_used_idx(&f->d, 0), f->d.q[0].used_seen);
+	assert_int_equal(tap_events(f), 0);
+	post_pages(f, VD_QNUM - 1, gpa_of);
+	assert_int_equal(take_merged(f, gpa_of, got, &nb), HDR_LEN + n);
+	assert_memory_equal(got + HDR_LEN, want, n);
+	assert_int_equal(dropped(f, true), 0);
+	assert_true(vd_canary_intact(&f->d));
+	close(s);
+	net_free(f);
+}
+
+/* A driver without GUEST_TSO gets Dom0's GSO frames cut to segments. */
+static void test_net_rx_no_gso(void **state)
+{
+	static uint8_t want[11000], got[4 * PAGE];
+	uint64_t gpa_of[VD_QNUM];
+	struct netfix *f;
+	size_t payload = 0;
+	unsigned nb;
+	int s;
+
+	(void)state;
+	need_tap();
+	f = net_make();
+	vd_setup(&f->d, ~GUEST_TSO, 2);
+	s = gso_socket();
+	post_pages(f, VD_QNUM, gpa_of);
+	send_gso(s, want, 10000, 10);
+	for (int i = 0; i < 7; i++) {
+		size_t len = take_merged(f, gpa_of, got, &nb);
+		struct virtio_net_hdr_v1 *h = (void *)got;
+
+		assert_true(len > HDR_LEN + 54 && len <= HDR_LEN + 1514);
+		assert_int_equal(h->gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		payload += len - HDR_LEN - 54;
+	}
+	assert_int_equal(payload, 10000);
+	close(s);
 	net_free(f);
 }
 
@@ -609,10 +1051,16 @@ int main(void)
 	    cmocka_unit_test(test_tap_errors),
 	    cmocka_unit_test(test_tap_no_permission),
 	    cmocka_unit_test(test_tap_bridge),
+	    cmocka_unit_test(test_offload_mapping),
 	    cmocka_unit_test(test_net_config),
+	    cmocka_unit_test(test_net_tap_offloads),
 	    cmocka_unit_test(test_net_tx),
+	    cmocka_unit_test(test_net_tx_gso),
 	    cmocka_unit_test(test_net_rx),
 	    cmocka_unit_test(test_net_rx_stall),
+	    cmocka_unit_test(test_net_rx_gso),
+	    cmocka_unit_test(test_net_rx_mrg),
+	    cmocka_unit_test(test_net_rx_no_gso),
 	    cmocka_unit_test(test_net_rx_malformed),
 	    cmocka_unit_test(test_net_tap_deleted),
 	};

@@ -366,6 +366,16 @@ int kl_dm_serve(struct kl_dm *dm, int timeout_ms)
 void kl_dm_stop(struct kl_dm *dm)
 {
 	for (size_t i = 0; i < dm->nr; i++) {
+		uint64_t rx, tx;
+
+		if (dm->dev[i].vdev && i >= dm->cfg->nr_disks) {
+			virtio_net_dropped(dm->dev[i].vdev, &rx, &tx);
+			if (rx || tx)
+				fprintf(stderr,
+					"kl: %s: %" PRIu64 " frames dropped "
+					"on receive, %" PRIu64 " on transmit\n",
+					dm->dev[i].what, rx, tx);
+		}
 		virtio_mmio_destroy(dm->dev[i].vdev);
 		dm->dev[i].vdev = NULL;
 	}

@@ -164,9 +164,10 @@ int virtio_blk_create(const struct virtio_mem *mem,
 /* ---- virtio-net ---------------------------------------------------- */
 
 struct virtio_net_params {
-	/* A TAP opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a 12-byte
-	 * vnet header and no offloads (virtio_tap_open() does all this);
-	 * the device owns it from now on. */
+	/* A TAP opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR and a
+	 * 12-byte vnet header (virtio_tap_open() does this); the device
+	 * owns it from now on and sets its offloads (TUNSETOFFLOAD) to
+	 * what the guest's driver negotiates. */
 	int tap_fd;
 	uint8_t mac[6];
 };
@@ -174,6 +175,12 @@ struct virtio_net_params {
 int virtio_net_create(const struct virtio_mem *mem,
 		      const struct virtio_net_params *p,
 		      struct virtio_mmio_dev **out, char *err, size_t errlen);
+
+/* Frames a virtio_net_create() device dropped so far: received ones that
+ * did not fit the guest's buffers, transmitted ones that were malformed,
+ * asked for offloads not negotiated, or met a full TAP queue. */
+void virtio_net_dropped(const struct virtio_mmio_dev *dev, uint64_t *rx,
+			uint64_t *tx);
 
 /* ---- TAP devices --------------------------------------------------- */
 
@@ -190,7 +197,7 @@ void virtio_default_mac(const char *domain, unsigned index, uint8_t mac[6]);
 
 /*
  * Creates TAP ifname (nonblocking, close-on-exec, IFF_VNET_HDR with a
- * 12-byte header, no offloads), sets mtu if not 0, attaches it to bridge
+ * 12-byte header, no offloads yet), sets mtu if not 0, attaches it to bridge
  * if not NULL and brings it up. Returns its fd (the TAP lives as long as
  * it is open), or -errno with err saying what failed; on failure nothing
  * is left behind.

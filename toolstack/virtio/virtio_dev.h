@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
 #include "virtio.h"
@@ -144,6 +145,21 @@ void virtio_mmio_break(struct virtio_mmio_dev *dev, const char *why);
 void virtio_mmio_used(struct virtio_mmio_dev *dev, unsigned q);
 /* The config space changed (the device already updated dev->config). */
 void virtio_mmio_config_changed(struct virtio_mmio_dev *dev);
+
+/* ---- virtio-net offloads (net_offload.c) --------------------------- */
+
+/* The offload features to offer over a TAP that accepted tun_offloads
+ * (TUN_F_*) in TUNSETOFFLOAD. */
+uint64_t virtio_net_offload_features(unsigned tun_offloads);
+/* The TUN_F_* offloads for the receive features a driver accepted. */
+unsigned virtio_net_tun_offloads(uint64_t features);
+/* Whether the header of a frame the driver transmits asks only for
+ * offloads that were negotiated (anything else: the frame is dropped). */
+bool virtio_net_tx_hdr_ok(uint64_t features, const struct virtio_net_hdr_v1 *h);
+/* Clears the flags the driver may not see in the header of a frame from
+ * the TAP; false if the frame needs an offload it did not accept (one
+ * the TAP queued before the offloads changed): it is dropped. */
+bool virtio_net_rx_hdr_fix(uint64_t features, struct virtio_net_hdr_v1 *h);
 
 static inline bool virtio_has_feature(const struct virtio_mmio_dev *dev,
 				      unsigned bit)
