@@ -546,7 +546,57 @@ def cpu_policy():
     return seeds
 
 
+# ---- msr: flags, SPEC_CTRL mask, host MSRs, accesses (op, MSR, value)
+def msr():
+    def m(index):
+        return u8(3) + u32(index)
+
+    def rd(index):
+        return u8(0) + m(index) + u8(0) + u8(0)
+
+    def wr(index, val):
+        return u8(1) + m(index) + u8(3) + u64(val)
+
+    def host(msrs):
+        return u8(len(msrs)) + b"".join(m(i) + u64(v) for i, v in msrs)
+
+    dom0, spec, ibpb, l1d, caps, aux, paging, long_mode = (
+        1 << i for i in range(8))
+    host_msrs = host([(0x10A, 0x0C0000EB), (0x8B, 0x0A201205),
+                      (0xFE, 0x508), (0x2FF, 0xC06), (0xCE, 0x80838F1012800),
+                      (0xC0011029, 0x2), (0x200, 0x6), (0x17, 0)])
+    linux_dom0 = (rd(0x8B) + rd(0x17) + rd(0x10A) + rd(0xFE) + rd(0x2FF)
+                  + rd(0xCE) + rd(0xC0011029) + rd(0xC0010015)
+                  + rd(0x1A0) + rd(0x179) + rd(0xC0000080)
+                  + wr(0xC0000080, 0xD01) + wr(0x277, 0x0407050600070106)
+                  + rd(0x277) + wr(0xC0000103, 1) + wr(0x48, 1)
+                  + wr(0x49, 1) + wr(0x10B, 1) + wr(0x4B564D01, 0x1001)
+                  + wr(0x4B564D00, 0x2000) + wr(0x1B, 0xFEE00D00)
+                  + rd(0x802) + wr(0x80F, 0x1FF) + wr(0xC0011029, 0x2)
+                  + wr(0x200, 0x6) + wr(0x10, 1 << 40) + rd(0x10))
+    domu_refused = (rd(0xCE) + rd(0xC0011029) + rd(0xC0010058)
+                    + wr(0x200, 0x6) + wr(0xC0010114, 0) + rd(0xC0010114)
+                    + wr(0xC0010117, 0x1000) + wr(0xC0000080, 0x100)
+                    + wr(0x277, 0x02) + wr(0xC0000103, 1 << 32)
+                    + wr(0x48, 0x80) + wr(0x49, 2) + wr(0x10A, 0)
+                    + wr(0x4B564D00, 0x40000 - 12)
+                    + wr(0x4B564D00, 0x40000 - 11) + rd(0x3A) + rd(0x1D9))
+    early_boot = (wr(0xC0000080, 0x100) + rd(0xC0000080) + wr(0x10, 0)
+                  + rd(0x10) + wr(0x6E0, 5) + rd(0x6E0) + wr(0x1B, 0)
+                  + rd(0x1B) + wr(0x8B, 0) + rd(0x8B))
+    return {
+        "linux-dom0": u8(dom0 | spec | ibpb | l1d | caps | aux | paging
+                         | long_mode) + u64(0x7) + host_msrs + linux_dom0,
+        "domu-refused": u8(spec | ibpb | caps | aux | paging | long_mode)
+        + u64(0x3) + host_msrs + domu_refused,
+        "domu-no-policy": u8(paging | long_mode) + u64(0) + host_msrs
+        + linux_dom0,
+        "early-boot": u8(0) + u64(0) + host([]) + early_boot,
+    }
+
+
 GENERATORS = {
+    "msr": msr,
     "cpu_policy": cpu_policy,
     "xlcfg": xlcfg,
     "virtio": virtio,
