@@ -622,11 +622,12 @@ def hypercall():
     def n64(v):
         return u8(7) + u64(v)
 
-    def call(name, args, data=b"", domu=False):
+    def call(name, args, data=b"", from_domu=False):
         blocks = (len(data) + block - 1) // block
         assert blocks <= 3
         args = list(args) + [small(0)] * (5 - len(args))
-        return (u8(names.index(name) | (0x20 if domu else 0) | blocks << 6)
+        return (u8(names.index(name) | (0x20 if from_domu else 0)
+                   | blocks << 6)
                 + data.ljust(blocks * block, b"\0") + b"".join(args))
 
     def create(name, nr_vcpus, flags=0):
@@ -673,7 +674,8 @@ def hypercall():
         + create("traced", 1) + call("DOMAIN_DESTROY", [domu(1)])
         + call("TRACE", [small(2)]),
         "domu-caller": create("victim", 1) + b"".join(
-            call(n, [domu(1), buf(), n32(4096)], domu=True) for n in names),
+            call(n, [domu(1), buf(), n32(4096)], from_domu=True)
+            for n in names),
         "two-domains-one-page": build + create("guest-2", 1)
         + call("MEMORY_MAP", [domu(2), buf(), small(1)],
                extents((0, 8, 0x10000)))
