@@ -566,7 +566,164 @@ def cpu_policy():
     return seeds
 
 
+# ---- msr: flags, SPEC_CTRL mask, host MSRs, accesses (op, MSR, value)
+def msr():
+    def m(index):
+        return u8(3) + u32(index)
+
+    def rd(index):
+        return u8(0) + m(index) + u8(0) + u8(0)
+
+    def wr(index, val):
+        return u8(1) + m(index) + u8(3) + u64(val)
+
+    def host(msrs):
+        return u8(len(msrs)) + b"".join(m(i) + u64(v) for i, v in msrs)
+
+    dom0, spec, ibpb, l1d, caps, aux, paging, long_mode = (
+        1 << i for i in range(8))
+    host_msrs = host([(0x10A, 0x0C0000EB), (0x8B, 0x0A201205),
+                      (0xFE, 0x508), (0x2FF, 0xC06), (0xCE, 0x80838F1012800),
+                      (0xC0011029, 0x2), (0x200, 0x6), (0x17, 0)])
+    linux_dom0 = (rd(0x8B) + rd(0x17) + rd(0x10A) + rd(0xFE) + rd(0x2FF)
+                  + rd(0xCE) + rd(0xC0011029) + rd(0xC0010015)
+                  + rd(0x1A0) + rd(0x179) + rd(0xC0000080)
+                  + wr(0xC0000080, 0xD01) + wr(0x277, 0x0407050600070106)
+                  + rd(0x277) + wr(0xC0000103, 1) + wr(0x48, 1)
+                  + wr(0x49, 1) + wr(0x10B, 1) + wr(0x4B564D01, 0x1001)
+                  + wr(0x4B564D00, 0x2000) + wr(0x1B, 0xFEE00D00)
+                  + rd(0x802) + wr(0x80F, 0x1FF) + wr(0xC0011029, 0x2)
+                  + wr(0x200, 0x6) + wr(0x10, 1 << 40) + rd(0x10))
+    domu_refused = (rd(0xCE) + rd(0xC0011029) + rd(0xC0010058)
+                    + wr(0x200, 0x6) + wr(0xC0010114, 0) + rd(0xC0010114)
+                    + wr(0xC0010117, 0x1000) + wr(0xC0000080, 0x100)
+                    + wr(0x277, 0x02) + wr(0xC0000103, 1 << 32)
+                    + wr(0x48, 0x80) + wr(0x49, 2) + wr(0x10A, 0)
+                    + wr(0x4B564D00, 0x40000 - 12)
+                    + wr(0x4B564D00, 0x40000 - 11) + rd(0x3A) + rd(0x1D9))
+    early_boot = (wr(0xC0000080, 0x100) + rd(0xC0000080) + wr(0x10, 0)
+                  + rd(0x10) + wr(0x6E0, 5) + rd(0x6E0) + wr(0x1B, 0)
+                  + rd(0x1B) + wr(0x8B, 0) + rd(0x8B))
+    return {
+        "linux-dom0": u8(dom0 | spec | ibpb | l1d | caps | aux | paging
+                         | long_mode) + u64(0x7) + host_msrs + linux_dom0,
+        "domu-refused": u8(spec | ibpb | caps | aux | paging | long_mode)
+        + u64(0x3) + host_msrs + domu_refused,
+        "domu-no-policy": u8(paging | long_mode) + u64(0) + host_msrs
+        + linux_dom0,
+        "early-boot": u8(0) + u64(0) + host([]) + early_boot,
+    }
+
+
+# ---- hypercall: calls (selector, argument buffer blocks, five arguments)
+def hypercall():
+    names = ["VERSION", "PLATFORM_INFO", "DOMAIN_CREATE", "DOMAIN_DESTROY",
+             "DOMAIN_PAUSE", "DOMAIN_UNPAUSE", "DOMAIN_START", "DOMAIN_INFO",
+             "MEMORY_MAP", "VCPU_BOOT_STATE", "VCPU_AFFINITY", "VCPU_INFO",
+             "SCHED_SET", "CONSOLE_SETUP", "CONSOLE_KICK", "DMESG",
+             "IOREQ_SETUP", "IOREQ_RANGE", "IOREQ_DONE", "IRQ_LINE", "TRACE"]
+    block = 128
+
+    def small(v):
+        return u8(0) + u8(v)
+
+    def domu(n):
+        return u8(1) + u8(n - 1)
+
+    def buf(off=0):
+        return u8(2) + u8(off)
+
+    def donor(page):
+        return u8(3) + u8(page)
+
+    def n32(v):
+        return u8(6) + u32(v)
+
+    def n64(v):
+        return u8(7) + u64(v)
+
+    def call(name, args, data=b"", from_domu=False):
+        blocks = (len(data) + block - 1) // block
+        assert blocks <= 3
+        args = list(args) + [small(0)] * (5 - len(args))
+        return (u8(names.index(name) | (0x20 if from_domu else 0)
+                   | blocks << 6)
+                + data.ljust(blocks * block, b"\0") + b"".join(args))
+
+    def create(name, nr_vcpus, flags=0):
+        c = name.encode().ljust(32, b"\0") + u32(nr_vcpus) + u32(flags)
+        return call("DOMAIN_CREATE", [buf(), n32(40)], c)
+
+    def extents(*ex):
+        return b"".join(u64(g) + u64(0x400000 + p * 4096) + u64(n)
+                        for g, p, n in ex)
+
+    boot = (u32(1) + u16(0x10) + u16(0x18) + u64(0x1000) + u64(0x27)
+            + u64(0x80000011) + u64(0x2000) + u64(0x20) + u64(0x500)
+            + u64(0x100000) + u64(0x8000) + u64(2) + b"\0" * 120)
+    build = (create("guest-1", 2)
+             + call("MEMORY_MAP", [domu(1), buf(), small(2)],
+                    extents((0, 0, 0x10000), (0x100000, 16, 0x10000)))
+             + call("VCPU_BOOT_STATE", [domu(1), small(0), buf(), n32(200)],
+                    boot)
+             + call("CONSOLE_SETUP", [domu(1), donor(64), n32(4096)])
+             + call("IOREQ_SETUP", [domu(1), donor(72), n32(4096)])
+             + call("IOREQ_RANGE", [domu(1), small(1), small(0),
+                                    n64(0xD0000000), n32(0x1000)])
+             + call("IOREQ_RANGE", [domu(1), small(1), small(3),
+                                    n32(0x1000), n32(8)]))
+    run = (call("DOMAIN_START", [domu(1)])
+           + call("IRQ_LINE", [domu(1), small(5), small(3)])
+           + call("DOMAIN_INFO", [small(0), buf(), n32(184)])
+           + call("VCPU_INFO", [domu(1), small(1), buf(), n32(56)])
+           + call("VCPU_AFFINITY", [domu(1), small(0), small(5)])
+           + call("SCHED_SET", [domu(1), n32(512), n32(50)])
+           + call("DOMAIN_PAUSE", [domu(1)])
+           + call("DOMAIN_UNPAUSE", [domu(1)])
+           + call("CONSOLE_KICK", [domu(1)])
+           + call("IOREQ_DONE", [domu(1), small(0)])
+           + call("IOREQ_RANGE", [domu(1), small(2), small(0),
+                                  n64(0xD0000000), n32(0x1000)]))
+    return {
+        "build-start-destroy": build + run
+        + call("DOMAIN_DESTROY", [domu(1)]),
+        "platform-dmesg-trace": call("PLATFORM_INFO", [buf(), n32(56)])
+        + call("DMESG", [buf(), n32(64), small(1)])
+        + call("TRACE", [small(1), small(1)])
+        + call("TRACE", [small(3), buf(), n32(4096)])
+        + create("traced", 1) + call("DOMAIN_DESTROY", [domu(1)])
+        + call("TRACE", [small(2)]),
+        "domu-caller": create("victim", 1) + b"".join(
+            call(n, [domu(1), buf(), n32(4096)], from_domu=True)
+            for n in names),
+        "two-domains-one-page": build + create("guest-2", 1)
+        + call("MEMORY_MAP", [domu(2), buf(), small(1)],
+               extents((0, 8, 0x10000)))
+        + call("CONSOLE_SETUP", [domu(2), donor(64), n32(4096)])
+        + call("IOREQ_SETUP", [domu(2), donor(72), n32(4096)])
+        + call("MEMORY_MAP", [domu(2), buf(), small(1)],
+               extents((0, 64, 0x1000)))
+        + call("CONSOLE_SETUP", [domu(2), donor(128), n32(4096)])
+        + call("MEMORY_MAP", [domu(2), buf(), small(1)],
+               extents((0, 128, 0x1000))),
+        "refused": create("bad name", 1) + create("x" * 32, 1)
+        + create("ok", 0) + create("ok", 65) + create("ok", 1, 1)
+        + create("dup", 1) + create("dup", 1)
+        + call("MEMORY_MAP", [domu(1), buf(), small(2)],
+               extents((0, 0, 0x10000), (0x10000, 8, 0x10000)))
+        + call("MEMORY_MAP", [domu(1), buf(), small(1)],
+               extents((0x1000, 0, 0x2000)))
+        + call("DOMAIN_START", [domu(1)])
+        + call("DOMAIN_DESTROY", [small(0)])
+        + call("IRQ_LINE", [domu(1), small(4), small(1)])
+        + call("CONSOLE_SETUP", [domu(1), donor(1), n32(3000)])
+        + call("VCPU_BOOT_STATE", [domu(1), small(1), buf(), n32(200)]),
+    }
+
+
 GENERATORS = {
+    "hypercall": hypercall,
+    "msr": msr,
     "cpu_policy": cpu_policy,
     "xlcfg": xlcfg,
     "virtio": virtio,

@@ -18,6 +18,10 @@ int hvm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
  * does not switch (IA32_SPEC_CTRL). */
 void hvm_msrs_guest_enter(struct vcpu *v);
 void hvm_msrs_guest_exit(struct vcpu *v);
+/* The physical MSRs msr.c reaches (msr_host.c): a host value (0 or
+ * -EFAULT when the CPU lacks the MSR), and a write-only command MSR. */
+int host_msr_read(uint32_t msr, uint64_t *val);
+void host_msr_command(uint32_t msr, uint64_t val);
 /* Port I/O to emulated devices; 0, HVM_IO_DEFERRED (an I/O request: *val
  * comes later), or a negative error (-ENODEV when nothing claims it). */
 int hvm_io(struct vcpu *v, uint16_t port, unsigned size, bool in,

@@ -6,7 +6,8 @@
  * MSRs Linux reads with plain RDMSR answer for every domain; what CPUID
  * hides (cpu_policy.c) is absent here too. Dom0 may also read a short
  * list of host MSRs. Anything else is a #GP, as for an MSR the CPU does
- * not implement.
+ * not implement. The physical MSRs are reached only through msr_host.c,
+ * so this file is the guest-facing policy alone.
  */
 #include <keel/cpu_policy.h>
 #include <keel/domain.h>
@@ -112,23 +113,6 @@ static int write_wallclock(struct vcpu *v, uint64_t gpa)
 	return guest_phys_write(v->dom, gpa, &wc, sizeof(wc));
 }
 
-/*
- * Keel runs with IA32_SPEC_CTRL at 0 and the guest with its own value:
- * the MSR is always intercepted, so Keel knows what is loaded, and only
- * a guest that set a bit pays for the two WRMSRs.
- */
-void hvm_msrs_guest_enter(struct vcpu *v)
-{
-	if (v->spec_ctrl)
-		wrmsr(MSR_IA32_SPEC_CTRL, v->spec_ctrl);
-}
-
-void hvm_msrs_guest_exit(struct vcpu *v)
-{
-	if (v->spec_ctrl)
-		wrmsr(MSR_IA32_SPEC_CTRL, 0);
-}
-
 /* The MSRs behind CPUID's speculation-control and RDTSCP bits. */
 static int policy_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
@@ -141,7 +125,7 @@ static int policy_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = v->spec_ctrl;
 		return 0;
 	case MSR_IA32_ARCH_CAPABILITIES:
-		if (!p->arch_caps || rdmsr_safe(msr, val))
+		if (!p->arch_caps || host_msr_read(msr, val))
 			return -EINVAL;
 		*val &= arch_caps_allowed;
 		return 0;
@@ -170,13 +154,13 @@ static int policy_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		if (!p->ibpb || (val & ~(uint64_t)PRED_CMD_IBPB))
 			return -EINVAL;
 		if (val)
-			wrmsr(MSR_IA32_PRED_CMD, val);
+			host_msr_command(MSR_IA32_PRED_CMD, val);
 		return 0;
 	case MSR_IA32_FLUSH_CMD:
 		if (!p->flush_l1d || (val & ~(uint64_t)FLUSH_CMD_L1D))
 			return -EINVAL;
 		if (val)
-			wrmsr(MSR_IA32_FLUSH_CMD, val);
+			host_msr_command(MSR_IA32_FLUSH_CMD, val);
 		return 0;
 	case MSR_IA32_ARCH_CAPABILITIES:
 		return -EINVAL; /* read-only */
@@ -234,14 +218,14 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_IA32_UCODE_REV:
 		/* Identification Linux reads with a plain RDMSR at boot
 		 * (early_init_intel, init_amd): the host's. */
-		if (rdmsr_safe(msr, val))
+		if (host_msr_read(msr, val))
 			*val =
 			    msr == MSR_IA32_UCODE_REV ? UCODE_REV_DEFAULT : 0;
 		return 0;
 	}
 	if (is_mtrr(msr) || msr == MSR_MTRR_CAP ||
 	    (v->dom->privileged && dom0_may_read(msr)))
-		if (!rdmsr_safe(msr, val))
+		if (!host_msr_read(msr, val))
 			return 0;
 	if (is_amd_config_zero(msr)) {
 		*val = 0;
@@ -315,7 +299,7 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		uint64_t cur;
 
 		/* Errata and feature bits are Keel's to set: drop the write. */
-		if (rdmsr_safe(msr, &cur))
+		if (host_msr_read(msr, &cur))
 			return -EINVAL;
 		if (cur != val)
 			printk("d%u: write %lx to MSR %x ignored\n", v->dom->id,
