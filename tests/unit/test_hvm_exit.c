@@ -159,6 +159,13 @@ void vlapic_irq_injected(struct vlapic *l, uint8_t vector)
 	(void)l, (void)vector;
 }
 
+/* The requeued vector is pending again, as the vLAPIC's IRR makes it. */
+void vlapic_irq_requeue(struct vlapic *l, uint8_t vector)
+{
+	(void)l;
+	pending_irq = vector;
+}
+
 /* A 64-bit guest at GUEST_RIP whose next instruction is bytes[]. */
 static void guest_at(const uint8_t *bytes, size_t n)
 {
@@ -332,6 +339,28 @@ static void test_hlt(void **state)
 }
 
 /*
+ * An interrupt injected for the run that ended at HLT but not taken goes
+ * back to the IRR before HLT looks: the vCPU must not sleep on it.
+ */
+static void test_requeue_before_hlt(void **state)
+{
+	static const uint8_t hlt[] = {0xF4};
+	struct vm_exit e = {
+	    .reason = EXIT_HLT, .irq_requeue = true, .irq_vector = 0x41};
+
+	(void)state;
+	guest_at(hlt, sizeof(hlt));
+	vcpu.irqs_injected = 5;
+	spin_lock(&vcpu.dom->lock);
+	hvm_handle_exit(&vcpu, &e);
+	spin_unlock(&vcpu.dom->lock);
+	assert_int_equal(pending_irq, 0x41);
+	assert_int_equal(vcpu.irqs_injected, 4);
+	assert_int_equal(vcpu.state, VCPU_RUNNABLE);
+	assert_int_equal(sleeps, 0);
+}
+
+/*
  * #DB and #AC exits go back to the guest as the same exception (#AC with
  * its error code of 0) and RIP stays; ICEBP is skipped and becomes #DB.
  */
@@ -396,6 +425,7 @@ int main(void)
 	    cmocka_unit_test(test_port_in),
 	    cmocka_unit_test(test_hypercall_and_virt_insns),
 	    cmocka_unit_test(test_hlt),
+	    cmocka_unit_test(test_requeue_before_hlt),
 	    cmocka_unit_test(test_reflected_exceptions_and_icebp),
 	    cmocka_unit_test(test_fatal_exits),
 	};
