@@ -309,6 +309,7 @@ def write_guest_configs(machine):
     for name, guest, cmdline, on_crash in (
             ("cycle", "busy", "seconds=1", "destroy"),
             ("early", "busy", "seconds=0", "destroy"),
+            ("racer", "busy", "seconds=0", "destroy"),
             ("triple", "triple", "", "preserve"),
             ("outside", "hvmem", "addr=0x40000000", "destroy")):
         lines = ['name = "%s"' % name,
@@ -495,10 +496,22 @@ def check_create_paused(suite, machine):
     wait_gone(machine, "early")
 
 
+def busy_progress(machine, name):
+    """The last progress count a running busy guest printed, or None."""
+    counts = re.findall(r"busy: t=\d+ progress=(\d+)",
+                        console_text(machine, name))
+    return int(counts[-1]) if counts else None
+
+
 def check_cycles(suite, machine):
     """CYCLES creates and destroys of the small busy guest, each waiting
     for its owner to exit (then its memory is Dom0's again), in rounds
-    inside Dom0's shell; the free figures after each round."""
+    inside Dom0's shell; the free figures after each round. A neighbour
+    (racer) runs throughout: every create maps and every destroy unmaps
+    and flushes on all CPUs while it runs (the p2m race of the hostile
+    cases)."""
+    machine.run("kl create -q /tmp/racer.cfg", timeout=120)
+    first = busy_progress(machine, "racer")
     before = free_figures(machine)
     figures = [before]
     suite.note("before %d cycles: Keel free %d KiB, Dom0 MemFree %d KiB"
@@ -529,6 +542,15 @@ def check_cycles(suite, machine):
                 all(k == before[0] and d >= before[1] - ROUND_SLACK
                     for k, d in figures),
                 "figures %r" % figures)
+    last = busy_progress(machine, "racer")
+    racer = find(domains(machine), "racer")
+    suite.check("the neighbour ran on through the cycles (progress %s, "
+                "then %s)" % (first, last),
+                first is not None and last is not None and last > first and
+                racer is not None and racer.get("state") == "running",
+                "kl list %r" % domains(machine))
+    machine.run("kl destroy racer", timeout=60)
+    wait_gone(machine, "racer")
 
 
 def huge_pages(machine):
