@@ -184,7 +184,7 @@ void domain_destroy(struct domain *d)
 	domain_free(d);
 }
 
-static void dump_vcpu(struct vcpu *v)
+void vcpu_dump_registers(struct vcpu *v)
 {
 	struct guest_state s;
 
@@ -220,7 +220,7 @@ void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
 	trace_domain(d, KEEL_TRACE_DOM_CRASH, 0);
 	printk("d%u: domain crashed: %s\n", d->id, d->crash_reason);
 	if (culprit)
-		dump_vcpu(culprit);
+		vcpu_dump_registers(culprit);
 	domain_stop_vcpus(d);
 	printk("d%u (%s) stopped; Keel keeps running (Ctrl-A x3 for the "
 	       "debug console)\n",

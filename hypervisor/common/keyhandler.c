@@ -26,16 +26,17 @@ static unsigned ctrl_a_run;
  */
 static bool rx_throttled;
 
+/* The letters follow Xen's where both have the key. */
 static void show_help(void)
 {
-	printk("Keel debug console keys:\n");
+	printk("Keel debug console keys (Ctrl-A x3 returns input to Dom0):\n");
 	printk("  h  this help\n");
-	printk("  d  domains, vCPU state, exit counters and Keel's time per "
+	printk("  q  domains, vCPU state, exit counters and Keel's time per "
 	       "exit reason\n");
+	printk("  d  registers of every vCPU, as of its last exit\n");
 	printk("  m  memory usage\n");
-	printk("  t  timer and interrupt statistics\n");
+	printk("  t  time, timer and interrupt statistics\n");
 	printk("  r  run queues: per-CPU vCPUs, runtime, weight\n");
-	printk("  q  return input to Dom0 (as does Ctrl-A x3)\n");
 }
 
 static const char *const vcpu_state_names[] = {
@@ -101,6 +102,14 @@ static void show_domains(void)
 	}
 }
 
+static void show_registers(void)
+{
+	for (unsigned i = 0; i < MAX_DOMAINS; i++)
+		if (domains[i])
+			for (unsigned j = 0; j < domains[i]->nr_vcpus; j++)
+				vcpu_dump_registers(domains[i]->vcpus[j]);
+}
+
 static void show_memory(void)
 {
 	uint64_t total = frames_total_pages(), free = frames_free_pages();
@@ -146,9 +155,8 @@ static void switch_input(void)
 {
 	keel_has_input = !keel_has_input;
 	if (keel_has_input)
-		printk(
-		    "*** Keel debug console: input goes to Keel now "
-		    "('h' for help, 'q' or Ctrl-A x3 to return to Dom0) ***\n");
+		printk("*** Keel debug console: input goes to Keel now "
+		       "('h' for help, Ctrl-A x3 to return to Dom0) ***\n");
 	else
 		printk("*** input goes to Dom0 again ***\n");
 }
@@ -159,8 +167,11 @@ static void keel_key(char c)
 	case 'h':
 		show_help();
 		break;
-	case 'd':
+	case 'q':
 		show_domains();
+		break;
+	case 'd':
+		show_registers();
 		break;
 	case 'm':
 		show_memory();
@@ -170,9 +181,6 @@ static void keel_key(char c)
 		break;
 	case 'r':
 		sched_dump();
-		break;
-	case 'q':
-		switch_input();
 		break;
 	case '\r':
 	case '\n':

@@ -6,7 +6,7 @@ initramfs and kernel command line booted bare by QEMU (-kernel), in
 interleaved rounds so that a change in the machine's load hits both alike.
 Each boot is timed from QEMU's start to the Dom0 banner's shell prompt;
 the table gives every round, the medians and their ratio. After each Keel
-boot the debug console's 'd' key gives Dom0's VM exits by reason and the
+boot the debug console's 'q' key gives Dom0's VM exits by reason and the
 time Keel spent on them (TSC cycles from the exit to the next entry),
 printed as exits per boot and share of Keel's time.
 
@@ -86,13 +86,13 @@ def boot_keel(round_no):
         command = machine.command
         machine.send(CTRL_A * 3)
         machine.expect(r"Keel debug console", 30)
-        machine.send("d")
+        machine.send("q")
         # The profile of d0's vCPU 0: its exits line, then its cycles line.
         m = machine.expect(r"d0v0: [^\n]*\n[^\n]*exits:([^\n]*)\n"
                            r"[^\n]*keel time \(kcycles\):([^\n]*)\n", 30)
         exits = parse_counts(m.group(1))
         cycles = parse_counts(m.group(2))
-        machine.send("q")
+        machine.send(CTRL_A * 3)
     return seconds, exits, cycles, command
 
 

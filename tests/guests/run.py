@@ -12,7 +12,7 @@ Expected:
   ipi, domctl, ioreq
   hvmem, triple        Keel stops the domain (`(keel) d0: domain crashed:
                        <reason>`) and stays alive: after three Ctrl-A its
-                       debug console answers, and its `d` command lists d0
+                       debug console answers, and its `q` command lists d0
 
 Without Keel (`bare/...` results): the same guests booted by GRUB's
 `linux` command on the emulated machine alone. This proves the guests'
@@ -158,7 +158,7 @@ def check_keel_alive(machine):
     discard_pending_output(machine)
     machine.send(DEBUG_CONSOLE_ESCAPE)
     expect_from_keel(machine, r"debug console[^\r\n]*", 30)
-    machine.send("d")
+    machine.send("q")
     expect_from_keel(machine, r"d0", 30)
 
 

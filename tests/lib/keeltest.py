@@ -642,6 +642,25 @@ def check_toolstack(suite, machine, variant, sudo=""):
                 "complete -F _kl kl" in out, "bash printed:\n%s" % out)
 
 
+# QEMU's address for the first NIC of a machine when -nic gives none.
+QEMU_NIC_MAC = "52:54:00:12:34:56"
+
+
+def check_br0_mac(suite, machine, variant, mac=QEMU_NIC_MAC):
+    """Records in suite whether Dom0's bridge br0 carries its port's MAC
+    address `mac` (DHCP servers and clouds that filter by MAC know only
+    the NIC's), as the kernel and networkd both report it."""
+    out = machine.run("cat /sys/class/net/br0/address; "
+                      "networkctl --no-pager status br0 | "
+                      "grep 'Hardware Address:'; ls /sys/class/net/br0/brif",
+                      60)
+    lines = out.splitlines()
+    suite.check("%s: br0 has the NIC's MAC address %s" % (variant, mac),
+                lines[:1] == [mac] and
+                re.search(r"^\s*Hardware Address: %s" % mac, out, re.M),
+                "br0's address, networkctl and br0's ports:\n%s" % out)
+
+
 def concurrently(*calls):
     """Call each of calls in a thread of its own; return their results in
     order once all have returned.

@@ -76,7 +76,7 @@ def main():
             r"VM entries recovered from a lost guest state: (\d+)", 60)
         suite.check("debug key 't' counts %d recovered" % INJECTIONS,
                     int(count.group(1)) == INJECTIONS, count.group(0))
-        machine.send("q")
+        machine.send("\x01\x01\x01")
         machine.expect(r"input goes to Dom0 again", 60)
         lines = re.findall(RECOVERED, machine.log_text())
         suite.check("Keel logged each recovery", len(lines) == INJECTIONS,

@@ -76,7 +76,7 @@ def main():
         machine.send("\x01\x01\x01")
         try:
             machine.expect(r"Keel debug console", timeout=20)
-            machine.send("d")
+            machine.send("q")
             machine.expect(r"d0 'Domain-0'", timeout=20)
             machine.expect(r"d1 'tri': crashed", timeout=20)
             machine.expect(r"d2 'cpu': running, 32 MiB RAM", timeout=20)

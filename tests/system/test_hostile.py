@@ -10,7 +10,7 @@ neighbour's progress alone is the baseline. Each case passes when:
 - the attacker's verdict line for it is PASS (it got the architectural
   answer), or, for the cases Keel must answer by stopping the domain,
   Keel logs that it stopped that domain, for the stated reason;
-- Keel's debug console answers right after it ('d' lists the vCPUs);
+- Keel's debug console answers right after it ('q' lists the vCPUs);
 - where the case lasts two neighbour reports or more, the neighbour's
   rate during it is at least 40% of its rate alone (a plain CPU hog, the
   case 'hog', leaves it about 50%).
@@ -247,16 +247,16 @@ def search_from(machine, regex, start, what, timeout):
 
 
 def console_answers(machine, last_dom, timeout):
-    """Keel's debug console: 'd' must list the last domain's vCPU 0.
+    """Keel's debug console: 'q' must list the last domain's vCPU 0.
     Returns the dump."""
     start = len(clean(machine))
     machine.send(CTRL_A * 3)
     search_from(machine, r"Keel debug console", start, "the debug console",
                 timeout)
-    machine.send("d")
+    machine.send("q")
     m = search_from(machine, r"d%dv0: [^\n]*\n[^\n]*exits:[^\n]*\n"
                     % last_dom, start, "the vCPU dump", timeout)
-    machine.send("q")
+    machine.send(CTRL_A * 3)
     search_from(machine, r"input goes to Dom0 again", m.end(),
                 "the console's exit", timeout)
     return clean(machine)[start:]

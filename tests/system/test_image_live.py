@@ -8,7 +8,8 @@ banner and root's automatic login on the serial console; then:
     or degraded (failed units are listed as comments)
   - the root file system is the overlay on the squashfs of the medium
   - the Dom0 kernel is the pinned one and sees a hypervisor
-  - br0 got 10.0.2.15 by DHCP through the NIC that is its port
+  - br0 got 10.0.2.15 by DHCP through the NIC that is its port, and
+    carries that NIC's MAC address
   - there is something to read: the login message (what Keel is, Ctrl-A
     three times for its debug console), `man keel-install`, and the
     README and kickstart guide in /usr/share/doc/keel/
@@ -85,6 +86,7 @@ def check_shell(suite, machine, variant):
           "networkctl --no-pager list; "
           "journalctl -b -u systemd-networkd --no-pager | tail -n 15",
           r"inet 10\.0\.2\.15/", timeout=240)
+    keeltest.check_br0_mac(suite, machine, variant)
     check("the login message names Keel and its debug console",
           "cat /etc/motd", r"Keel, a small type-1 hypervisor[\s\S]*"
           r"Ctrl-A three times")

@@ -19,6 +19,8 @@ must finish; then:
   - systemd finished booting: running or degraded (failed units listed)
   - keel.ko is loaded and kl reaches Keel (through sudo)
   - the root file system was grown to the enlarged disk (growpart)
+  - br0 carries the NIC's MAC address (clouds filter on it), as
+    `networkctl status br0` shows
   - ssh through the forwarded port logs in with each seeded key, and the
     user has passwordless sudo
 
@@ -173,6 +175,7 @@ def boot_disk(suite, work, image, keys, uefi, port):
                         "hostname is %r" % hostname)
             keeltest.check_system_state(suite, machine, variant)
             keeltest.check_toolstack(suite, machine, variant, "sudo -n ")
+            keeltest.check_br0_mac(suite, machine, variant)
             size = machine.run("df -B1M --output=size / | tail -n1", 30)
             grown = size.strip().isdigit() and int(size) >= GROWN_ROOT_MIB
             suite.check("%s: root file system grown to the %s disk"

@@ -3,9 +3,10 @@
 
 1. out/keel-test.iso under QEMU TCG -cpu max: once Dom0's shell is up, Keel's
    log has said it owns the physical LAPIC timer; Ctrl-A three times gives
-   Keel's debug console, whose 'd', 'm', 't' and 'r' keys print domains
-   with per-exit counters, memory, timer statistics and run queues; 'q' hands input back
-   and Dom0 still runs commands.
+   Keel's debug console (its banner points to 'h'), whose keys follow
+   Xen's letters: 'q' prints domains with per-exit counters, 'd' every
+   vCPU's registers, 'm' memory, 't' timer statistics, 'r' run queues;
+   Ctrl-A three times hands input back and Dom0 still runs commands.
 2. The same ISO on a CPU without SVM (-cpu qemu64) prints why Keel cannot
    run and halts: the emulator is still running (no reset, no triple
    fault) after the message.
@@ -42,16 +43,21 @@ def debug_console(suite, iso):
 
         machine.send(CTRL_A * 3)
         try:
-            machine.expect(r"Keel debug console", timeout=20)
-            suite.ok("Ctrl-A x3 switches input to Keel's debug console")
+            machine.expect(r"Keel debug console: input goes to Keel now "
+                           r"\('h' for help", timeout=20)
+            suite.ok("Ctrl-A x3 switches input to Keel's debug console, "
+                     "whose banner names 'h'")
         except keeltest.TestFailure as e:
             suite.fail("Ctrl-A x3 switches input to Keel's debug console", e)
             return
 
         keys = [
-            ("d", r"d0v0: \w+ on cpu\d+, RIP [0-9a-f]+.*\r?\n.*exits:.*"
+            ("q", r"d0v0: \w+ on cpu\d+, RIP [0-9a-f]+.*\r?\n.*exits:.*"
                   r"cpuid=\d+.*rdmsr=\d+",
-             "'d' shows Dom0's vCPU state and exit counters"),
+             "'q' shows Dom0's vCPU state and exit counters"),
+            ("d", r"d0 v0: RIP [0-9a-f]{4}:[0-9a-f]{16} RFLAGS [0-9a-f]+ "
+                  r"CPL \d.*\r?\n.*RAX [0-9a-f]{16} RBX",
+             "'d' shows Dom0's vCPU registers"),
             ("m", r"frame allocator: \d+ MiB managed",
              "'m' shows memory usage"),
             ("t", r"cpu0: timer interrupts \d+",
@@ -59,7 +65,7 @@ def debug_console(suite, iso):
             ("r", r"cpu0: (running|idle)[^\n]*\n[^\n]*d0v0 \w+, affinity "
                   r"0x[0-9a-f]+, ran \d+ ms",
              "'r' shows run queues with per-vCPU runtime"),
-            ("h", r"q  return input to Dom0", "'h' lists the keys"),
+            ("h", r"d  registers of every vCPU", "'h' lists the keys"),
         ]
         for key, pattern, what in keys:
             machine.send(key)
@@ -69,14 +75,14 @@ def debug_console(suite, iso):
             except keeltest.TestFailure as e:
                 suite.fail(what, e)
 
-        machine.send("q")
+        machine.send(CTRL_A * 3)
+        what = "Dom0 keeps running and takes input after Ctrl-A x3"
         try:
             machine.expect(r"input goes to Dom0 again", timeout=20)
             out = machine.run("echo alive-$((6*7))", timeout=30)
-            suite.check("Dom0 keeps running and takes input after 'q'",
-                        "alive-42" in out, "output was %r" % out)
+            suite.check(what, "alive-42" in out, "output was %r" % out)
         except keeltest.TestFailure as e:
-            suite.fail("Dom0 keeps running and takes input after 'q'", e)
+            suite.fail(what, e)
 
 
 def no_svm(suite, iso):

@@ -11,13 +11,13 @@ the test puts the profile as /ks.cfg on a second CD-ROM, as a user would.
 2. Boot the installed disk alone (a copy-on-write overlay each time), from
    SeaBIOS and from OVMF: GRUB's default entry boots Keel; labadmin logs in
    on the serial console with the profile's password; then the host name,
-   the user's sudo group, br0's static address, Dom0's command line
-   (bootloader --append), time zone, locale, root on the disk's ext4, the
-   firmware GRUB ran on (Keel's log) and the %post script's marks are
-   checked, and systemd must be running or degraded. keel.ko is loaded and
-   kl reaches Keel. On the SeaBIOS boot, update-grub (what every kernel
-   upgrade runs) must regenerate a menu whose default is still Keel with
-   the profile's --append, and the disk must boot it.
+   the user's sudo group, br0's static address and MAC (the NIC's), Dom0's
+   command line (bootloader --append), time zone, locale, root on the
+   disk's ext4, the firmware GRUB ran on (Keel's log) and the %post
+   script's marks are checked, and systemd must be running or degraded.
+   keel.ko is loaded and kl reaches Keel. On the SeaBIOS boot, update-grub
+   (what every kernel upgrade runs) must regenerate a menu whose default
+   is still Keel with the profile's --append, and the disk must boot it.
 3. Refusal: kickstart/virt-install.ks with two lines broken; keel-install
    must name both lines and write nothing: the blank raw disk must still
    have no allocated block and its first MiB must be zeros.
@@ -179,6 +179,7 @@ def check_installed(suite, machine, variant):
           "ip -4 route show default; networkctl --no-pager status br0 | "
           "head -n 20",
           r"inet 10\.0\.2\.15/24 [\s\S]*default via 10\.0\.2\.2 ", 120)
+    keeltest.check_br0_mac(suite, machine, variant)
 
 
 def boot_installed(suite, work, disk, uefi):

@@ -114,7 +114,7 @@ def main():
             machine.send("r")
             machine.expect(r"cpu%d: [^\n]*\n(?:[^\n]*d0v%d[^\n]*\n)" %
                            (CPUS - 1, CPUS - 1), timeout=30)
-            machine.send("q")
+            machine.send("\x01\x01\x01")
             machine.expect(r"input goes to Dom0 again", timeout=30)
         except keeltest.TestFailure as e:
             suite.fail("Keel's 'r' shows time on every CPU", e)

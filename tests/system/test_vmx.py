@@ -32,7 +32,7 @@ with EPT and unrestricted guest) boots it. Checked:
                     guest.
   preemption        one CPU: Keel reports the VMX-preemption timer in use;
                     two busy DomUs share the CPU and both progress, and the
-                    debug console's exit counters (Ctrl-A x3, 'd') show
+                    debug console's exit counters (Ctrl-A x3, 'q') show
                     that their runs ended by the preemption timer
                     (`deadline` exits), not by the LAPIC timer (`extint`).
 
@@ -244,7 +244,7 @@ def busy_progress(log, name, t):
 
 
 def vcpu_exits(log, dom_id):
-    """The exit counters the debug console's 'd' printed last for dNv0."""
+    """The exit counters the debug console's 'q' printed last for dNv0."""
     found = re.findall(r"d%dv0: [^\n]*\n[^\n]*exits:([^\n]*)\n" % dom_id,
                        log)
     if not found:
@@ -287,8 +287,8 @@ def run_preemption(suite, keel_elf):
                 return
             machine.send(CTRL_A * 3)
             machine.expect(r"Keel debug console", 60)
-            machine.send("d")
-            # 'd' lists the domains in id order: wait for the last one.
+            machine.send("q")
+            # 'q' lists the domains in id order: wait for the last one.
             machine.expect(r"d%dv0: [^\n]*\n[^\n]*exits:[^\n]*\n"
                            % max(ids.values()), 60)
         except keeltest.TestFailure as e:

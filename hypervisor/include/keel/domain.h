@@ -184,6 +184,8 @@ void domain_shutdown(struct domain *d, uint32_t reason);
  */
 void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
     __printf(3, 4);
+/* Prints v's registers as of its last exit (a crash, the debug key 'd'). */
+void vcpu_dump_registers(struct vcpu *v);
 /* Whether host-physical [pa, pa + len) lies in one of d's extents. */
 bool domain_owns_ram(const struct domain *d, uint64_t pa, uint64_t len);
 /* Records an extent of d (no mapping); -ENOMEM. */
