@@ -36,6 +36,9 @@ BUILD = os.environ.get("BUILD", "build")
 OVMF_IMAGE = "/usr/share/ovmf/OVMF.fd"
 # Lines of serial output quoted in a TestFailure message.
 FAILURE_CONTEXT_LINES = 60
+CTRL_A = "\x01"
+# Keel's boot line naming the way to its debug console.
+KEEL_CONSOLE_HINT = "Ctrl-A three times switches"
 # Printed by the Dom0 test initramfs (dom0-rootfs/initramfs/init) just
 # before its root shell, whose prompt comes from dom0-rootfs/initramfs/profile.
 DOM0_BANNER = "Keel Dom0 ready"
@@ -464,6 +467,27 @@ class Machine:
                           "--no-pager | cut -d' ' -f1", 60)
         return state, [u for u in failed.split() if u]
 
+    def _with_keel_view(self, failure):
+        """A shell that stopped answering under Keel: Keel's own view of
+        its domains (debug key q) and run queues (r) goes on the serial
+        log and into the failure, to tell a guest that waits from one that
+        runs or was stopped."""
+        if KEEL_CONSOLE_HINT not in self.log_text():
+            return failure
+        try:
+            self.send(CTRL_A * 3)
+            self.expect(r"Keel debug console", 20)
+            self.send("q")
+            self.expect(r"exits:", 20)
+            self.send("r")
+            self.expect(r"cpu0: (running|idle)", 20)
+            self.send(CTRL_A * 3)
+            self.expect(r"input goes to Dom0 again", 20)
+        except TestFailure:
+            pass  # Keel's console did not answer: the log says so
+        return TestFailure("%s\nthen Keel's debug keys q and r; last serial "
+                           "lines:\n%s" % (failure, self.tail()))
+
     def run(self, shell_cmd, timeout=30, check=False):
         """Run shell_cmd at a root shell prompt and return its output with
         CR removed and the trailing newline stripped. The exit status is in
@@ -477,8 +501,13 @@ class Machine:
         # quotes, so the echo of the command line never matches them.
         self.sendline("echo '@@KEEL-BEGIN-''%s@@'; %s; echo \"@@KEEL-END-\"\"%s:$?@@\""
                       % (tag, shell_cmd, tag))
-        self.expect(re.escape("@@KEEL-BEGIN-%s@@" % tag) + r"\r*\n", timeout)
-        self.expect(re.escape("@@KEEL-END-%s:" % tag) + r"(\d+)@@", timeout)
+        try:
+            self.expect(re.escape("@@KEEL-BEGIN-%s@@" % tag) + r"\r*\n",
+                        timeout)
+            self.expect(re.escape("@@KEEL-END-%s:" % tag) + r"(\d+)@@",
+                        timeout)
+        except TestFailure as e:
+            raise self._with_keel_view(e)
         self.last_status = int(self.child.match.group(1))
         output = self.child.before.replace("\r", "")
         if check and self.last_status != 0:

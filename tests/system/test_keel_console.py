@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import keeltest  # noqa: E402
 
-CTRL_A = "\x01"
+CTRL_A = keeltest.CTRL_A
 BOOT_DEADLINE = 180
 
 
