@@ -106,62 +106,6 @@ static void set_state(struct vcpu *v, const struct guest_state *s)
 	set_states++;
 }
 
-/* What vintr.c calls in the rest of Keel. */
-/* Keel's notification interrupt to Dom0: nothing to raise here. */
-void dom0_notify(void)
-{
-}
-
-uint64_t tsc_khz(void)
-{
-	return 2000000;
-}
-
-void vcpu_wake(struct vcpu *v)
-{
-	(void)v;
-}
-
-/* The I/O-request handlers are linked for mmio.c, never registered here. */
-void vcpu_sleep(struct vcpu *v)
-{
-	(void)v;
-}
-
-void vcpu_init_signal(struct vcpu *v)
-{
-	(void)v;
-}
-
-void vcpu_startup_ipi(struct vcpu *v, uint8_t vector)
-{
-	(void)v;
-	(void)vector;
-}
-
-void console_guest_putc(unsigned domid, char c)
-{
-	(void)domid;
-	(void)c;
-}
-
-void console_guest_line(const char *name, const char *line, size_t len)
-{
-	(void)name;
-	(void)line;
-	(void)len;
-}
-
-void console_input_resume(struct domain *d)
-{
-	(void)d;
-}
-
-void gsi_guest_eoi(unsigned gsi)
-{
-	(void)gsi;
-}
-
 static void setup_domain(void)
 {
 	static struct hvm_ops ops;

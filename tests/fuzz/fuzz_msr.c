@@ -117,66 +117,13 @@ uint64_t pvclock_wallclock_sec(void)
 	return 1764892800; /* 2025-12-05 */
 }
 
-/* What vintr.c and the devices it wires call in the rest of Keel. */
+/* The rest of what vintr.c calls is in vintr_env.c. */
 void domain_crash(struct domain *d, struct vcpu *culprit, const char *fmt, ...)
 {
 	(void)d;
 	(void)culprit;
 	(void)fmt;
 	crashes++;
-}
-
-void dom0_notify(void)
-{
-}
-
-uint64_t tsc_khz(void)
-{
-	return 2000000;
-}
-
-void vcpu_wake(struct vcpu *v)
-{
-	(void)v;
-}
-
-void vcpu_sleep(struct vcpu *v)
-{
-	(void)v;
-}
-
-void vcpu_init_signal(struct vcpu *v)
-{
-	(void)v;
-}
-
-void vcpu_startup_ipi(struct vcpu *v, uint8_t vector)
-{
-	(void)v;
-	(void)vector;
-}
-
-void console_guest_putc(unsigned domid, char c)
-{
-	(void)domid;
-	(void)c;
-}
-
-void console_guest_line(const char *name, const char *line, size_t len)
-{
-	(void)name;
-	(void)line;
-	(void)len;
-}
-
-void console_input_resume(struct domain *d)
-{
-	(void)d;
-}
-
-void gsi_guest_eoi(unsigned gsi)
-{
-	(void)gsi;
 }
 
 static void setup_domain(void)
