@@ -467,13 +467,13 @@ class Machine:
                           "--no-pager | cut -d' ' -f1", 60)
         return state, [u for u in failed.split() if u]
 
-    def _with_keel_view(self, failure):
-        """A shell that stopped answering under Keel: Keel's own view of
-        its domains (debug key q) and run queues (r) goes on the serial
-        log and into the failure, to tell a guest that waits from one that
-        runs or was stopped."""
+    def keel_snapshot(self):
+        """Keel's own view of its domains (debug key q: vCPU state, RIP,
+        pending vector, exits) and run queues (r), pressed on its debug
+        console; the serial log's last lines after them, or "" when the
+        machine does not run Keel."""
         if KEEL_CONSOLE_HINT not in self.log_text():
-            return failure
+            return ""
         try:
             self.send(CTRL_A * 3)
             self.expect(r"Keel debug console", 20)
@@ -485,8 +485,17 @@ class Machine:
             self.expect(r"input goes to Dom0 again", 20)
         except TestFailure:
             pass  # Keel's console did not answer: the log says so
+        return self.tail()
+
+    def _with_keel_view(self, failure):
+        """A shell that stopped answering under Keel: Keel's view goes into
+        the failure, to tell a guest that waits from one that runs or was
+        stopped."""
+        view = self.keel_snapshot()
+        if not view:
+            return failure
         return TestFailure("%s\nthen Keel's debug keys q and r; last serial "
-                           "lines:\n%s" % (failure, self.tail()))
+                           "lines:\n%s" % (failure, view))
 
     def run(self, shell_cmd, timeout=30, check=False):
         """Run shell_cmd at a root shell prompt and return its output with

@@ -82,7 +82,9 @@ def free_figures(machine):
 
 
 def diagnostics(machine, suite, name):
-    """Keel's log and the owner's log, for a failure's context."""
+    """Keel's view of its domains, Keel's log and the owner's log, for a
+    failure's context."""
+    suite.note("Keel's debug keys q and r:\n" + machine.keel_snapshot())
     try:
         machine.send(CTRL_RIGHT_BRACKET)
         machine.sendline()
