@@ -307,6 +307,14 @@ static void nmi_unblock_after_iret(struct svm_vcpu *s)
 	(V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT) |                   \
 	 (0xFFULL << V_INTR_VECTOR_SHIFT))
 
+/* Raises V_IRQ with a priority and vector, replacing any earlier one. */
+static void vintr_raise(struct vmcb *vmcb, unsigned prio, uint8_t vector)
+{
+	vmcb->vintr = (vmcb->vintr & ~VINTR_IRQ_FIELDS) | V_IRQ | V_IGN_TPR |
+		      ((uint64_t)prio << V_INTR_PRIO_SHIFT) |
+		      ((uint64_t)vector << V_INTR_VECTOR_SHIFT);
+}
+
 /*
  * With an interrupt pending delivery in V_IRQ, the VINTR intercept alone
  * makes it the window: the CPU exits instead of delivering it, and
@@ -318,8 +326,7 @@ static void set_intr_window(struct svm_vcpu *s, bool on)
 
 	if (on || s->nmi_iret_seen) {
 		if (!s->virq_pending)
-			vmcb->vintr |=
-			    V_IRQ | V_IGN_TPR | (0xFULL << V_INTR_PRIO_SHIFT);
+			vintr_raise(vmcb, 0xF, 0);
 		vmcb->intercept_misc1 |= INTERCEPT_VINTR;
 	} else {
 		if (!s->virq_pending)
@@ -653,10 +660,7 @@ static bool svm_inject_event(struct vcpu *v, enum event_type type,
 	 * time its CPU loop is asked to exit (docs/testing-notes.md).
 	 */
 	if (type == EVENT_EXTINT && !virq_unreliable) {
-		vmcb->vintr = (vmcb->vintr & ~VINTR_IRQ_FIELDS) | V_IRQ |
-			      V_IGN_TPR |
-			      ((uint64_t)(vector >> 4) << V_INTR_PRIO_SHIFT) |
-			      ((uint64_t)vector << V_INTR_VECTOR_SHIFT);
+		vintr_raise(vmcb, vector >> 4, vector);
 		vmcb->intercept_misc1 &= ~INTERCEPT_VINTR;
 		s->virq_pending = true;
 		s->virq_vector = vector;
