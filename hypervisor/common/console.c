@@ -16,6 +16,15 @@ static spinlock_t log_lock = SPINLOCK_INIT;
 static bool at_line_start = true;
 static unsigned last_guest = ~0u; /* domain whose output is mid-line */
 
+/*
+ * Dom0's line as far as it went. When Keel's lines cut it, it is drawn
+ * again before its next byte, the way a shell redraws its prompt after a
+ * job's message: the line reads whole on the terminal and in logs.
+ */
+static char open_line[256];
+static size_t open_len;		 /* SIZE_MAX: too long to keep, not redrawn */
+static unsigned cut_guest = ~0u; /* domain whose line must be redrawn */
+
 static void emit(char c)
 {
 	log_ring[log_head++ % LOG_RING_SIZE] = c;
@@ -35,8 +44,28 @@ static void finish_guest_line(void)
 {
 	if (last_guest != ~0u) {
 		emit('\n');
+		cut_guest = last_guest;
 		last_guest = ~0u;
 	}
+}
+
+/* Draws a cut line again before its owner's next byte. */
+static void redraw_open_line(void)
+{
+	if (open_len == SIZE_MAX)
+		return;
+	for (size_t i = 0; i < open_len; i++)
+		emit(open_line[i]);
+}
+
+static void track_open_line(char c)
+{
+	if (c == '\n')
+		open_len = 0;
+	else if (open_len < sizeof(open_line))
+		open_line[open_len++] = c;
+	else
+		open_len = SIZE_MAX;
 }
 
 void vprintk(const char *fmt, va_list ap)
@@ -112,9 +141,17 @@ void console_guest_putc(unsigned domid, char c)
 		emit('\n');
 		at_line_start = true;
 	}
-	if (last_guest != domid && last_guest != ~0u)
+	if (last_guest != domid && last_guest != ~0u) {
 		emit('\n');
+		last_guest = ~0u;
+	}
+	if (cut_guest == domid)
+		redraw_open_line();
+	else if (last_guest != domid)
+		open_len = 0;
+	cut_guest = ~0u;
 	last_guest = c == '\n' ? ~0u : domid;
+	track_open_line(c);
 	emit(c);
 	spin_unlock_irqrestore(&log_lock, flags);
 }

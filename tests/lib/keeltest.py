@@ -538,10 +538,21 @@ BOCHS_TYPE_PAUSE = 0.1
 def dom0_stream(log):
     """Dom0's own console output in a serial log: Keel prints its lines and
     the DomUs' lines tagged "(name) ", and ends a Dom0 line early when one
-    of them has to go out, so drop the tagged lines and all line breaks."""
-    lines = ANSI_ESCAPE.sub("", log).replace("\r", "").split("\n")
-    return "".join(line for line in lines
-                   if not re.match(r"\([-\w]+\) ", line))
+    of them has to go out, so drop the tagged lines and all line breaks.
+    Keel draws the cut part again before the line goes on
+    (hypervisor/common/console.c), so a cut part is dropped too: on the
+    wire, Dom0's own line ends are "\r\r\n" (its "\r\n", whose "\n" Keel
+    sends as "\r\n") and Keel's cut is "\r\n"."""
+    kept, cut = [], False
+    for line in ANSI_ESCAPE.sub("", log).split("\n"):
+        if re.match(r"\r*\([-\w]+\) ", line):
+            continue
+        text = line.replace("\r", "")
+        if cut and text.startswith(kept[-1]):
+            kept.pop()
+        cut = not line.endswith("\r\r") and bool(text)
+        kept.append(text)
+    return "".join(kept)
 
 
 def _megabytes(size):
