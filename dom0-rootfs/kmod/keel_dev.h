@@ -134,8 +134,9 @@ long keel_console_open(struct keel_domain *d);
 void keel_console_init(struct keel_domain *d);
 
 /* The global fd's trace ioctls and mmap of the rings (keel_trace.c). */
-long keel_trace_enable(u32 __user *uarg);
+long keel_trace_enable(const struct file *file, u32 __user *uarg);
 long keel_trace_disable(void);
+void keel_trace_release(const struct file *file);
 long keel_trace_info(struct keel_ioctl_trace_info __user *uarg);
 int keel_trace_mmap(struct file *file, struct vm_area_struct *vma);
 

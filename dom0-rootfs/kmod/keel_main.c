@@ -235,6 +235,12 @@ static int keel_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static int keel_release(struct inode *inode, struct file *file)
+{
+	keel_trace_release(file);
+	return 0;
+}
+
 static long keel_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -267,7 +273,7 @@ static long keel_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KEEL_IOCTL_CONSOLE_OPEN:
 		return keel_console_open_domid(uarg);
 	case KEEL_IOCTL_TRACE_ENABLE:
-		return keel_trace_enable(uarg);
+		return keel_trace_enable(file, uarg);
 	case KEEL_IOCTL_TRACE_DISABLE:
 		return keel_trace_disable();
 	case KEEL_IOCTL_TRACE_INFO:
@@ -280,6 +286,7 @@ static long keel_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static const struct file_operations keel_fops = {
     .owner = THIS_MODULE,
     .open = keel_open,
+    .release = keel_release,
     .unlocked_ioctl = keel_ioctl,
     .compat_ioctl = compat_ptr_ioctl,
     .mmap = keel_trace_mmap,

@@ -7,7 +7,8 @@
  * nothing. Disabling frees them in Keel, after which a touch would stop
  * Dom0: so disable is refused while any mapping exists, and a mapping is
  * never writable (Keel's read-only mapping would also stop Dom0 on a
- * write) and never inherited by a child.
+ * write) and never inherited by a child. Tracing ends with the fd that
+ * turned it on, however its process ended.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,8 +22,10 @@
 
 static DEFINE_MUTEX(keel_trace_lock);
 static unsigned int keel_trace_maps; /* VMAs of the rings; keel_trace_lock */
+/* The fd that turned tracing on (none if Keel's command line did). */
+static const struct file *keel_trace_owner; /* keel_trace_lock */
 
-long keel_trace_enable(u32 __user *uarg)
+long keel_trace_enable(const struct file *file, u32 __user *uarg)
 {
 	u32 pages;
 	long ret;
@@ -33,20 +36,51 @@ long keel_trace_enable(u32 __user *uarg)
 		return -EINVAL;
 	mutex_lock(&keel_trace_lock);
 	ret = keel_hypercall(KEEL_HC_TRACE, KEEL_TRACE_OP_ENABLE, pages, 0);
+	if (!ret)
+		keel_trace_owner = file;
 	mutex_unlock(&keel_trace_lock);
+	return ret;
+}
+
+/* The caller holds keel_trace_lock. */
+static long keel_trace_off(void)
+{
+	long ret;
+
+	if (keel_trace_maps)
+		return -EBUSY;
+	ret = keel_hypercall(KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0, 0);
+	if (!ret)
+		keel_trace_owner = NULL;
 	return ret;
 }
 
 long keel_trace_disable(void)
 {
-	long ret = -EBUSY;
+	long ret;
 
 	mutex_lock(&keel_trace_lock);
-	if (!keel_trace_maps)
-		ret =
-		    keel_hypercall(KEEL_HC_TRACE, KEEL_TRACE_OP_DISABLE, 0, 0);
+	ret = keel_trace_off();
 	mutex_unlock(&keel_trace_lock);
 	return ret;
+}
+
+/*
+ * The last reference to an fd is gone. If it turned tracing on and never
+ * off (a `kl trace` killed by SIGKILL), tracing goes off now: its own
+ * mappings hold the file, so they are gone already; another reader's
+ * keep tracing on.
+ */
+void keel_trace_release(const struct file *file)
+{
+	mutex_lock(&keel_trace_lock);
+	if (keel_trace_owner == file) {
+		keel_trace_owner = NULL;
+		if (keel_trace_off())
+			pr_info("tracing stays on: another reader maps its "
+				"rings\n");
+	}
+	mutex_unlock(&keel_trace_lock);
 }
 
 /* Keel's description, in a kmalloc'd buffer (Keel takes it by address);

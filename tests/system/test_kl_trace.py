@@ -206,6 +206,20 @@ def check_bad_args(suite, machine):
                     want in out, "output %r" % out)
 
 
+def check_sigkill(suite, machine):
+    """A SIGKILLed `kl trace` cannot turn tracing off: keel.ko does, when
+    the fd that turned it on is closed."""
+    machine.sendline("kl trace -o /tmp/killed.bin 2>/dev/null & echo started")
+    machine.expect("trace: on", timeout=60)
+    out = machine.run("sleep 2; kill -KILL $!; wait $!; echo status=$?; "
+                      "sleep 1; kl dmesg | grep -a '^(keel) trace: o' | "
+                      "tail -n 1", timeout=60)
+    suite.check("tracing is off after kl trace was killed by SIGKILL",
+                "status=137" in out and
+                out.rstrip().endswith("(keel) trace: off"),
+                "output %r" % out)
+
+
 def main():
     suite = keeltest.Suite("kl trace")
     machine = kldom0.dom0_machine(suite, "kl-trace",
@@ -234,6 +248,7 @@ def main():
                 check_filters(suite, machine)
             check_lost(suite, machine)
             check_bad_args(suite, machine)
+            check_sigkill(suite, machine)
         except (keeltest.TestFailure, ValueError, KeyError, TypeError,
                 IndexError) as e:
             suite.fail("kl trace answers", e)
