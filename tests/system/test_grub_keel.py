@@ -114,6 +114,11 @@ def check_default_menu(suite, work):
                                        "Keel + Dom0, serial console only",
                                        "Keel + Dom0 (Linux %s)" % OLD],
                 "titles %r" % titles)
+    suite.check("no Keel entry has an empty line",
+                entries and not any(not line.strip()
+                                    for body in entries.values()
+                                    for line in body.rstrip("\n").split("\n")),
+                "entries %r" % entries)
     first = entries.get("Keel + Dom0", "")
     suite.check("Keel + Dom0 loads keel.elf, the newest kernel with Dom0's "
                 "arguments, and its initramfs",
