@@ -215,7 +215,12 @@ struct netfix {
 	uint8_t mac[6];
 };
 
-static struct netfix *net_make(void)
+/*
+ * The fixture lives in the test's *state, so that net_teardown() frees it
+ * (and closes the TAP) even when an assertion ends the test early: a TAP
+ * left open would make every later test fail with "in use".
+ */
+static struct netfix *net_make(void **state)
 {
 	struct netfix *f = calloc(1, sizeof(*f));
 	struct virtio_net_params p;
@@ -223,6 +228,8 @@ static struct netfix *net_make(void)
 	char err[256];
 
 	assert_non_null(f);
+	f->psock = -1;
+	*state = f;
 	assert_int_equal(vd_mem_init(&f->d), 0);
 	virtio_default_mac("test", 0, f->mac);
 	p.tap_fd = virtio_tap_open(TAP_NAME, NULL, 0, err, sizeof(err));
@@ -244,11 +251,17 @@ static struct netfix *net_make(void)
 	return f;
 }
 
-static void net_free(struct netfix *f)
+static int net_teardown(void **state)
 {
-	close(f->psock);
-	vd_free(&f->d);
-	free(f);
+	struct netfix *f = *state;
+
+	if (f) {
+		if (f->psock >= 0)
+			close(f->psock);
+		vd_free(&f->d);
+		free(f);
+	}
+	return 0;
 }
 
 /* A test frame of len bytes (>= 14) with marker seq. */
@@ -388,9 +401,8 @@ static void test_net_config(void **state)
 	uint8_t mac[6];
 	uint64_t v;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~0ULL, 2);
 	assert_int_equal(vd_rd(&f->d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_MAC);
@@ -420,7 +432,6 @@ static void test_net_config(void **state)
 	/* Two queues, no third. */
 	vd_wr(&f->d, VIRTIO_MMIO_QUEUE_SEL, 2);
 	assert_int_equal(vd_rd(&f->d, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
-	net_free(f);
 }
 
 static void test_net_tx(void **state)
@@ -432,9 +443,8 @@ static void test_net_tx(void **state)
 	uint32_t id, len;
 	uint16_t head;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~0ULL, 2);
 
 	/* Header and frame in separate buffers, as Linux sends them. */
@@ -486,7 +496,6 @@ static void test_net_tx(void **state)
 	assert_int_equal(id, head);
 	assert_int_equal(dropped(f, false), 3);
 	assert_null(virtio_mmio_broken(f->d.dev));
-	net_free(f);
 }
 
 static uint16_t post_rx(struct netfix *f, uint32_t size, uint64_t *gpa)
@@ -531,9 +540,8 @@ static void test_net_rx(void **state)
 	uint8_t want[300];
 	struct virtio_net_hdr_v1 *h;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~0ULL, 2);
 	for (int i = 0; i < 4; i++)
 		head[i] = post_rx(f, RX_BUF, &gpa[i]);
@@ -551,7 +559,6 @@ static void test_net_rx(void **state)
 	assert_int_equal(h->gso_type, VIRTIO_NET_HDR_GSO_NONE);
 	assert_int_equal(f->d.irq_level, 1);
 	assert_true(vd_canary_intact(&f->d));
-	net_free(f);
 }
 
 /* Without receive buffers the TAP is not polled; a refill brings the
@@ -562,9 +569,8 @@ static void test_net_rx_stall(void **state)
 	uint64_t gpa[2], at = 0;
 	uint16_t head[2];
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~F(MRG_RXBUF), 2);
 	inject(f, 100, 9);
 	serve(f, 200);
@@ -585,7 +591,6 @@ static void test_net_rx_stall(void **state)
 	inject(f, 100, 11);
 	assert_int_equal(receive(f, gpa + 1, head + 1, 1, 11, &at),
 			 HDR_LEN + 100);
-	net_free(f);
 }
 
 static void test_net_rx_malformed(void **state)
@@ -593,9 +598,8 @@ static void test_net_rx_malformed(void **state)
 	struct netfix *f;
 	struct vd_buf b;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~0ULL, 2);
 	b = (struct vd_buf){vd_alloc(&f->d, RX_BUF), RX_BUF, false};
 	vd_add(&f->d, 0, &b, 1);
@@ -607,7 +611,6 @@ static void test_net_rx_malformed(void **state)
 	assert_true(vd_rd(&f->d, VIRTIO_MMIO_STATUS) &
 		    VIRTIO_CONFIG_S_NEEDS_RESET);
 	assert_int_equal(tap_events(f), 0);
-	net_free(f);
 }
 
 static void test_offload_mapping(void **state)
@@ -681,9 +684,8 @@ static void test_net_tap_offloads(void **state)
 {
 	struct netfix *f;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	assert_int_equal(tap_offloads(), 0);
 	vd_setup(&f->d, ~0ULL, 2);
 	assert_int_equal(tap_offloads(), 3);
@@ -693,7 +695,6 @@ static void test_net_tap_offloads(void **state)
 	assert_int_equal(tap_offloads(), 2);
 	vd_setup(&f->d, ~F(GUEST_CSUM), 2);
 	assert_int_equal(tap_offloads(), 0);
-	net_free(f);
 }
 
 /* A TSO frame from the guest reaches Dom0 whole, with its header. */
@@ -708,9 +709,8 @@ static void test_net_tx_gso(void **state)
 	size_t n;
 	int s;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~0ULL, 2);
 	s = gso_socket();
 	n = tcp_frame(want, 20000, 3);
@@ -736,7 +736,6 @@ static void test_net_tx_gso(void **state)
 	assert_int_equal(gh->gso_size, 1448);
 	assert_memory_equal(got + sizeof(*gh), want, n);
 	close(s);
-	net_free(f);
 }
 
 /* Posts one receive chain: a header buffer then pages of PAGE bytes
@@ -800,9 +799,8 @@ static void test_net_rx_gso(void **state)
 	size_t n;
 	int s;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~F(MRG_RXBUF), 2);
 	s = gso_socket();
 	head = post_big(f, 17, big);
@@ -844,7 +842,6 @@ static void test_net_rx_gso(void **state)
 	assert_true(guards_intact(f, small, 4));
 	assert_true(vd_canary_intact(&f->d));
 	close(s);
-	net_free(f);
 }
 
 /* Posts n one-page receive buffers (Linux's mergeable buffers); their
@@ -898,9 +895,8 @@ static void test_net_rx_mrg(void **state)
 	size_t n;
 	int s;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~0ULL, 2);
 	s = gso_socket();
 	post_pages(f, VD_QNUM, gpa_of);
@@ -922,7 +918,6 @@ static void test_net_rx_mrg(void **state)
 	assert_int_equal(dropped(f, true), 0);
 	assert_true(vd_canary_intact(&f->d));
 	close(s);
-	net_free(f);
 }
 
 /* A driver without GUEST_TSO gets Dom0's GSO frames cut to segments. */
@@ -935,9 +930,8 @@ static void test_net_rx_no_gso(void **state)
 	unsigned nb;
 	int s;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~GUEST_TSO, 2);
 	s = gso_socket();
 	post_pages(f, VD_QNUM, gpa_of);
@@ -952,7 +946,6 @@ static void test_net_rx_no_gso(void **state)
 	}
 	assert_int_equal(payload, 10000);
 	close(s);
-	net_free(f);
 }
 
 /* Deletes interface name (RTM_DELLINK): 0 or -errno. */
@@ -991,9 +984,8 @@ static void test_net_tap_deleted(void **state)
 	struct pollfd fds[4];
 	uint64_t v, gen0, gen1;
 
-	(void)state;
 	need_tap();
-	f = net_make();
+	f = net_make(state);
 	vd_setup(&f->d, ~0ULL, 2);
 	virtio_mmio_read(f->d.dev, VIRTIO_MMIO_CONFIG_GENERATION, 4, &gen0);
 	assert_int_equal(del_link(TAP_NAME), 0);
@@ -1019,7 +1011,6 @@ static void test_net_tap_deleted(void **state)
 	assert_true(vd_get_used(&f->d, 1, &id, &len));
 	assert_int_equal(id, head);
 	assert_null(virtio_mmio_broken(f->d.dev));
-	net_free(f);
 }
 
 /* Its own network namespace, without IPv6 chatter on new interfaces. */
@@ -1052,17 +1043,17 @@ int main(void)
 	    cmocka_unit_test(test_tap_no_permission),
 	    cmocka_unit_test(test_tap_bridge),
 	    cmocka_unit_test(test_offload_mapping),
-	    cmocka_unit_test(test_net_config),
-	    cmocka_unit_test(test_net_tap_offloads),
-	    cmocka_unit_test(test_net_tx),
-	    cmocka_unit_test(test_net_tx_gso),
-	    cmocka_unit_test(test_net_rx),
-	    cmocka_unit_test(test_net_rx_stall),
-	    cmocka_unit_test(test_net_rx_gso),
-	    cmocka_unit_test(test_net_rx_mrg),
-	    cmocka_unit_test(test_net_rx_no_gso),
-	    cmocka_unit_test(test_net_rx_malformed),
-	    cmocka_unit_test(test_net_tap_deleted),
+	    cmocka_unit_test_teardown(test_net_config, net_teardown),
+	    cmocka_unit_test_teardown(test_net_tap_offloads, net_teardown),
+	    cmocka_unit_test_teardown(test_net_tx, net_teardown),
+	    cmocka_unit_test_teardown(test_net_tx_gso, net_teardown),
+	    cmocka_unit_test_teardown(test_net_rx, net_teardown),
+	    cmocka_unit_test_teardown(test_net_rx_stall, net_teardown),
+	    cmocka_unit_test_teardown(test_net_rx_gso, net_teardown),
+	    cmocka_unit_test_teardown(test_net_rx_mrg, net_teardown),
+	    cmocka_unit_test_teardown(test_net_rx_no_gso, net_teardown),
+	    cmocka_unit_test_teardown(test_net_rx_malformed, net_teardown),
+	    cmocka_unit_test_teardown(test_net_tap_deleted, net_teardown),
 	};
 
 	isolate();
