@@ -106,8 +106,13 @@ static void show_registers(void)
 {
 	for (unsigned i = 0; i < MAX_DOMAINS; i++)
 		if (domains[i])
-			for (unsigned j = 0; j < domains[i]->nr_vcpus; j++)
-				vcpu_dump_registers(domains[i]->vcpus[j]);
+			for (unsigned j = 0; j < domains[i]->nr_vcpus; j++) {
+				struct vcpu *v = domains[i]->vcpus[j];
+
+				vcpu_dump_registers(v);
+				vlapic_dump(&v->vlapic);
+				hvm->dump_events(v);
+			}
 }
 
 static void show_memory(void)

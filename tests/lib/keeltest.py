@@ -363,10 +363,13 @@ class Machine:
         self._log.flush()
         return self._log.text()
 
-    def tail(self, lines=FAILURE_CONTEXT_LINES):
-        """The last lines of the serial log without terminal control
-        sequences (GRUB's menu is drawn with them) or blank lines."""
-        text = ANSI_ESCAPE.sub("", self.log_text()).replace("\r", "")
+    def tail(self, lines=FAILURE_CONTEXT_LINES, text=None):
+        """The last lines of the serial log (or of text) without terminal
+        control sequences (GRUB's menu is drawn with them) or blank
+        lines."""
+        if text is None:
+            text = self.log_text()
+        text = ANSI_ESCAPE.sub("", text).replace("\r", "")
         kept = [line.rstrip() for line in text.split("\n") if line.strip()]
         return "\n".join(kept[-lines:])
 
@@ -469,9 +472,11 @@ class Machine:
 
     def keel_snapshot(self):
         """Keel's own view of its domains (debug key q: vCPU state, RIP,
-        pending vector, exits) and run queues (r), pressed on its debug
-        console; the serial log's last lines after them, or "" when the
-        machine does not run Keel."""
+        pending vector, exits), each vCPU's registers and interrupt state
+        (d) and the run queues (r), pressed on its debug console: the
+        serial log's last lines before them and everything after, or ""
+        when the machine does not run Keel."""
+        start = len(self.log_text())
         if KEEL_CONSOLE_HINT not in self.log_text():
             return ""
         try:
@@ -479,13 +484,17 @@ class Machine:
             self.expect(r"Keel debug console", 20)
             self.send("q")
             self.expect(r"exits:", 20)
+            self.send("d")
+            self.expect(r"(SVM|VMX): [^\n]*\n", 20)
             self.send("r")
             self.expect(r"cpu0: (running|idle)", 20)
             self.send(CTRL_A * 3)
             self.expect(r"input goes to Dom0 again", 20)
         except TestFailure:
             pass  # Keel's console did not answer: the log says so
-        return self.tail()
+        text = self.log_text()
+        return "%s\n%s" % (self.tail(20, text[:start]),
+                           self.tail(1000, text[start:]))
 
     def _with_keel_view(self, failure):
         """A shell that stopped answering under Keel: Keel's view goes into
@@ -494,8 +503,8 @@ class Machine:
         view = self.keel_snapshot()
         if not view:
             return failure
-        return TestFailure("%s\nthen Keel's debug keys q and r; last serial "
-                           "lines:\n%s" % (failure, view))
+        return TestFailure("%s\nthen Keel's debug keys q, d and r; last "
+                           "serial lines:\n%s" % (failure, view))
 
     def run(self, shell_cmd, timeout=30, check=False):
         """Run shell_cmd at a root shell prompt and return its output with
@@ -535,22 +544,32 @@ BOCHS_TYPE_CHUNK = 8
 BOCHS_TYPE_PAUSE = 0.1
 
 
+TAGGED_LINE = re.compile(r"\r*\([-\w]+\) ")
+
+
+def _trailing_crs(line):
+    return len(line) - len(line.rstrip("\r"))
+
+
 def dom0_stream(log):
     """Dom0's own console output in a serial log: Keel prints its lines and
     the DomUs' lines tagged "(name) ", and ends a Dom0 line early when one
     of them has to go out, so drop the tagged lines and all line breaks.
     Keel draws the cut part again before the line goes on
-    (hypervisor/common/console.c), so a cut part is dropped too: on the
-    wire, Dom0's own line ends are "\r\r\n" (its "\r\n", whose "\n" Keel
-    sends as "\r\n") and Keel's cut is "\r\n"."""
+    (hypervisor/common/console.c), so a cut part is dropped too. It ends
+    with as many CRs as the tagged line after it, one fewer than Dom0's
+    own line ends: Dom0 sends CR LF, and Keel sends every LF as CR LF."""
+    lines = ANSI_ESCAPE.sub("", log).split("\n")
     kept, cut = [], False
-    for line in ANSI_ESCAPE.sub("", log).split("\n"):
-        if re.match(r"\r*\([-\w]+\) ", line):
+    for i, line in enumerate(lines):
+        if TAGGED_LINE.match(line):
             continue
         text = line.replace("\r", "")
         if cut and text.startswith(kept[-1]):
             kept.pop()
-        cut = not line.endswith("\r\r") and bool(text)
+        after = lines[i + 1] if i + 1 < len(lines) else ""
+        cut = bool(text and TAGGED_LINE.match(after) and
+                   _trailing_crs(line) <= _trailing_crs(after))
         kept.append(text)
     return "".join(kept)
 

@@ -84,7 +84,7 @@ def free_figures(machine):
 def diagnostics(machine, suite, name):
     """Keel's view of its domains, Keel's log and the owner's log, for a
     failure's context."""
-    suite.note("Keel's debug keys q and r:\n" + machine.keel_snapshot())
+    suite.note("Keel's debug keys q, d and r:\n" + machine.keel_snapshot())
     try:
         machine.send(CTRL_RIGHT_BRACKET)
         machine.sendline()

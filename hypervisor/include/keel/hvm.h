@@ -147,6 +147,8 @@ struct hvm_ops {
 	bool (*interruptible)(struct vcpu *v);
 	/* Ask for EXIT_INTR_WINDOW as soon as interrupts can be taken. */
 	void (*request_intr_window)(struct vcpu *v, bool on);
+	/* Debug key 'd': the event-injection state, as of the last exit. */
+	void (*dump_events)(struct vcpu *v);
 	/* p2m page-table entries in the vendor's format (NPT or EPT). */
 	uint64_t (*p2m_entry)(uint64_t hpa, unsigned perms, bool large,
 			      bool uncached);

@@ -182,6 +182,8 @@ int vlapic_pending_irq(struct vlapic *l);
 void vlapic_irq_injected(struct vlapic *l, uint8_t vector);
 /* The vCPU did not take an injected vector after all: back to the IRR. */
 void vlapic_irq_requeue(struct vlapic *l, uint8_t vector);
+/* Debug key 'd': TPR, PPR and the highest ISR and IRR vectors. */
+void vlapic_dump(const struct vlapic *l);
 
 /*
  * Guest TSC at which vlapic_timer_expire should next be called, 0 when no

@@ -257,6 +257,12 @@ void vlapic_irq_requeue(struct vlapic *l, uint8_t vector)
 	vec_set(l->irr, vector);
 }
 
+void vlapic_dump(const struct vlapic *l)
+{
+	printk("  vLAPIC: TPR %x, PPR %x, highest ISR %d, highest IRR %d\n",
+	       l->tpr, ppr(l), vec_highest(l->isr), vec_highest(l->irr));
+}
+
 /* EOI retires the highest in-service vector (§11.8.5). */
 static void eoi(struct vlapic *l)
 {

@@ -697,6 +697,21 @@ static void svm_request_intr_window(struct vcpu *v, bool on)
 	set_intr_window(to_svm(v), on);
 }
 
+static void svm_dump_events(struct vcpu *v)
+{
+	const struct svm_vcpu *s = to_svm(v);
+	const struct vmcb *vmcb = s->vmcb;
+
+	printk("  SVM: shadow %d, EVENTINJ %lx, V_IRQ %d (vector %lu, "
+	       "priority %lu), VINTR exit %s, interrupt in V_IRQ %s\n",
+	       !!(vmcb->interrupt_shadow & INT_SHADOW), vmcb->eventinj,
+	       !!(vmcb->vintr & V_IRQ),
+	       (vmcb->vintr >> V_INTR_VECTOR_SHIFT) & 0xFF,
+	       (vmcb->vintr >> V_INTR_PRIO_SHIFT) & 0xF,
+	       (vmcb->intercept_misc1 & INTERCEPT_VINTR) ? "on" : "off",
+	       s->virq_pending ? "yes" : "no");
+}
+
 /* NPT entries use the host page-table format; guest accesses are user. */
 static uint64_t svm_p2m_entry(uint64_t hpa, unsigned perms, bool large,
 			      bool uncached)
@@ -756,6 +771,7 @@ static const struct hvm_ops svm_ops = {
     .inject_event = svm_inject_event,
     .interruptible = svm_interruptible,
     .request_intr_window = svm_request_intr_window,
+    .dump_events = svm_dump_events,
     .p2m_entry = svm_p2m_entry,
     .p2m_table_entry = svm_p2m_table_entry,
     .p2m_present = svm_p2m_present,

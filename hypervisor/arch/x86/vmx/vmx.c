@@ -128,6 +128,16 @@ static void vmx_request_intr_window(struct vcpu *v, bool on)
 		     : x->proc & ~PROC_INTR_WINDOW_EXITING;
 }
 
+static void vmx_dump_events(struct vcpu *v)
+{
+	const struct vmx_vcpu *x = to_vmx(v);
+
+	printk("  VMX: interruptibility %x, entry event %x, interrupt window "
+	       "exit %s\n",
+	       x->intr_state, x->event.info,
+	       (x->proc & PROC_INTR_WINDOW_EXITING) ? "on" : "off");
+}
+
 /*
  * An event whose delivery the exit interrupted is delivered again on the
  * next entry, with its error code and, for software events, the length of
@@ -500,6 +510,7 @@ const struct hvm_ops vmx_ops = {
     .inject_event = vmx_inject_event,
     .interruptible = vmx_interruptible,
     .request_intr_window = vmx_request_intr_window,
+    .dump_events = vmx_dump_events,
     .p2m_entry = vmx_p2m_entry,
     .p2m_table_entry = vmx_p2m_table_entry,
     .p2m_present = vmx_p2m_present,
