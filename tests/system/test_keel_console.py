@@ -5,7 +5,8 @@
    log has said it owns the physical LAPIC timer; Ctrl-A three times gives
    Keel's debug console (its banner points to 'h'), whose keys follow
    Xen's letters: 'q' prints domains with per-exit counters, 'd' every
-   vCPU's registers, 'm' memory, 't' timer statistics, 'r' run queues;
+   vCPU's registers and interrupt state, 'm' memory, 't' timer
+   statistics, 'r' run queues;
    Ctrl-A three times hands input back and Dom0 still runs commands.
 2. The same ISO on a CPU without SVM (-cpu qemu64) prints why Keel cannot
    run and halts: the emulator is still running (no reset, no triple
@@ -56,8 +57,11 @@ def debug_console(suite, iso):
                   r"cpuid=\d+.*rdmsr=\d+",
              "'q' shows Dom0's vCPU state and exit counters"),
             ("d", r"d0 v0: RIP [0-9a-f]{4}:[0-9a-f]{16} RFLAGS [0-9a-f]+ "
-                  r"CPL \d.*\r?\n.*RAX [0-9a-f]{16} RBX",
-             "'d' shows Dom0's vCPU registers"),
+                  r"CPL \d.*\r?\n.*RAX [0-9a-f]{16} RBX(.*\r?\n)+"
+                  r".*vLAPIC: TPR [0-9a-f]+, PPR [0-9a-f]+, highest ISR "
+                  r"-?\d+, highest IRR -?\d+\r*\n.*SVM: shadow [01], "
+                  r"EVENTINJ [0-9a-f]+, V_IRQ [01] ",
+             "'d' shows Dom0's vCPU registers, vLAPIC and injection state"),
             ("m", r"frame allocator: \d+ MiB managed",
              "'m' shows memory usage"),
             ("t", r"cpu0: timer interrupts \d+",
