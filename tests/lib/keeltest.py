@@ -445,9 +445,13 @@ class Machine:
         self.send(s + "\r")
 
     def wait_for_shell(self, timeout=None):
-        """Wait for the Dom0 initramfs banner and its first shell prompt."""
-        self.expect(re.escape(DOM0_BANNER), timeout)
-        self.expect(DOM0_PROMPT, timeout)
+        """Wait for the Dom0 initramfs banner and its first shell prompt;
+        a boot that stops on the way gets Keel's view in its failure."""
+        try:
+            self.expect(re.escape(DOM0_BANNER), timeout)
+            self.expect(DOM0_PROMPT, timeout)
+        except TestFailure as e:
+            raise self._with_keel_view(e)
 
     def login(self, user, password, timeout=None):
         """Log in at a getty on the serial console (a systemd Dom0 such as
@@ -490,8 +494,8 @@ class Machine:
             self.expect(r"cpu0: (running|idle)", 20)
             self.send(CTRL_A * 3)
             self.expect(r"input goes to Dom0 again", 20)
-        except TestFailure:
-            pass  # Keel's console did not answer: the log says so
+        except (TestFailure, OSError, pexpect.ExceptionPexpect):
+            pass  # Keel's console did not answer (or the emulator is gone)
         text = self.log_text()
         return "%s\n%s" % (self.tail(20, text[:start]),
                            self.tail(1000, text[start:]))
