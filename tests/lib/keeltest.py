@@ -480,8 +480,8 @@ class Machine:
         (d) and the run queues (r), pressed on its debug console: the
         serial log's last lines before them and everything after, or ""
         when the machine does not run Keel."""
-        start = len(self.log_text())
-        if KEEL_CONSOLE_HINT not in self.log_text():
+        before = self.log_text()
+        if KEEL_CONSOLE_HINT not in before:
             return ""
         try:
             self.send(CTRL_A * 3)
@@ -496,9 +496,8 @@ class Machine:
             self.expect(r"input goes to Dom0 again", 20)
         except (TestFailure, OSError, pexpect.ExceptionPexpect):
             pass  # Keel's console did not answer (or the emulator is gone)
-        text = self.log_text()
-        return "%s\n%s" % (self.tail(20, text[:start]),
-                           self.tail(1000, text[start:]))
+        after = self.log_text()[len(before):]
+        return "%s\n%s" % (self.tail(20, before), self.tail(1000, after))
 
     def _with_keel_view(self, failure):
         """A shell that stopped answering under Keel: Keel's view goes into
