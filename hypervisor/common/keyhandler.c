@@ -142,9 +142,11 @@ static void show_timers(void)
 
 		if (!p->online)
 			continue;
-		printk("cpu%u: timer interrupts %lu, kicks %lu\n", c,
-		       p->irq_count[TIMER_VECTOR],
-		       p->irq_count[IPI_KICK_VECTOR]);
+		printk("cpu%u: timer interrupts %lu, kicks %lu, loop passes "
+		       "%lu, longest between two %lu ms, stalls %lu\n",
+		       c, p->irq_count[TIMER_VECTOR],
+		       p->irq_count[IPI_KICK_VECTOR], p->loop_passes,
+		       p->longest_gap / tsc_khz(), p->stalls);
 	}
 	for (unsigned g = 0; g < MAX_GSIS; g++)
 		if (gsi_interrupt_count(g))

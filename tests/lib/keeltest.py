@@ -477,7 +477,8 @@ class Machine:
     def keel_snapshot(self):
         """Keel's own view of its domains (debug key q: vCPU state, RIP,
         pending vector, exits), each vCPU's registers and interrupt state
-        (d) and the run queues (r), pressed on its debug console: the
+        (d), the run queues (r) and each CPU's timer and loop statistics
+        (t), pressed on its debug console: the
         serial log's last lines before them and everything after, or ""
         when the machine does not run Keel."""
         before = self.log_text()
@@ -492,6 +493,8 @@ class Machine:
             self.expect(r"(SVM|VMX): [^\n]*\n", 20)
             self.send("r")
             self.expect(r"cpu0: (running|idle)", 20)
+            self.send("t")
+            self.expect(r"VM entries recovered", 20)
             self.send(CTRL_A * 3)
             self.expect(r"input goes to Dom0 again", 20)
         except (TestFailure, OSError, pexpect.ExceptionPexpect):
@@ -506,7 +509,7 @@ class Machine:
         view = self.keel_snapshot()
         if not view:
             return failure
-        return TestFailure("%s\nthen Keel's debug keys q, d and r; last "
+        return TestFailure("%s\nthen Keel's debug keys q, d, r and t; last "
                            "serial lines:\n%s" % (failure, view))
 
     def run(self, shell_cmd, timeout=30, check=False):

@@ -39,6 +39,12 @@ struct percpu {
 	/* Passes of the vCPU loop begun here: domain_destroy() waits for
 	 * each CPU to begin one (vcpu_loop_quiesce()). */
 	uint64_t loop_passes;
+	/* The vCPU loop's watch on itself (vcpu_loop.c, debug key 't'). */
+	uint64_t pass_tsc;    /* TSC when its latest pass began */
+	uint64_t longest_gap; /* TSC cycles, the longest between passes */
+	uint64_t watch_due;   /* TSC of its next look at the others */
+	uint64_t stall_seen;  /* pass_tsc of its last stall reported */
+	uint64_t stalls;      /* stalls another CPU reported and kicked */
 	bool online;
 };
 

@@ -149,6 +149,71 @@ static uint64_t run_vtimers(unsigned cpu, uint64_t horizon)
 }
 
 /*
+ * A pass ends by its horizon, at most IDLE_NS away, through the CPU's own
+ * timer, or earlier by an exit or a kick. A CPU that began no pass for
+ * several times that lost its timer interrupt (in a guest or in HLT) or
+ * spins in Keel: the first other CPU to see it reports it, with the state
+ * of its timer, and kicks it, which ends a guest run or a halt. Looked at
+ * once per IDLE_NS by each CPU.
+ */
+#define STALL_NS (3 * IDLE_NS)
+
+static void report_stall(unsigned cpu, uint64_t seen, uint64_t now)
+{
+	static uint64_t reported;
+	struct percpu *p = &percpu_area[cpu];
+	uint64_t armed = __atomic_load_n(&p->timer_deadline, __ATOMIC_RELAXED);
+	struct vcpu *v = __atomic_load_n(&p->current, __ATOMIC_ACQUIRE);
+	uint64_t n = __atomic_add_fetch(&reported, 1, __ATOMIC_RELAXED);
+	uint64_t khz = tsc_khz();
+
+	__atomic_add_fetch(&p->stalls, 1, __ATOMIC_RELAXED);
+	lapic_send_ipi(p->apic_id, IPI_KICK_VECTOR);
+	if (n > 16 && n % 1024)
+		return;
+	/* v cannot be freed meanwhile: that waits for this CPU to begin a
+	 * new pass (vcpu_loop_quiesce()). */
+	if (v)
+		printk("cpu%u: in d%uv%u", cpu, v->dom->id, v->id);
+	else
+		printk("cpu%u: not in a guest", cpu);
+	printk(" and no new pass of its vCPU loop for %lu ms; its timer %s "
+	       "%lu us; kicked by cpu%u (%lu stalls so far)\n",
+	       (now - seen) / khz,
+	       !armed	     ? "not armed,"
+	       : armed > now ? "due in"
+			     : "overdue by",
+	       !armed ? 0
+		      : (armed > now ? armed - now : now - armed) * 1000 / khz,
+	       this_cpu()->cpu, n);
+}
+
+static void watch_passes(struct percpu *self, uint64_t now)
+{
+	uint64_t gap =
+	    self->pass_tsc && now > self->pass_tsc ? now - self->pass_tsc : 0;
+
+	if (gap > self->longest_gap)
+		self->longest_gap = gap;
+	__atomic_store_n(&self->pass_tsc, now, __ATOMIC_RELAXED);
+	if (now < self->watch_due)
+		return;
+	self->watch_due = now + ns_to_tsc(IDLE_NS);
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		struct percpu *p = &percpu_area[c];
+		uint64_t seen = __atomic_load_n(&p->pass_tsc, __ATOMIC_RELAXED);
+
+		if (p == self || !p->online || !seen || seen >= now ||
+		    now - seen < ns_to_tsc(STALL_NS))
+			continue;
+		/* One report per stall, whichever CPU sees it first. */
+		if (__atomic_exchange_n(&p->stall_seen, seen,
+					__ATOMIC_RELAXED) != seen)
+			report_stall(c, seen, now);
+	}
+}
+
+/*
  * Opens a window for pending physical interrupts (STI shadow: NOP). Their
  * handlers (console input, forwarded GSIs) run here, with no lock held.
  */
@@ -180,6 +245,7 @@ __noreturn void vcpu_loop(void)
 		 * prev, which the scheduler has not let go of yet. */
 		__atomic_add_fetch(&this_cpu()->loop_passes, 1,
 				   __ATOMIC_SEQ_CST);
+		watch_passes(this_cpu(), now);
 		horizon = run_vtimers(cpu, now + ns_to_tsc(IDLE_NS));
 		dec = sched_schedule(cpu, prev);
 		if (prev && dec.next != prev) {
