@@ -142,9 +142,11 @@ static void show_timers(void)
 
 		if (!p->online)
 			continue;
-		printk("cpu%u: timer interrupts %lu, kicks %lu, loop passes "
-		       "%lu, longest between two %lu ms, stalls %lu\n",
+		printk("cpu%u: timer interrupts %lu (up to %lu us late), kicks "
+		       "%lu, loop passes %lu, longest between two %lu ms, "
+		       "stalls %lu\n",
 		       c, p->irq_count[TIMER_VECTOR],
+		       p->timer_late_max * 1000 / tsc_khz(),
 		       p->irq_count[IPI_KICK_VECTOR], p->loop_passes,
 		       p->longest_gap / tsc_khz(), p->stalls);
 	}

@@ -509,8 +509,14 @@ class Machine:
         view = self.keel_snapshot()
         if not view:
             return failure
-        return TestFailure("%s\nthen Keel's debug keys q, d, r and t; last "
-                           "serial lines:\n%s" % (failure, view))
+        headline, _, rest = str(failure).partition("\n")
+        # What tells a waiting guest from a stopped CPU comes first: a
+        # report that cuts long output keeps the beginning.
+        summary = [line for line in self.tail(5000).split("\n")
+                   if SNAPSHOT_SUMMARY.search(line)][-SNAPSHOT_SUMMARY_LINES:]
+        return TestFailure("%s\nKeel's view (debug keys q, d, r and t):\n%s"
+                           "\n%s\nthen the keys; last serial lines:\n%s"
+                           % (headline, "\n".join(summary), rest, view))
 
     def run(self, shell_cmd, timeout=30, check=False):
         """Run shell_cmd at a root shell prompt and return its output with
@@ -549,6 +555,16 @@ BOCHS_IPS = 50000000
 BOCHS_TYPE_CHUNK = 8
 BOCHS_TYPE_PAUSE = 0.1
 
+
+# The lines of Keel's debug keys that a failure report leads with: stall
+# reports, each vCPU's state and interrupt controls, the run queues.
+SNAPSHOT_SUMMARY = re.compile(
+    r"^\(keel\) (cpu\d+: (in d|not in a guest|running|idle|timer interrupts"
+    r"|its previous pass)"
+    r"|  d\d+v\d+: |d\d+ v\d+: RIP|  vLAPIC: |  (SVM|VMX): "
+    r"|  d\d+v\d+ (running|queued|moving|asleep)|d\d+: domain crashed"
+    r"|VM entries recovered)")
+SNAPSHOT_SUMMARY_LINES = 40
 
 TAGGED_LINE = re.compile(r"\r*\([-\w]+\) ")
 

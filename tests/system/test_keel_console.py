@@ -6,7 +6,8 @@
    Keel's debug console (its banner points to 'h'), whose keys follow
    Xen's letters: 'q' prints domains with per-exit counters, 'd' every
    vCPU's registers and interrupt state, 'm' memory, 't' timer
-   statistics, 'r' run queues;
+   statistics, 'r' run queues; with the emulator stopped for 5 s, Keel's
+   CPU reports the long pass and its late timer once it runs again;
    Ctrl-A three times hands input back and Dom0 still runs commands.
 2. The same ISO on a CPU without SVM (-cpu qemu64) prints why Keel cannot
    run and halts: the emulator is still running (no reset, no triple
@@ -17,6 +18,7 @@
 
 import os
 import re
+import signal
 import sys
 import time
 
@@ -64,7 +66,7 @@ def debug_console(suite, iso):
              "'d' shows Dom0's vCPU registers, vLAPIC and injection state"),
             ("m", r"frame allocator: \d+ MiB managed",
              "'m' shows memory usage"),
-            ("t", r"cpu0: timer interrupts \d+, kicks \d+, loop passes "
+            ("t", r"cpu0: timer interrupts \d+ \(up to \d+ us late\), kicks \d+, loop passes "
                   r"[1-9]\d*, longest between two \d+ ms, stalls 0",
              "'t' shows timer, interrupt and vCPU loop statistics"),
             ("r", r"cpu0: (running|idle)[^\n]*\n[^\n]*d0v0 \w+, affinity "
@@ -79,6 +81,23 @@ def debug_console(suite, iso):
                 suite.ok(what)
             except keeltest.TestFailure as e:
                 suite.fail(what, e)
+
+        # A CPU held up for seconds (here the whole emulator, stopped)
+        # says so when it is back: how long its pass took and how late its
+        # timer came.
+        what = "a CPU stopped for 5 s reports its late timer once back"
+        os.kill(machine.child.pid, signal.SIGSTOP)
+        time.sleep(5)
+        os.kill(machine.child.pid, signal.SIGCONT)
+        try:
+            m = machine.expect(r"cpu0: its previous pass of the vCPU loop "
+                               r"took (\d+) ms \((idle|running d0v0)\); its "
+                               r"timer's latest interrupt came (\d+) ms late",
+                               timeout=20)
+            suite.check(what, int(m.group(1)) >= 4000 and
+                        int(m.group(3)) >= 3000, m.group(0))
+        except keeltest.TestFailure as e:
+            suite.fail(what, e)
 
         machine.send(CTRL_A * 3)
         what = "Dom0 keeps running and takes input after Ctrl-A x3"

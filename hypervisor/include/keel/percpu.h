@@ -35,6 +35,8 @@ struct percpu {
 	void *arch;	      /* vendor per-CPU state (host save area) */
 	uint64_t irq_count[256];
 	uint64_t timer_deadline; /* TSC of the next programmed Keel timer */
+	uint64_t timer_late;	 /* TSC cycles its latest interrupt came late */
+	uint64_t timer_late_max; /* and the most it ever came late */
 	uint64_t exits; /* guest exits taken here: TLB shootdown waits on it */
 	/* Passes of the vCPU loop begun here: domain_destroy() waits for
 	 * each CPU to begin one (vcpu_loop_quiesce()). */

@@ -188,13 +188,36 @@ static void report_stall(unsigned cpu, uint64_t seen, uint64_t now)
 	       this_cpu()->cpu, n);
 }
 
-static void watch_passes(struct percpu *self, uint64_t now)
+/*
+ * The CPU's own account once it is back, which a CPU without others to
+ * watch it can give too: how long the previous pass took, what it did,
+ * and how late its timer's latest interrupt came.
+ */
+static void report_gap(const struct percpu *self, uint64_t gap,
+		       const struct vcpu *prev)
+{
+	uint64_t khz = tsc_khz();
+
+	printk("cpu%u: its previous pass of the vCPU loop took %lu ms (",
+	       self->cpu, gap / khz);
+	if (prev)
+		printk("running d%uv%u", prev->dom->id, prev->id);
+	else
+		printk("idle");
+	printk("); its timer's latest interrupt came %lu ms late\n",
+	       self->timer_late / khz);
+}
+
+static void watch_passes(struct percpu *self, uint64_t now,
+			 const struct vcpu *prev)
 {
 	uint64_t gap =
 	    self->pass_tsc && now > self->pass_tsc ? now - self->pass_tsc : 0;
 
 	if (gap > self->longest_gap)
 		self->longest_gap = gap;
+	if (gap > ns_to_tsc(STALL_NS))
+		report_gap(self, gap, prev);
 	__atomic_store_n(&self->pass_tsc, now, __ATOMIC_RELAXED);
 	if (now < self->watch_due)
 		return;
@@ -245,7 +268,7 @@ __noreturn void vcpu_loop(void)
 		 * prev, which the scheduler has not let go of yet. */
 		__atomic_add_fetch(&this_cpu()->loop_passes, 1,
 				   __ATOMIC_SEQ_CST);
-		watch_passes(this_cpu(), now);
+		watch_passes(this_cpu(), now, prev);
 		horizon = run_vtimers(cpu, now + ns_to_tsc(IDLE_NS));
 		dec = sched_schedule(cpu, prev);
 		if (prev && dec.next != prev) {

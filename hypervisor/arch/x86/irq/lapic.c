@@ -84,11 +84,19 @@ static void lapic_error(struct cpu_regs *regs)
 }
 
 /* The timer only has to end a guest run or an idle HLT: the scheduler
- * loop looks at what is due. */
+ * loop looks at what is due. How late it came is kept for debug key 't'
+ * and the vCPU loop's stall reports. */
 static void lapic_timer_interrupt(struct cpu_regs *regs)
 {
+	struct percpu *p = this_cpu();
+	uint64_t now = rdtsc();
+
 	(void)regs;
-	this_cpu()->timer_deadline = 0;
+	p->timer_late = p->timer_deadline && now > p->timer_deadline
+			    ? now - p->timer_deadline
+			    : 0;
+	p->timer_late_max = MAX(p->timer_late_max, p->timer_late);
+	p->timer_deadline = 0;
 }
 
 void lapic_init(void)
