@@ -49,15 +49,17 @@ kvm_works() {
 
 case ${KEEL_ACCEL:-auto} in
 kvm) accel=(-accel kvm -cpu host -smp 2) ;;
-tcg) accel=(-accel tcg -cpu max -smp 1) ;;
+tcg) accel=(-accel tcg,thread=single -cpu max -smp 1) ;;
 auto)
 	if kvm_works; then
 		accel=(-accel kvm -cpu host -smp 2)
 	else
-		# One CPU: QEMU 7.2's multi-threaded TCG can crash while Dom0
-		# sizes PCI BARs with other vCPU threads running (README, Testing).
+		# One CPU, emulated in one thread: QEMU 7.2's multi-threaded
+		# TCG can crash while Dom0 sizes PCI BARs with other vCPU
+		# threads running, and can hold back a due LAPIC timer until
+		# the next key press (README, Testing).
 		echo "run-qemu: KVM not usable here; emulating (TCG, -cpu max, 1 CPU)" >&2
-		accel=(-accel tcg -cpu max -smp 1)
+		accel=(-accel tcg,thread=single -cpu max -smp 1)
 	fi
 	;;
 *)

@@ -97,7 +97,8 @@ def run_boot(suite, tag, boot, measures, timeout, mem="512M"):
                        [(binary_path(b), c) for b, c in boot.modules],
                        keel_cmdline=boot.keel_cmdline)
     machine = keeltest.Machine(tag, iso=iso, cpu="max", smp=boot.pcpus,
-                               mem=mem, timeout=timeout)
+                               mem=mem, timeout=timeout,
+                               mttcg=boot.pcpus > 1)
     with machine:
         try:
             machine.wait_until(

@@ -221,8 +221,14 @@ class Machine:
 
     def __init__(self, name, iso=None, cpu="max", smp=1, mem="1G",
                  uefi=False, extra_args=(), timeout=120,
-                 logdir=None, backend="qemu"):
+                 logdir=None, backend="qemu", mttcg=False):
         self.name = name
+        # QEMU runs the emulated CPUs in one thread unless a test needs
+        # them truly in parallel (SMP races, per-CPU rates): its
+        # multi-threaded TCG can hold a due LAPIC timer back until
+        # another event wakes its main loop, which stalled an idle Keel
+        # for minutes (docs/testing-notes.md).
+        self.mttcg = mttcg
         self.iso = iso
         self.cpu = cpu
         self.smp = smp
@@ -244,7 +250,8 @@ class Machine:
     # -- life cycle -----------------------------------------------------
 
     def qemu_argv(self):
-        argv = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35",
+        accel = "tcg" if self.mttcg else "tcg,thread=single"
+        argv = ["qemu-system-x86_64", "-accel", accel, "-machine", "q35",
                 "-cpu", self.cpu, "-smp", str(self.smp), "-m", str(self.mem),
                 "-nographic", "-no-reboot", "-monitor", "none",
                 # A raw stdio chardev without the mux: QEMU's Ctrl-A escape

@@ -122,7 +122,7 @@ def top_table(out):
 
 
 def dom0_machine(suite, name, keel_cmdline="maxcpus=2 dom0_max_vcpus=1",
-                 boot_deadline=300):
+                 boot_deadline=300, mttcg=False):
     """A Machine for Keel and the test ISO's Dom0 on two physical CPUs
     with 2 GiB, from an ISO of its own with keel_cmdline: by default
     Dom0 has one vCPU (with more, QEMU 7.2's multi-threaded TCG can crash
@@ -139,7 +139,7 @@ def dom0_machine(suite, name, keel_cmdline="maxcpus=2 dom0_max_vcpus=1",
     keeltest.build_iso(iso, keeltest.out_path("keel.elf"),
                        keeltest.dom0_modules(), keel_cmdline=keel_cmdline)
     return keeltest.Machine(name, iso=iso, cpu="max", smp=2, mem="2G",
-                            timeout=boot_deadline)
+                            timeout=boot_deadline, mttcg=mttcg)
 
 
 def wait_for_dom0(suite, machine):

@@ -43,7 +43,7 @@ def main():
         keel_cmdline="maxcpus=2 dom0_mem=512M domu=tri:1,mem=32M "
                      "domu=cpu:2,mem=32M,weight=512")
     machine = keeltest.Machine("boot-domains", iso=iso, cpu="max", smp=2,
-                               mem="1G", timeout=120)
+                               mem="1G", timeout=120, mttcg=True)
     with machine:
         # The domains run concurrently from the moment they are created:
         # wait for both verdicts, then read the whole log. A DomU line can
@@ -104,7 +104,7 @@ def destroy_boot_domains(suite):
         keel_cmdline="maxcpus=2 dom0_mem=512M domu=busy:1,mem=32M "
                      "domu=tri:2,mem=32M")
     machine = keeltest.Machine("boot-domains-destroy", iso=iso, cpu="max",
-                               smp=2, mem="1G", timeout=180)
+                               smp=2, mem="1G", timeout=180, mttcg=True)
     with machine:
         try:
             machine.expect(r"TEST domctl: (PASS|FAIL[^\r\n]*)", 180)

@@ -212,7 +212,7 @@ def check_bad_args(suite, machine):
 def main():
     suite = keeltest.Suite("kl top")
     machine = kldom0.dom0_machine(suite, "kl-top",
-                                  boot_deadline=BOOT_DEADLINE)
+                                  boot_deadline=BOOT_DEADLINE, mttcg=True)
     with machine:
         kldom0.wait_for_dom0(suite, machine)
         try:

@@ -53,7 +53,7 @@ def main():
                      "domu=capped:3,mem=32M,cap=25,pin=0 "
                      "domu=filler:4,mem=32M,pin=0")
     machine = keeltest.Machine("scheduler", iso=iso, cpu="max", smp=2,
-                               mem="512M", timeout=120)
+                               mem="512M", timeout=120, mttcg=True)
     with machine:
         # The guests on the two CPUs report in no fixed order: wait for
         # each one's line in the whole log, up to its end so that the

@@ -44,7 +44,7 @@ def boot(suite, iso, attempt):
     # 7.2's multi-threaded TCG can crash (a vCPU thread remapping memory
     # flushes the TLBs of the others from its own thread).
     machine = keeltest.Machine("smp-dom0", iso=iso, cpu="max", smp=CPUS,
-                               mem="3G", timeout=900,
+                               mem="3G", timeout=900, mttcg=True,
                                extra_args=["-vga", "none", "-nic", "none"])
     machine.start()
     start = time.monotonic()
