@@ -66,8 +66,9 @@ def debug_console(suite, iso):
              "'d' shows Dom0's vCPU registers, vLAPIC and injection state"),
             ("m", r"frame allocator: \d+ MiB managed",
              "'m' shows memory usage"),
-            ("t", r"cpu0: timer interrupts \d+ \(up to \d+ us late\), kicks \d+, loop passes "
-                  r"[1-9]\d*, longest between two \d+ ms, stalls 0",
+            ("t", r"cpu0: timer interrupts \d+ \(up to \d+ us late\), "
+                  r"kicks \d+, loop passes [1-9]\d*, longest between two "
+                  r"\d+ ms, stalls 0",
              "'t' shows timer, interrupt and vCPU loop statistics"),
             ("r", r"cpu0: (running|idle)[^\n]*\n[^\n]*d0v0 \w+, affinity "
                   r"0x[0-9a-f]+, ran \d+ ms",
