@@ -211,12 +211,13 @@ static void report_gap(const struct percpu *self, uint64_t gap,
 static void watch_passes(struct percpu *self, uint64_t now,
 			 const struct vcpu *prev)
 {
+	uint64_t stall = ns_to_tsc(STALL_NS);
 	uint64_t gap =
 	    self->pass_tsc && now > self->pass_tsc ? now - self->pass_tsc : 0;
 
 	if (gap > self->longest_gap)
 		self->longest_gap = gap;
-	if (gap > ns_to_tsc(STALL_NS))
+	if (gap > stall)
 		report_gap(self, gap, prev);
 	__atomic_store_n(&self->pass_tsc, now, __ATOMIC_RELAXED);
 	if (now < self->watch_due)
@@ -227,7 +228,7 @@ static void watch_passes(struct percpu *self, uint64_t now,
 		uint64_t seen = __atomic_load_n(&p->pass_tsc, __ATOMIC_RELAXED);
 
 		if (p == self || !p->online || !seen || seen >= now ||
-		    now - seen < ns_to_tsc(STALL_NS))
+		    now - seen < stall)
 			continue;
 		/* One report per stall, whichever CPU sees it first. */
 		if (__atomic_exchange_n(&p->stall_seen, seen,
