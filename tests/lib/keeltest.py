@@ -458,7 +458,7 @@ class Machine:
             self.expect(re.escape(DOM0_BANNER), timeout)
             self.expect(DOM0_PROMPT, timeout)
         except TestFailure as e:
-            raise self._with_keel_view(e)
+            raise self.with_keel_view(e)
 
     def login(self, user, password, timeout=None):
         """Log in at a getty on the serial console (a systemd Dom0 such as
@@ -509,7 +509,7 @@ class Machine:
         after = self.log_text()[len(before):]
         return "%s\n%s" % (self.tail(20, before), self.tail(1000, after))
 
-    def _with_keel_view(self, failure):
+    def with_keel_view(self, failure):
         """A shell that stopped answering under Keel: Keel's view goes into
         the failure, to tell a guest that waits from one that runs or was
         stopped."""
@@ -544,7 +544,7 @@ class Machine:
             self.expect(re.escape("@@KEEL-END-%s:" % tag) + r"(\d+)@@",
                         timeout)
         except TestFailure as e:
-            raise self._with_keel_view(e)
+            raise self.with_keel_view(e)
         self.last_status = int(self.child.match.group(1))
         output = self.child.before.replace("\r", "")
         if check and self.last_status != 0:

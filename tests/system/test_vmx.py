@@ -201,12 +201,15 @@ def run_smp(suite, keel_elf):
                 re.search(r"Panic on cpu|domain crashed", log))
 
     with machine:
+        view = ""
         try:
             machine.wait_until(finished, "both verdicts", SMP_TIMEOUT)
-        except keeltest.TestFailure:
-            pass  # each missing verdict fails below
+        except keeltest.TestFailure as e:
+            # Each missing verdict fails below, with Keel's view of both
+            # domains to tell a waiting guest from a stopped CPU.
+            view = "\n" + str(machine.with_keel_view(e))
         log = keeltest.ANSI_ESCAPE.sub("", machine.log_text())
-    tail = machine.tail()
+    tail = machine.tail() + view
     online = re.search(r"SMP: (\d+) of (\d+) CPUs online", log)
     suite.check(label + ": Keel runs on 2 physical CPUs",
                 online and online.group(1) == "2",
