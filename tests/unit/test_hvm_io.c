@@ -120,6 +120,9 @@ void vcpu_wake(struct vcpu *v)
 	wakes++;
 }
 
+/* The pages mapped since setup, which p2m_lookup finds. */
+static uint64_t mapped[2048];
+
 int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	    unsigned perms, bool uncached)
 {
@@ -127,13 +130,25 @@ int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
 	(void)size;
 	(void)perms;
 	(void)uncached;
-	p2m_maps++;
+	assert_true(p2m_maps < ARRAY_SIZE(mapped));
+	mapped[p2m_maps++] = gpa;
 	p2m_mapped_gpa = gpa;
 	/* A table for each 2 MiB, as the real p2m needs. */
 	if (gpa / MiB(2) != last_table)
 		d->p2m_pages++;
 	last_table = gpa / MiB(2);
 	return 0;
+}
+
+int p2m_lookup(struct domain *d, uint64_t gpa, uint64_t *hpa)
+{
+	(void)d;
+	for (unsigned i = 0; i < p2m_maps; i++)
+		if (mapped[i] == (gpa & ~(PAGE_SIZE - 1))) {
+			*hpa = gpa;
+			return 0;
+		}
+	return -EFAULT;
 }
 
 /* A device that records its last access and answers reads with `value`. */
@@ -436,6 +451,22 @@ static void test_dom0_mmio_quota(void **state)
 }
 
 /*
+ * Two Dom0 vCPUs that fault on one page at once: the second finds it
+ * mapped by the first and retries the access, with nothing mapped again
+ * (which would wait for every CPU in Dom0 with its lock held).
+ */
+static void test_dom0_mmio_raced(void **state)
+{
+	(void)state;
+	dom.privileged = true;
+	npf_at(GiB(4) + 0x10);
+	npf_at(GiB(4) + 0x20);
+	assert_int_equal(p2m_maps, 1);
+	assert_int_equal(crashes, 0);
+	assert_int_equal(gs.rip, GUEST_RIP);
+}
+
+/*
  * I/O requests (hvm/ioreq.c): an MMIO load and an IN to Dom0's ranges
  * retire at once (RIP moves on), post a request and block the vCPU, which
  * an interrupt does not wake; DONE puts the answer, masked to the width,
@@ -566,6 +597,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_dispatch_needs_the_domain_lock, setup),
 	    cmocka_unit_test_setup(test_unclaimed_mmio, setup),
 	    cmocka_unit_test_setup(test_dom0_mmio_quota, setup),
+	    cmocka_unit_test_setup(test_dom0_mmio_raced, setup),
 	    cmocka_unit_test_setup(test_ioreq_mmio_load, setup),
 	    cmocka_unit_test_setup(test_ioreq_port_and_doorbell, setup),
 	};

@@ -67,8 +67,16 @@ static void emulate(struct vcpu *v, uint64_t gpa,
 
 static void dom0_map_mmio(struct domain *d, struct vcpu *v, uint64_t page)
 {
-	uint64_t before = d->p2m_pages;
+	uint64_t before = d->p2m_pages, hpa;
 
+	/*
+	 * Another vCPU faulted on the same page at the same time and mapped
+	 * it first: the access is simply retried. Mapping it again would
+	 * replace a present entry and wait, with d->lock held, for every CPU
+	 * in d to leave its guest (vcpu_loop_evict_domain()).
+	 */
+	if (!p2m_lookup(d, page, &hpa))
+		return;
 	if (d->mmio_p2m_pages >= DOM0_MMIO_TABLES_MAX) {
 		domain_crash(d, v,
 			     "MMIO %lx: over Dom0's quota of %u page-table "

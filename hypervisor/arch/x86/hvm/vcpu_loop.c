@@ -25,9 +25,10 @@
  * wait until it has left. Its next entry flushes, because the vendor code
  * marked every vCPU of d before this was called (hvm_ops.p2m_flush).
  * Waiting is safe with d->lock held: a CPU counts its exit before it
- * takes the lock to handle it. A caller holding no lock (domain
- * destruction) passes `unlocked` and takes interrupts while it waits, as
- * the CPU waited for may itself wait for this one (a VMCS to release).
+ * takes the lock to handle it, and publishes the vCPU it enters only
+ * after its last use of the lock before the entry. A caller holding no lock
+ * (domain destruction) passes `unlocked` and takes interrupts while it waits,
+ * as the CPU waited for may itself wait for this one (a VMCS to release).
  */
 void vcpu_loop_evict_domain(const struct domain *d, bool unlocked)
 {
@@ -35,7 +36,7 @@ void vcpu_loop_evict_domain(const struct domain *d, bool unlocked)
 	unsigned self = this_cpu()->cpu;
 
 	/* The flags set by p2m_flush must be visible before `current` is read;
-	 * the other side takes d->lock (a full barrier) after setting it. */
+	 * the other side sets it with a full barrier before it enters. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
 		struct vcpu *v =
@@ -191,12 +192,13 @@ static void report_stall(unsigned cpu, uint64_t seen, uint64_t now)
 /*
  * The CPU's own account once it is back, which a CPU without others to
  * watch it can give too: how long the previous pass took, what it did,
- * and how late its timer's latest interrupt came.
+ * and how late its timer's latest interrupt came, or, when something
+ * else ended the pass first, how overdue the interrupt still is.
  */
-static void report_gap(const struct percpu *self, uint64_t gap,
+static void report_gap(const struct percpu *self, uint64_t now, uint64_t gap,
 		       const struct vcpu *prev)
 {
-	uint64_t khz = tsc_khz();
+	uint64_t khz = tsc_khz(), armed = self->timer_deadline;
 
 	printk("cpu%u: its previous pass of the vCPU loop took %lu ms (",
 	       self->cpu, gap / khz);
@@ -204,8 +206,12 @@ static void report_gap(const struct percpu *self, uint64_t gap,
 		printk("running d%uv%u", prev->dom->id, prev->id);
 	else
 		printk("idle");
-	printk("); its timer's latest interrupt came %lu ms late\n",
-	       self->timer_late / khz);
+	if (armed && armed < now)
+		printk("); its timer's interrupt is %lu ms overdue\n",
+		       (now - armed) / khz);
+	else
+		printk("); its timer's latest interrupt came %lu ms late\n",
+		       self->timer_late / khz);
 }
 
 static void watch_passes(struct percpu *self, uint64_t now,
@@ -218,7 +224,7 @@ static void watch_passes(struct percpu *self, uint64_t now,
 	if (gap > self->longest_gap)
 		self->longest_gap = gap;
 	if (gap > stall)
-		report_gap(self, gap, prev);
+		report_gap(self, now, gap, prev);
 	__atomic_store_n(&self->pass_tsc, now, __ATOMIC_RELAXED);
 	if (now < self->watch_due)
 		return;
@@ -292,7 +298,6 @@ __noreturn void vcpu_loop(void)
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
 			continue;
 		}
-		this_cpu()->current = v;
 		/*
 		 * The domain lock covers the virtual platform (vLAPICs,
 		 * vIOAPIC, vUART) shared by vCPUs on different CPUs; it is
@@ -301,6 +306,14 @@ __noreturn void vcpu_loop(void)
 		spin_lock(&v->dom->lock);
 		hvm_deliver_events(v);
 		spin_unlock(&v->dom->lock);
+		/*
+		 * Published once the lock is dropped: a CPU that holds it and
+		 * waits for the CPUs in v's domain to leave their guests
+		 * (vcpu_loop_evict_domain()) must not wait for this one while
+		 * it spins on that lock. A full barrier: the entry then reads
+		 * the flush marks set before that CPU read `current`.
+		 */
+		__atomic_store_n(&this_cpu()->current, v, __ATOMIC_SEQ_CST);
 		fpu_switch_to(v);
 		start = now_ns();
 		if (!v->dom->first_entry_ns) /* the boot timer's reference */
