@@ -80,12 +80,15 @@ def check_shell(suite, machine, variant):
     check("dmesg shows a hypervisor detected",
           "dmesg | grep -m1 'Hypervisor detected'", HYPERVISOR_DETECTED)
     check("br0 gets 10.0.2.15 by DHCP",
-          "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
-          "&& break; sleep 1; done; ip -4 -o addr show br0; "
+          keeltest.br0_wait_command("10.0.2.15") + "; "
+          "ip -4 -o addr show br0; "
           "networkctl --no-pager status br0 | head -n 25; "
           "networkctl --no-pager list; "
+          "systemd-analyze critical-chain --no-pager "
+          "systemd-networkd.service; "
           "journalctl -b -u systemd-networkd --no-pager | tail -n 15",
-          r"inet 10\.0\.2\.15/", timeout=240)
+          r"inet 10\.0\.2\.15/",
+          timeout=keeltest.BR0_WAIT_SECONDS + 120)
     keeltest.check_br0_mac(suite, machine, variant)
     check("the login message names Keel and its debug console",
           "cat /etc/motd", r"Keel, a small type-1 hypervisor[\s\S]*"

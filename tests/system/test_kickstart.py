@@ -174,11 +174,12 @@ def check_installed(suite, machine, variant):
                              "echo %s | sudo -S -p '' " % PASSWORD)
     # networkd configures br0 once a NIC has joined it and has carrier.
     check("br0 has the static address, default route via the gateway",
-          "for i in $(seq 60); do ip -4 -o addr show br0 | grep -q 10.0.2.15 "
-          "&& break; sleep 1; done; ip -4 -o addr show br0; "
+          keeltest.br0_wait_command("10.0.2.15") + "; "
+          "ip -4 -o addr show br0; "
           "ip -4 route show default; networkctl --no-pager status br0 | "
           "head -n 20",
-          r"inet 10\.0\.2\.15/24 [\s\S]*default via 10\.0\.2\.2 ", 120)
+          r"inet 10\.0\.2\.15/24 [\s\S]*default via 10\.0\.2\.2 ",
+          keeltest.BR0_WAIT_SECONDS + 120)
     keeltest.check_br0_mac(suite, machine, variant)
 
 
