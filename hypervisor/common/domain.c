@@ -171,8 +171,8 @@ void domain_destroy(struct domain *d)
 		while (__atomic_load_n(&v->fpu_live, __ATOMIC_ACQUIRE))
 			vcpu_loop_wait_step();
 	}
-	/* Unmapped before the tables go: the evictions above and in
-	 * p2m_unmap() leave no CPU with translations of d's memory. */
+	/* Unmapped before the tables go: the eviction above left no CPU in
+	 * d, and none enters it again. */
 	for (unsigned i = 0; i < d->nr_extents; i++)
 		p2m_unmap(d, d->extents[i].gpa, d->extents[i].len);
 	domlist_acquire();

@@ -21,20 +21,28 @@ static bool busy;	    /* an enable or disable is in progress */
 static uint64_t boot_pages;
 integer_param("trace", boot_pages);
 
+/*
+ * Called with no lock held: the eviction takes interrupts while it waits
+ * for the CPUs in Dom0, as one of them may wait for this CPU (a VMCS to
+ * release).
+ */
 static void free_rings(struct domain *dom0)
 {
 	uint64_t size = PAGE_SIZE << ring_order;
 
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
-		uint64_t pa;
-
 		if (!trace_rings[c])
 			continue;
-		pa = virt_to_phys(trace_rings[c]);
 		spin_lock(&dom0->lock);
-		p2m_unmap(dom0, pa, size); /* flushes every CPU */
+		p2m_unmap(dom0, virt_to_phys(trace_rings[c]), size);
 		spin_unlock(&dom0->lock);
-		frames_free(pa, ring_order);
+	}
+	/* No CPU reads a ring through an old translation once it is reused. */
+	vcpu_loop_evict_domain(dom0, true);
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		if (!trace_rings[c])
+			continue;
+		frames_free(virt_to_phys(trace_rings[c]), ring_order);
 		trace_rings[c] = NULL;
 	}
 }

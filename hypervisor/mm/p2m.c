@@ -112,6 +112,10 @@ int p2m_map(struct domain *d, uint64_t gpa, uint64_t hpa, uint64_t size,
  * Removes translations without allocating: a 2 MiB leaf only partly
  * covered is split, and if that needs memory we do not have, the whole
  * leaf goes (failing closed: the guest loses more, never keeps access).
+ * Every vCPU of d flushes at its next entry; a CPU still in one may use
+ * the old translations until the caller evicts d, which it does once it
+ * holds no lock (vcpu_loop_evict_domain()) and before the memory is
+ * reused.
  */
 void p2m_unmap(struct domain *d, uint64_t gpa, uint64_t size)
 {
@@ -157,7 +161,6 @@ void p2m_unmap(struct domain *d, uint64_t gpa, uint64_t size)
 		gpa = next;
 	}
 	hvm->p2m_flush(d);
-	vcpu_loop_evict_domain(d, false);
 }
 
 int p2m_lookup(struct domain *d, uint64_t gpa, uint64_t *hpa)
