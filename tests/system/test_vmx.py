@@ -201,15 +201,16 @@ def run_smp(suite, keel_elf):
                 re.search(r"Panic on cpu|domain crashed", log))
 
     with machine:
-        view = ""
+        view = None
         try:
             machine.wait_until(finished, "both verdicts", SMP_TIMEOUT)
         except keeltest.TestFailure as e:
-            # Each missing verdict fails below, with Keel's view of both
-            # domains to tell a waiting guest from a stopped CPU.
-            view = "\n" + str(machine.with_keel_view(e))
+            # Each missing verdict fails below with Keel's view of both
+            # domains first (a report is shown from its beginning), to
+            # tell a waiting guest from a stopped CPU, then the log's end.
+            view = str(machine.with_keel_view(e))
         log = keeltest.ANSI_ESCAPE.sub("", machine.log_text())
-    tail = machine.tail() + view
+    tail = view or machine.tail()
     online = re.search(r"SMP: (\d+) of (\d+) CPUs online", log)
     suite.check(label + ": Keel runs on 2 physical CPUs",
                 online and online.group(1) == "2",
