@@ -51,7 +51,7 @@ for overlay in "$repo/dom0-rootfs/overlay" "$repo/dom0-rootfs/overlay-$variant";
 done
 
 units=(systemd-networkd.service systemd-resolved.service
-	keel-ssh-hostkeys.service keel-domu-disk.service)
+	keel-br0-ports.service keel-ssh-hostkeys.service keel-domu-disk.service)
 if [ "$variant" = disk ]; then
 	# A login prompt on COM1 even when the kernel's console is elsewhere.
 	units+=(serial-getty@ttyS0.service)

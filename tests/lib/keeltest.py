@@ -743,18 +743,26 @@ def check_toolstack(suite, machine, variant, sudo=""):
 QEMU_NIC_MAC = "52:54:00:12:34:56"
 
 
-# How long Dom0's br0 may take to get its address, and the shell loop that
-# waits for it. networkd starts after udev has settled (the overlay's
-# udev-settle.conf); under a loaded emulator that alone has taken the
-# settle's whole 120 s, and the DHCP lease comes after it.
+# How long Dom0's br0 may take to get its port and address. networkd
+# starts after udev has settled (the overlay's udev-settle.conf), which
+# under a loaded emulator has taken the settle's whole 120 s; if networkd
+# then lost br0 to a netlink timeout, keel-br0-ports.service restarts it a
+# minute later; the DHCP lease comes after that.
 BR0_WAIT_SECONDS = 240
 
 
+def br0_wait_loop(condition):
+    """A shell loop that waits, BR0_WAIT_SECONDS of Dom0's clock at most
+    (a count of tries would take far longer on a slow guest), until the
+    shell command `condition` succeeds."""
+    return ("end=$(($(date +%%s) + %d)); until %s; do "
+            "[ $(date +%%s) -ge $end ] && break; sleep 1; done"
+            % (BR0_WAIT_SECONDS, condition))
+
+
 def br0_wait_command(address):
-    """A shell loop that waits, BR0_WAIT_SECONDS at most, until Dom0's br0
-    has `address`."""
-    return ("for i in $(seq %d); do ip -4 -o addr show br0 | grep -q %s "
-            "&& break; sleep 1; done" % (BR0_WAIT_SECONDS, address))
+    """A shell loop that waits until Dom0's br0 has `address`."""
+    return br0_wait_loop("ip -4 -o addr show br0 | grep -q %s" % address)
 
 
 def check_br0_mac(suite, machine, variant, mac=QEMU_NIC_MAC):
@@ -762,12 +770,12 @@ def check_br0_mac(suite, machine, variant, mac=QEMU_NIC_MAC):
     address `mac` (DHCP servers and clouds that filter by MAC know only
     the NIC's), as the kernel and networkd both report it."""
     # The kernel gives br0 its port's address once the NIC has joined.
-    out = machine.run("for i in $(seq %d); do ls /sys/class/net/br0/brif "
-                      "2>/dev/null | grep -q . && break; sleep 1; done; "
-                      "cat /sys/class/net/br0/address; "
+    out = machine.run(br0_wait_loop("ls /sys/class/net/br0/brif 2>/dev/null "
+                                    "| grep -q .") +
+                      "; cat /sys/class/net/br0/address; "
                       "networkctl --no-pager status br0 | "
-                      "grep 'Hardware Address:'; ls /sys/class/net/br0/brif"
-                      % BR0_WAIT_SECONDS, BR0_WAIT_SECONDS + 60)
+                      "grep 'Hardware Address:'; ls /sys/class/net/br0/brif",
+                      BR0_WAIT_SECONDS + 60)
     # A line of its own (sysfs) rather than the first: Dom0's kernel may
     # log a line of its own meanwhile.
     suite.check("%s: br0 has the NIC's MAC address %s" % (variant, mac),
